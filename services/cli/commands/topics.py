@@ -1,0 +1,20 @@
+"""`dx topics ensure`: create the Kafka topics of DESIGN §6 (idempotent)."""
+
+import argparse
+import asyncio
+
+from shared.adapters.kafka import ensure_topics
+from shared.settings import Settings
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    topics = sub.add_parser("topics", help="Kafka topics").add_subparsers(
+        dest="topics_command", required=True
+    )
+    topics.add_parser("ensure", help="create missing topics").set_defaults(handler=_ensure)
+
+
+def _ensure(args: argparse.Namespace) -> int:
+    created = asyncio.run(ensure_topics(Settings()))
+    print(f"created: {', '.join(created)}" if created else "topics exist")
+    return 0

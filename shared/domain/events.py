@@ -1,0 +1,131 @@
+"""Event schema v1 (DESIGN §4) as pydantic models, with every rule that needs no catalog or hierarchy.
+
+Error types double as the stable reason codes the collector reports and counts (`reason` label).
+"""
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Self
+from uuid import UUID
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from shared.domain.timeutil import LOCAL_TZ
+
+EARLIEST_OBSERVATION = datetime(2020, 1, 1, tzinfo=LOCAL_TZ)
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+MAX_COUNT = 10**12  # numerators and denominators: a trillion is beyond any real population or dossier count
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
+
+IndicatorCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{1,16}\.[a-z0-9_]{1,48}$")]
+UnitCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,6}$")]
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
+
+
+class EventV1(BaseModel):
+    """An indicator observation as a source system sends it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    event_id: UUID
+    indicator: IndicatorCode
+    unit: UnitCode
+    observed_at: AwareDatetime
+    numerator: Count | None = None
+    denominator: Count | None = None
+    value: StrictFloat | None = None
+
+    @field_validator("observed_at", mode="before")
+    @classmethod
+    def _rfc3339(cls, raw: Any) -> Any:
+        if isinstance(raw, datetime):
+            return raw
+        if not isinstance(raw, str) or not _RFC3339.fullmatch(raw):
+            raise PydanticCustomError(
+                "invalid_timestamp", "observed_at must be an RFC 3339 timestamp with an offset"
+            )
+        return raw
+
+    @model_validator(mode="after")
+    def _measure_and_time(self, info: ValidationInfo) -> Self:
+        has_ratio = self.numerator is not None or self.denominator is not None
+        if has_ratio and self.value is not None:
+            raise PydanticCustomError("wrong_measure", "send either numerator/denominator or value, not both")
+        if not has_ratio and self.value is None:
+            raise PydanticCustomError("wrong_measure", "send numerator and denominator, or value")
+        if has_ratio and (self.numerator is None or self.denominator is None):
+            raise PydanticCustomError("wrong_measure", "numerator and denominator go together")
+        if self.denominator is not None and self.denominator <= 0:
+            raise PydanticCustomError("out_of_range", "denominator must be greater than 0")
+        if self.numerator is not None and self.denominator is not None and self.numerator > self.denominator:
+            raise PydanticCustomError("out_of_range", "numerator must not exceed denominator")
+        now = (info.context or {}).get("now") or datetime.now(UTC)
+        if self.observed_at > now + MAX_CLOCK_SKEW:
+            raise PydanticCustomError("observed_in_future", "observed_at is in the future")
+        if self.observed_at < EARLIEST_OBSERVATION:
+            raise PydanticCustomError("observed_too_old", "observed_at is before 2020-01-01")
+        return self
+
+    @property
+    def key(self) -> str:
+        """Kafka key of the event: `indicator:unit`."""
+        return f"{self.indicator}:{self.unit}"
+
+
+class AcceptedEvent(EventV1):
+    """A validated event as it travels on dx.events.v1: the collector adds the source and the time received."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    source: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    received_at: AwareDatetime
+
+
+_REASON_BY_TYPE = {
+    "missing": "missing_field",
+    "extra_forbidden": "unknown_field",
+    "greater_than": "out_of_range",
+    "greater_than_equal": "out_of_range",
+    "less_than": "out_of_range",
+    "less_than_equal": "out_of_range",
+}
+
+
+def reasons(err: ValidationError) -> list[str]:
+    """Readable, stable error strings `reason: field: message` for each problem of a ValidationError."""
+    out = []
+    for item in err.errors(include_url=False):
+        code = _REASON_BY_TYPE.get(item["type"], item["type"])
+        if code not in _CUSTOM_CODES and code not in _REASON_BY_TYPE.values():
+            code = "invalid_field"
+        field = ".".join(str(p) for p in item["loc"]) or "event"
+        out.append(f"{code}: {field}: {item['msg']}")
+    return out
+
+
+_CUSTOM_CODES = {
+    "invalid_timestamp",
+    "wrong_measure",
+    "out_of_range",
+    "observed_in_future",
+    "observed_too_old",
+}
+
+
+def reason_code(error: str) -> str:
+    """The reason code of an error string made by `reasons` or `shared.domain.validation`."""
+    return error.split(":", 1)[0]

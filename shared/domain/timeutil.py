@@ -1,0 +1,22 @@
+"""Local time of the province: milestones and daily buckets use Asia/Ho_Chi_Minh dates."""
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from shared.names import TIMEZONE
+
+LOCAL_TZ = ZoneInfo(TIMEZONE)
+
+
+def local_date(moment: datetime) -> date:
+    """The province's calendar date of an aware timestamp."""
+    return moment.astimezone(LOCAL_TZ).date()
+
+
+def end_of_local_day(day: date) -> datetime:
+    """The last instant of a local day, as an aware UTC timestamp."""
+    return datetime.combine(day, time.max, LOCAL_TZ).astimezone(UTC)
+
+
+def start_of_local_day(day: date) -> datetime:
+    return datetime.combine(day, time.min, LOCAL_TZ).astimezone(UTC)

@@ -1,0 +1,73 @@
+"""Rules of an event that need the catalog, the hierarchy or the source's scope (DESIGN §4, §5).
+
+Every error is a string `reason: field: message`; the reason is the stable code counted in metrics.
+The collector (HTTP and ingest topic) and the aggregator (poison messages) share these functions.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from shared.domain.catalog import Catalog, Indicator, Measure
+from shared.domain.events import EventV1
+from shared.domain.hierarchy import Hierarchy
+from shared.domain.timeutil import local_date
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a source may write: indicator codes and unit codes (each unit covers everything under it).
+
+    `None` means no restriction on that axis.
+    """
+
+    indicators: frozenset[str] | None = None
+    units: frozenset[str] | None = None
+
+
+def check_event(event: EventV1, catalog: Catalog, hierarchy: Hierarchy) -> list[str]:
+    """Errors of a schema-valid event against the catalog and the hierarchy at its observation date."""
+    indicator = catalog.get(event.indicator)
+    if indicator is None:
+        return [f"unknown_indicator: indicator: {event.indicator!r} is not in the catalog"]
+    errors = _check_measure(event, indicator)
+    day = local_date(event.observed_at)
+    unit = hierarchy.resolve(event.unit, day)
+    if unit is None:
+        if hierarchy.known_anywhere(event.unit):
+            errors.append(f"unit_not_in_force: unit: unit {event.unit} is not in force on {day.isoformat()}")
+        else:
+            errors.append(f"unknown_unit: unit: unit {event.unit} does not exist in Thanh Hóa's hierarchy")
+    elif unit.level != indicator.reported_at:
+        errors.append(
+            f"wrong_level: unit: {indicator.code} is reported per {indicator.reported_at}; "
+            f"{event.unit} ({unit.full_name}) is a {unit.level} on {day.isoformat()}"
+        )
+    return errors
+
+
+def _check_measure(event: EventV1, indicator: Indicator) -> list[str]:
+    if indicator.measure is Measure.RATIO:
+        if event.value is not None:
+            return [f"wrong_measure: value: {indicator.code} is a ratio: send numerator and denominator"]
+        return []
+    if event.value is None:
+        return [f"wrong_measure: numerator: {indicator.code} is a {indicator.measure.value}: send value"]
+    value = event.value
+    if indicator.min is not None and value < indicator.min:
+        return [f"out_of_range: value: {value:g} is below the minimum {indicator.min:g} of {indicator.code}"]
+    if indicator.max is not None and value > indicator.max:
+        return [f"out_of_range: value: {value:g} is above the maximum {indicator.max:g} of {indicator.code}"]
+    if indicator.integer and not value.is_integer():
+        return [f"out_of_range: value: {indicator.code} takes whole numbers, got {value:g}"]
+    return []
+
+
+def check_scope(event: EventV1, scope: Scope, hierarchy: Hierarchy) -> str | None:
+    """`forbidden: …` when the event lies outside the source's scope, else None."""
+    if scope.indicators is not None and event.indicator not in scope.indicators:
+        return f"forbidden: indicator: this source may not write {event.indicator}"
+    if scope.units is not None:
+        day: date = local_date(event.observed_at)
+        if not any(hierarchy.is_within(event.unit, allowed, day) for allowed in scope.units):
+            return f"forbidden: unit: this source may not write unit {event.unit}"
+    return None

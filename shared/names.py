@@ -1,0 +1,62 @@
+"""Every name other parts of the system rely on: topics, consumer groups, ports, metric names (DESIGN §6, §8, §9)."""
+
+from typing import Final
+
+# Kafka topics (DESIGN §6)
+TOPIC_INGEST: Final = "dx.ingest.v1"
+TOPIC_EVENTS: Final = "dx.events.v1"
+TOPIC_DEADLETTER: Final = "dx.deadletter.v1"
+TOPIC_ROLLUPS: Final = "dx.rollups.v1"
+TOPIC_ALERTS: Final = "dx.alerts.v1"
+
+# Consumer groups
+GROUP_COLLECTOR_INGEST: Final = "collector-ingest"
+GROUP_AGGREGATOR: Final = "aggregator"
+GROUP_ALERTER: Final = "alerter"
+
+# Default ports (DESIGN §9)
+PORT_COLLECTOR: Final = 8080
+PORT_AGGREGATOR_METRICS: Final = 9101
+PORT_ALERTER_METRICS: Final = 9102
+PORT_KAFKA: Final = 9092
+PORT_POSTGRES: Final = 5432
+PORT_PROMETHEUS: Final = 9090
+PORT_ALERTMANAGER: Final = 9093
+PORT_GRAFANA: Final = 3000
+
+# Dead-letter record headers / fields
+DLQ_REASON_HEADER: Final = "dx-reason"
+
+# Domain gauges, exported by the alerter (DESIGN §8)
+M_INDICATOR_VALUE: Final = "dx_indicator_value"
+M_INDICATOR_COVERAGE: Final = "dx_indicator_coverage_ratio"
+M_INDICATOR_LAST_OBSERVED: Final = "dx_indicator_last_observed_timestamp_seconds"
+M_TARGET_VALUE: Final = "dx_target_value"
+M_TARGET_EXPECTED: Final = "dx_target_expected"
+M_TARGET_PROJECTED: Final = "dx_target_projected"
+M_TARGET_STATUS: Final = "dx_target_status"
+M_UNIT_INFO: Final = "dx_unit_info"
+
+# Pipeline metrics (DESIGN §8). Counters are exported by prometheus-client with a `_total` suffix.
+M_EVENTS_RECEIVED: Final = "dx_events_received"
+M_EVENTS_ACCEPTED: Final = "dx_events_accepted"
+M_EVENTS_REJECTED: Final = "dx_events_rejected"
+M_EVENTS_DEADLETTERED: Final = "dx_events_deadlettered"
+M_PUBLISH_LATENCY: Final = "dx_collector_publish_latency_seconds"
+M_EVENTS_APPLIED: Final = "dx_aggregator_events_applied"
+M_EVENTS_DUPLICATE: Final = "dx_aggregator_duplicates"
+M_BATCH_SIZE: Final = "dx_aggregator_batch_size"
+M_TRANSACTION_SECONDS: Final = "dx_aggregator_transaction_seconds"
+M_E2E_LATENCY: Final = "dx_e2e_latency_seconds"
+M_CONSUMER_LAG: Final = "dx_consumer_lag"
+M_ALERT_EVALUATIONS: Final = "dx_alert_evaluations"
+M_ALERTS_FIRING: Final = "dx_alerts_firing"
+
+# Alert names (DESIGN §7)
+ALERT_BEHIND: Final = "DxTargetBehind"
+ALERT_AT_RISK: Final = "DxTargetAtRisk"
+ALERT_MISSED: Final = "DxTargetMissed"
+ALERT_STALE: Final = "DxIndicatorStale"
+
+TIMEZONE: Final = "Asia/Ho_Chi_Minh"
+PROVINCE_CODE: Final = "38"
