@@ -6,6 +6,7 @@
 # A pid file holds "PID STARTTIME" (STARTTIME = field 22 of /proc/PID/stat), so a PID recycled by an
 # unrelated process after a crash or reboot is never taken for ours, and never signalled.
 
+# shellcheck disable=SC2034  # these are used by the scripts that source this file
 DX_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 DX_RUN="$DX_ROOT/.run"
 DX_LOGS="$DX_RUN/logs"
@@ -34,7 +35,7 @@ proc_starttime() {
 write_pid() { echo "$2 $(proc_starttime "$2")" >"$(pid_file "$1")"; }
 
 # read_pid NAME: print the PID from the pid file (empty if none).
-read_pid() { local f; f="$(pid_file "$1")"; [[ -f $f ]] && awk '{print $1}' "$f" || true; }
+read_pid() { local f; f="$(pid_file "$1")"; if [[ -f $f ]]; then awk '{print $1}' "$f"; fi; }
 
 # pid_alive NAME: true if the pid file names a live (non-zombie) process that is the one we started.
 pid_alive() {
@@ -45,7 +46,7 @@ pid_alive() {
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   now="$(proc_starttime "$pid")"
   [[ -n $now ]] || return 1
-  [[ -z $st || $st == "$now" ]] || return 1
+  [[ $st == "$now" ]] || return 1
   state="$(awk '/^State:/{print $2}' "/proc/$pid/status" 2>/dev/null)"
   [[ $state != Z ]]
 }

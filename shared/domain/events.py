@@ -55,9 +55,7 @@ class EventV1(BaseModel):
         if isinstance(raw, datetime):
             return raw
         if not isinstance(raw, str) or not _RFC3339.fullmatch(raw):
-            raise PydanticCustomError(
-                "invalid_timestamp", "observed_at must be an RFC 3339 timestamp with an offset"
-            )
+            raise PydanticCustomError("invalid_timestamp", "observed_at must be an RFC 3339 timestamp with an offset")
         return raw
 
     @model_validator(mode="after")

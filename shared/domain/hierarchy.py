@@ -131,9 +131,7 @@ def load_hierarchy(folder: Path | None = None) -> Hierarchy:
     root: Traversable | Path = folder if folder is not None else resources.files("shared") / "data" / "units"
     manifest = tomllib.loads((root / "versions.toml").read_text(encoding="utf-8"))
     versions = [
-        _read_version(
-            (root / v["file"]).read_text(encoding="utf-8-sig"), v["valid_from"], v.get("valid_to"), v["file"]
-        )
+        _read_version((root / v["file"]).read_text(encoding="utf-8-sig"), v["valid_from"], v.get("valid_to"), v["file"])
         for v in manifest["versions"]
     ]
     return Hierarchy(versions)

@@ -50,10 +50,7 @@ def all_errors(raw: dict[str, Any], catalog: Catalog, hierarchy: Hierarchy) -> l
     found = schema_errors(raw)
     if found:
         return found
-    return [
-        reason_code(e)
-        for e in check_event(EventV1.model_validate(raw, context={"now": NOW}), catalog, hierarchy)
-    ]
+    return [reason_code(e) for e in check_event(EventV1.model_validate(raw, context={"now": NOW}), catalog, hierarchy)]
 
 
 @pytest.mark.parametrize(
@@ -133,9 +130,7 @@ def test_a_catalog_or_hierarchy_violation_is_rejected_with_its_reason(
     assert reason in all_errors(raw, catalog, hierarchy)
 
 
-def test_the_unit_is_resolved_at_the_local_date_of_observed_at(
-    catalog: Catalog, hierarchy: Hierarchy
-) -> None:
+def test_the_unit_is_resolved_at_the_local_date_of_observed_at(catalog: Catalog, hierarchy: Hierarchy) -> None:
     # 2024-12-31T17:30Z is already 2025-01-01 in Thanh Hóa: Đông Sơn (405) no longer exists.
     raw = ratio(unit="16381", observed_at="2024-12-31T17:30:00Z")
     event = EventV1.model_validate(raw, context={"now": NOW})
@@ -145,9 +140,7 @@ def test_the_unit_is_resolved_at_the_local_date_of_observed_at(
 
 
 def test_scope_rejects_other_indicators_and_other_units_as_forbidden(hierarchy: Hierarchy) -> None:
-    event = EventV1.model_validate(
-        ratio(unit="16381", observed_at="2024-06-01T08:00:00+07:00"), context={"now": NOW}
-    )
+    event = EventV1.model_validate(ratio(unit="16381", observed_at="2024-06-01T08:00:00+07:00"), context={"now": NOW})
     assert check_scope(event, Scope(), hierarchy) is None
     assert check_scope(event, Scope(units=frozenset({"405"})), hierarchy) is None
     assert check_scope(event, Scope(units=frozenset({"38"})), hierarchy) is None

@@ -8,9 +8,7 @@ from shared.settings import Settings
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    topics = sub.add_parser("topics", help="Kafka topics").add_subparsers(
-        dest="topics_command", required=True
-    )
+    topics = sub.add_parser("topics", help="Kafka topics").add_subparsers(dest="topics_command", required=True)
     topics.add_parser("ensure", help="create missing topics").set_defaults(handler=_ensure)
 
 
