@@ -13,6 +13,8 @@ from tests.support.env import create_database, create_topics, drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["tests.support.infra"]
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:

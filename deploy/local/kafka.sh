@@ -90,6 +90,7 @@ start() {
 case "${1:-}" in
   start) start ;;
   stop) stop_pid kafka ;;
+  kill) pid_alive kafka && kill -KILL "$(read_pid kafka)" && log "killed pid $(read_pid kafka) with SIGKILL" ;;
   status) status_line kafka "$PORT" ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|kill|status" >&2; exit 2 ;;
 esac

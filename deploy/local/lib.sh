@@ -8,7 +8,7 @@
 
 # shellcheck disable=SC2034  # these are used by the scripts that source this file
 DX_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
-DX_RUN="$DX_ROOT/.run"
+DX_RUN="${DX_RUN_DIR:-$DX_ROOT/.run}"  # DX_RUN_DIR lets tests run a private second instance
 DX_LOGS="$DX_RUN/logs"
 DX_PIDS="$DX_RUN/pids"
 DX_DATA="$DX_RUN/data"

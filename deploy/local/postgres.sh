@@ -25,7 +25,7 @@ id postgres >/dev/null 2>&1 || die "no postgres OS user: run deploy/local/instal
 as_pg() { runuser -u postgres -- "$@"; }
 
 # Pick the data dir: in the repo if the postgres user can reach it, else under /var/tmp.
-FALLBACK_BASE="/var/tmp/dxmon-$(printf %s "$DX_ROOT" | sha1sum | cut -c1-12)"
+FALLBACK_BASE="/var/tmp/dxmon-$(printf %s "$DX_RUN" | sha1sum | cut -c1-12)"
 chmod a+x "$DX_RUN" "$DX_DATA" 2>/dev/null || true
 if [[ ! -f $FALLBACK_BASE/postgres/PG_VERSION ]] && as_pg test -x "$DX_DATA" -a -r "$DX_DATA"; then
   PGDATA="$DX_DATA/postgres"

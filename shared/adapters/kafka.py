@@ -71,7 +71,10 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None
         existing = set(await admin.list_topics())
         wanted = [s for s in (specs or topic_specs(settings)) if s.name not in existing]
         if wanted:
-            new = [NewTopic(s.name, s.partitions, settings.kafka_replication_factor, topic_configs=s.config) for s in wanted]
+            new = [
+                NewTopic(s.name, s.partitions, settings.kafka_replication_factor, topic_configs=s.config)
+                for s in wanted
+            ]
             with suppress(TopicAlreadyExistsError):  # a concurrent creator won the race
                 await admin.create_topics(new)
         return [s.name for s in wanted]

@@ -1,0 +1,53 @@
+# dxmon — two commands for a new user: `make demo` (the whole stack with demo traffic) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install up down status test lint demo bench reliability dashboards clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+## Start Kafka, PostgreSQL, Prometheus, Alertmanager, then the schema and topics, then the three services.
+up: install
+	deploy/local/stack.sh up --infra-only
+	$(BIN)/dx db migrate
+	$(BIN)/dx topics ensure
+	deploy/local/stack.sh up
+
+down:
+	deploy/local/stack.sh down
+
+status:
+	deploy/local/stack.sh status
+
+## The whole test suite against real services it starts, and stops again (also when tests fail).
+test: install
+	deploy/local/run-tests.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared services tests
+
+demo: install
+	deploy/local/demo.sh
+
+bench: install
+	deploy/local/with-stack.sh $(BIN)/python -m bench.run
+
+reliability: install
+	deploy/local/with-stack.sh $(BIN)/python -m pytest -q -m "integration or e2e or slow" tests/reliability
+
+dashboards: install
+	$(BIN)/dx dashboards build
+
+clean: down
+	rm -rf .run
