@@ -1,0 +1,1 @@
+"""Operators' tools behind `dx simulate`, `dx import` and `dx dlq`; the command modules stay thin."""

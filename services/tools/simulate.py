@@ -1,0 +1,108 @@
+"""`dx simulate`: a compressed replay of history, then live traffic, through the collector's HTTP API."""
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from services.tools.client import CollectorClient
+from services.tools.sending import Pacer, Summary, send_all
+from services.tools.simulation import Event, Simulator
+from services.tools.tokens import obtain_token
+from shared.domain.catalog import Catalog
+from shared.domain.hierarchy import Hierarchy
+from shared.domain.timeutil import local_date
+from shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class SimulateOptions:
+    collector_url: str
+    token: str | None = None
+    seed: int = 0
+    rate: float | None = None  # events per second; None = as fast as the collector accepts
+    duration: float = 60.0  # seconds of live traffic after any history; 0 = none; inf = until interrupted
+    batch: int = 500
+    history: date | None = None
+    source_name: str = "simulator"
+
+
+DEFAULT_LIVE_RATE = 50.0  # events per second of live traffic when --rate is not given
+
+
+def _batch(options: SimulateOptions) -> int:
+    """About a second's worth of events per batch when the rate is bounded, so pacing stays smooth."""
+    return min(options.batch, max(1, int(options.rate))) if options.rate else options.batch
+
+
+def _live(sim: Simulator) -> Iterator[Event]:
+    while True:
+        yield from sim.live_round(datetime.now(UTC))
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+    )
+
+
+async def simulate(
+    settings: Settings, catalog: Catalog, hierarchy: Hierarchy, options: SimulateOptions, summary: Summary
+) -> str | None:
+    """Run the simulation, tallying into `summary`; returns the name of the source created (if any)."""
+    created, token = await obtain_token(settings, options.token, options.source_name)
+    if created:
+        print(f"created source {created!r} (revoke it with: dx sources revoke {created})")
+    sim = Simulator(catalog, hierarchy, options.seed)
+    live_rate = options.rate or DEFAULT_LIVE_RATE
+
+    def status() -> str:
+        return f"accepted {summary.accepted} · rejected {summary.rejected_total}"
+
+    async with CollectorClient(options.collector_url, token) as client:
+        with _progress() as progress:
+            if (start := options.history) is not None:
+                now = datetime.now(UTC)
+                days = (local_date(now) - start).days + 1
+                task = progress.add_task("history", total=days, status=status())
+
+                def on_history(chunk: list[Event], _: object) -> None:
+                    day = date.fromisoformat(chunk[-1]["observed_at"][:10])
+                    progress.update(task, completed=(day - start).days + 1, status=f"{day} · {status()}")
+
+                events = sim.history(start, now)
+                await send_all(
+                    client,
+                    events,
+                    batch=_batch(options),
+                    pacer=Pacer(options.rate),
+                    summary=summary,
+                    on_batch=on_history,
+                )
+                progress.update(task, completed=days)
+            if options.duration > 0:
+                forever = math.isinf(options.duration)
+                task = progress.add_task("live", total=None if forever else options.duration, status=status())
+                started = time.monotonic()
+                deadline = None if forever else started + options.duration
+
+                def on_live(chunk: list[Event], _: object) -> None:
+                    progress.update(task, completed=time.monotonic() - started, status=status())
+
+                await send_all(
+                    client,
+                    _live(sim),
+                    batch=min(options.batch, max(1, int(live_rate))),
+                    pacer=Pacer(live_rate),
+                    summary=summary,
+                    deadline=deadline,
+                    on_batch=on_live,
+                )
+    return created
