@@ -1,0 +1,150 @@
+"""HTTP API (DESIGN §5): POST /v1/events, /healthz, /readyz, /metrics. Handlers are thin: the work is in
+`body`, `sources`, `ratelimit`, `intake` and `publisher`."""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+
+from services.collector.body import BodyError, check_content_length, parse_events, read_limited
+from services.collector.intake import Intake
+from services.collector.metrics import Metrics
+from services.collector.publisher import Publisher, PublishError
+from services.collector.ratelimit import RateLimiter
+from services.collector.settings import CollectorSettings
+from services.collector.sources import AuthError, Sources
+from shared.domain.events import EventV1
+
+
+@dataclass
+class Deps:
+    """What the handlers need; built in the lifespan (composition root: `main.py`)."""
+
+    settings: CollectorSettings
+    intake: Intake
+    sources: Sources
+    limiter: RateLimiter
+    publisher: Publisher
+    metrics: Metrics
+    pool: asyncpg.Pool
+    ingest_task: "asyncio.Task[None] | None" = None
+
+
+class RejectionOut(BaseModel):
+    index: int
+    event_id: str | None
+    errors: list[str]
+
+
+class BatchOut(BaseModel):
+    accepted: int
+    rejected: list[RejectionOut]
+
+
+class ErrorOut(BaseModel):
+    error: str
+    message: str
+
+
+_EVENT_SCHEMA = EventV1.model_json_schema()
+_EVENTS_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    {"type": "array", "items": _EVENT_SCHEMA, "maxItems": 1000},
+                    {"type": "object", "properties": {"events": {"type": "array", "items": _EVENT_SCHEMA}}},
+                ]
+            }
+        }
+    },
+}
+_ERR = {"model": ErrorOut}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": BatchOut, "description": "at least one event accepted (acknowledged by Kafka)"},
+    422: {"model": BatchOut, "description": "no event accepted"},
+    400: {**_ERR, "description": "unparseable JSON or wrong body shape"},
+    401: {**_ERR, "description": "missing, bad or revoked token"},
+    413: {**_ERR, "description": "more than 1,000 events or 1 MiB"},
+    429: {**_ERR, "description": "rate limited; see Retry-After"},
+    503: {**_ERR, "description": "Kafka (or the credential store) unavailable: nothing was accepted"},
+}
+
+PG_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+router = APIRouter()
+
+
+def _json(status: int, doc: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(doc), status_code=status, media_type="application/json", headers=headers)
+
+
+def _error(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return _json(status, {"error": error, "message": message}, headers)
+
+
+@router.post("/v1/events", status_code=202, responses=_RESPONSES, openapi_extra={"requestBody": _EVENTS_BODY})
+async def post_events(request: Request) -> Response:
+    """Validate each event on its own; publish the valid ones; answer per DESIGN §5."""
+    deps: Deps = request.app.state.deps
+    try:
+        source = await deps.sources.authenticate(request.headers.get("authorization"))
+    except AuthError as err:
+        return _error(401, "unauthorized", str(err), {"WWW-Authenticate": "Bearer"})
+    except PG_ERRORS:
+        return _error(503, "unavailable", "the credential store is unavailable; nothing was accepted")
+    try:
+        check_content_length(request.headers.get("content-length"), deps.settings.collector_max_body_bytes)
+        body = await read_limited(request.stream(), deps.settings.collector_max_body_bytes)
+        items = parse_events(body, deps.settings.collector_max_events)
+    except BodyError as err:
+        return _json(err.status, err.as_json())
+    wait = deps.limiter.take(source.name, len(items))
+    if wait:
+        message = f"source {source.name} is over its rate limit; retry later"
+        return _error(429, "rate_limited", message, {"Retry-After": RateLimiter.retry_after(wait)})
+    checked = deps.intake.check_batch(items, source.name, source.scope, datetime.now(UTC))
+    if checked.records:
+        try:
+            await deps.publisher.publish([(deps.settings.topic_events, r) for r in checked.records])
+        except PublishError as err:
+            deps.metrics.received.labels(source.name).inc(len(items))
+            return _error(503, "kafka_unavailable", f"{err}; nothing was accepted: retry (event_ids make it safe)")
+    deps.metrics.count(source.name, len(items), len(checked.records), [r.reason for r in checked.rejected])
+    doc = {"accepted": len(checked.records), "rejected": [r.as_json() for r in checked.rejected]}
+    return _json(202 if checked.records else 422, doc)
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """Alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> Response:
+    """Kafka and PostgreSQL reachable (and the ingest consumer running): 200, else 503."""
+    deps: Deps = request.app.state.deps
+    checks = {"kafka": await deps.publisher.ready(), "postgres": await _pg_ready(deps.pool)}
+    if deps.ingest_task is not None:
+        checks["ingest"] = not deps.ingest_task.done()
+    return _json(200 if all(checks.values()) else 503, checks)
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    deps: Deps = request.app.state.deps
+    return Response(generate_latest(deps.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _pg_ready(pool: asyncpg.Pool) -> bool:
+    try:
+        return bool(await asyncio.wait_for(pool.fetchval("SELECT 1"), timeout=2.0) == 1)
+    except PG_ERRORS:
+        return False

@@ -1,0 +1,19 @@
+"""Collector settings (prefix DX_, like every service): request limits, rate limit, caches, timeouts."""
+
+from pydantic import Field
+
+from shared.settings import Settings
+
+
+class CollectorSettings(Settings):
+    """Everything the collector reads beyond the shared settings; documented in `.env.example`."""
+
+    collector_max_events: int = Field(1000, gt=0, description="events per request; more → 413")
+    collector_max_body_bytes: int = Field(1024 * 1024, gt=0, description="request body size; more → 413")
+    collector_rate_events_per_s: float = Field(50_000.0, gt=0, description="per-source token bucket refill rate")
+    collector_rate_burst: float = Field(100_000.0, gt=0, description="per-source bucket size (≥ max events)")
+    collector_source_cache_ttl_s: float = Field(5.0, ge=0, description="how long a token lookup is cached")
+    collector_publish_timeout_s: float = Field(10.0, gt=0, description="wait for Kafka acks; then 503")
+    collector_ingest_enabled: bool = Field(True, description="consume the ingest topic in this process")
+    collector_ingest_max_message_bytes: int = Field(64 * 1024, gt=0, description="larger ingest messages → DLQ")
+    collector_ingest_batch: int = Field(500, gt=0, description="ingest records handled per poll")

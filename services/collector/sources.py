@@ -1,0 +1,167 @@
+"""Sources and their tokens. A token is `dxs_<token_id>_<secret>`: the id finds the row, the secret is
+stored only as its SHA-256 and compared in constant time. Tokens are printed once and never logged.
+
+Lookups are cached for `ttl` seconds (default 5): a revoked token stops working within that time.
+"""
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import asyncpg
+
+from shared.domain.validation import Scope
+
+TOKEN_PREFIX = "dxs"
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_TOKEN = re.compile(r"^dxs_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+_CACHE_MAX = 10_000
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    token_id: str
+    token_hash: bytes
+    scope: Scope
+    created_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class AuthError(Exception):
+    """401: the message says what is wrong, never the token."""
+
+
+class SourceRepository(Protocol):
+    async def by_token_id(self, token_id: str) -> Source | None: ...
+
+    async def by_name(self, name: str) -> Source | None: ...
+
+
+def new_token() -> tuple[str, str, bytes]:
+    """(token, token_id, sha256 of the secret)."""
+    token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    return f"{TOKEN_PREFIX}_{token_id}_{secret}", token_id, hash_secret(secret)
+
+
+def hash_secret(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def parse_authorization(header: str | None) -> tuple[str, str]:
+    """(token_id, secret) of an `Authorization: Bearer dxs_…` header."""
+    if not header:
+        raise AuthError("missing Authorization: Bearer <token>")
+    scheme, _, token = header.partition(" ")
+    match = _TOKEN.fullmatch(token.strip()) if scheme.lower() == "bearer" else None
+    if match is None:
+        raise AuthError("malformed token: expected Authorization: Bearer dxs_<id>_<secret>")
+    return match.group(1), match.group(2)
+
+
+class _TtlCache:
+    def __init__(self, ttl: float, clock: Callable[[], float]) -> None:
+        self.ttl, self.clock = ttl, clock
+        self._items: dict[str, tuple[float, Source | None]] = {}
+
+    def get(self, key: str) -> tuple[bool, Source | None]:
+        hit = self._items.get(key)
+        if hit is None or hit[0] < self.clock():
+            return False, None
+        return True, hit[1]
+
+    def put(self, key: str, value: Source | None) -> None:
+        if len(self._items) >= _CACHE_MAX:
+            self._items.clear()
+        self._items[key] = (self.clock() + self.ttl, value)
+
+
+class Sources:
+    """Authentication and lookups by name, over a repository, with a short cache (negative answers too)."""
+
+    def __init__(self, repo: SourceRepository, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.repo = repo
+        self._by_id = _TtlCache(ttl, clock)
+        self._by_name = _TtlCache(ttl, clock)
+
+    async def authenticate(self, authorization: str | None) -> Source:
+        token_id, secret = parse_authorization(authorization)
+        found, source = self._by_id.get(token_id)
+        if not found:
+            source = await self.repo.by_token_id(token_id)
+            self._by_id.put(token_id, source)
+        if source is None or not hmac.compare_digest(source.token_hash, hash_secret(secret)):
+            raise AuthError("unknown token")
+        if source.revoked_at is not None:
+            raise AuthError("revoked token")
+        return source
+
+    async def named(self, name: str) -> Source | None:
+        found, source = self._by_name.get(name)
+        if not found:
+            source = await self.repo.by_name(name)
+            self._by_name.put(name, source)
+        return source
+
+
+_COLUMNS = "name, token_id, token_hash, indicators, units, created_at, revoked_at"
+
+
+def _row_to_source(row: asyncpg.Record | None) -> Source | None:
+    if row is None:
+        return None
+    indicators, units = row["indicators"], row["units"]
+    scope = Scope(
+        frozenset(indicators) if indicators is not None else None, frozenset(units) if units is not None else None
+    )
+    return Source(row["name"], row["token_id"], bytes(row["token_hash"]), scope, row["created_at"], row["revoked_at"])
+
+
+class PgSources:
+    """The `sources` table (migration 0002)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def by_token_id(self, token_id: str) -> Source | None:
+        return _row_to_source(await self.pool.fetchrow(f"SELECT {_COLUMNS} FROM sources WHERE token_id = $1", token_id))
+
+    async def by_name(self, name: str) -> Source | None:
+        return _row_to_source(await self.pool.fetchrow(f"SELECT {_COLUMNS} FROM sources WHERE name = $1", name))
+
+    async def all(self) -> list[Source]:
+        rows = await self.pool.fetch(f"SELECT {_COLUMNS} FROM sources ORDER BY name")
+        return [s for s in map(_row_to_source, rows) if s is not None]
+
+    async def add(self, name: str, indicators: list[str] | None, units: list[str] | None) -> str:
+        """Create `name` (or re-issue a revoked one) and return its new token; ValueError if it is active."""
+        if not NAME_PATTERN.fullmatch(name):
+            raise ValueError(f"invalid source name {name!r}: lower-case letters, digits, '.', '_', '-' (≤ 64)")
+        token, token_id, token_hash = new_token()
+        row = await self.pool.fetchrow(
+            "INSERT INTO sources (name, token_id, token_hash, indicators, units) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (name) DO UPDATE SET token_id = EXCLUDED.token_id, token_hash = EXCLUDED.token_hash, "
+            "indicators = EXCLUDED.indicators, units = EXCLUDED.units, created_at = now(), revoked_at = NULL "
+            "WHERE sources.revoked_at IS NOT NULL RETURNING name",
+            name,
+            token_id,
+            token_hash,
+            indicators,
+            units,
+        )
+        if row is None:
+            raise ValueError(f"source {name!r} already has an active token: revoke it first")
+        return token
+
+    async def revoke(self, name: str) -> bool:
+        """True when an active source was revoked now."""
+        status = await self.pool.execute(
+            "UPDATE sources SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL", name
+        )
+        return bool(status == "UPDATE 1")

@@ -1,0 +1,90 @@
+"""Request bodies within limits, and the per-source token bucket."""
+
+import pytest
+
+from services.collector.body import BodyError, check_content_length, parse_events, read_limited
+from services.collector.ratelimit import RateLimiter
+
+
+async def chunks(consumed: list[int], size: int, count: int):
+    for _ in range(count):
+        consumed.append(size)
+        yield b"x" * size
+
+
+async def test_reading_stops_as_soon_as_the_limit_is_passed():
+    consumed: list[int] = []
+    with pytest.raises(BodyError) as err:
+        await read_limited(chunks(consumed, 1000, 100), limit=2500)
+    assert err.value.status == 413
+    assert len(consumed) == 3  # the 4th..100th chunks were never pulled
+
+
+async def test_a_body_at_the_limit_is_read_whole():
+    assert await read_limited(chunks([], 1000, 3), limit=3000) == b"x" * 3000
+
+
+def test_a_declared_length_over_the_limit_is_413_and_a_bad_one_400():
+    check_content_length(None, 10)
+    check_content_length("10", 10)
+    with pytest.raises(BodyError) as err:
+        check_content_length("11", 10)
+    assert err.value.status == 413
+    with pytest.raises(BodyError) as err:
+        check_content_length("ten", 10)
+    assert err.value.status == 400
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        (b"{not json", 400, "invalid_json"),
+        (b'{"event": []}', 400, "invalid_body"),
+        (b'{"events": [], "more": 1}', 400, "invalid_body"),
+        (b'"text"', 400, "invalid_body"),
+        (b"[]", 400, "invalid_body"),
+        (b"[" + b",".join([b"{}"] * 4) + b"]", 413, "too_large"),
+    ],
+)
+def test_bodies_that_are_not_a_batch_are_refused_with_a_reason(body, status, error):
+    with pytest.raises(BodyError) as err:
+        parse_events(body, max_events=3)
+    assert (err.value.status, err.value.error) == (status, error)
+    assert err.value.message
+
+
+def test_both_body_shapes_give_the_events():
+    assert parse_events(b'[{"a": 1}]', 3) == [{"a": 1}]
+    assert parse_events(b'{"events": [{"a": 1}, {"b": 2}]}', 3) == [{"a": 1}, {"b": 2}]
+
+
+def test_duplicate_keys_keep_the_last_value():
+    """Documented: orjson does not report duplicate keys; the last one wins."""
+    assert parse_events(b'[{"a": 1, "a": 2}]', 3) == [{"a": 2}]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_bucket_allows_a_burst_then_refills_at_the_rate():
+    clock = Clock()
+    limiter = RateLimiter(rate=10, burst=20, clock=clock)
+    assert limiter.take("a", 20) == 0
+    assert limiter.take("a", 5) == pytest.approx(0.5)
+    assert limiter.take("b", 20) == 0  # buckets are per source
+    clock.now += 0.5
+    assert limiter.take("a", 5) == 0
+    assert limiter.take("a", 1) == pytest.approx(0.1)
+    clock.now += 100
+    assert limiter.take("a", 20) == 0  # never more than the burst
+    assert limiter.take("a", 1) > 0
+
+
+def test_retry_after_is_whole_seconds_at_least_one():
+    assert RateLimiter.retry_after(0.01) == "1"
+    assert RateLimiter.retry_after(2.2) == "3"
