@@ -1,0 +1,94 @@
+"""Helpers for the collector's integration tests: an in-process app, tokens, reading a topic."""
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+from services.collector.main import create_app
+from services.collector.settings import CollectorSettings
+from services.collector.sources import PgSources
+from shared.adapters.kafka import client_kwargs
+from shared.adapters.postgres import create_pool
+from shared.settings import Settings
+from tests.support.env import eventually
+
+
+def collector_settings(base: Settings, **over: Any) -> CollectorSettings:
+    return CollectorSettings.model_validate({**base.model_dump(), **over})
+
+
+@asynccontextmanager
+async def running_app(settings: CollectorSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan running, and an httpx client talking to it in-process."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://collector", timeout=60) as client:
+            yield client
+
+
+async def add_source(settings: Settings, name: str, indicators=None, units=None) -> dict[str, str]:
+    """Create a source; returns the Authorization header carrying its token."""
+    pool = await create_pool(settings, "app", min_size=1, max_size=1)
+    try:
+        token = await PgSources(pool).add(name, indicators, units)
+    finally:
+        await pool.close()
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def revoke_source(settings: Settings, name: str) -> None:
+    pool = await create_pool(settings, "app", min_size=1, max_size=1)
+    try:
+        assert await PgSources(pool).revoke(name)
+    finally:
+        await pool.close()
+
+
+async def read_topic(
+    settings: Settings, topic: str, until: Callable[[list[ConsumerRecord]], bool], timeout: float = 30.0
+) -> list[ConsumerRecord]:
+    """The records of `topic` (all partitions, from the beginning), once `until(records)` holds."""
+    consumer = AIOKafkaConsumer(
+        topic, **client_kwargs(settings), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        records: list[ConsumerRecord] = []
+
+        async def enough() -> bool:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                records.extend(batch)
+            return until(records)
+
+        await eventually(enough, timeout=timeout)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def ratio_event(**over: Any) -> dict[str, Any]:
+    event = {
+        "event_id": str(uuid.uuid4()),
+        "indicator": "gov.eid_users",
+        "unit": "14755",
+        "observed_at": "2025-05-01T10:00:00+07:00",
+        "numerator": 40,
+        "denominator": 100,
+    }
+    event.update(over)
+    return {k: v for k, v in event.items() if v is not None}
+
+
+def with_ids(event_ids: set[str]) -> Callable[[list[ConsumerRecord]], bool]:
+    """`until` for read_topic: every one of these event_ids has arrived."""
+    return lambda records: event_ids <= {orjson.loads(r.value).get("event_id") for r in records}
+
+
+def only(records: list[ConsumerRecord], event_ids: set[str]) -> list[ConsumerRecord]:
+    return [r for r in records if orjson.loads(r.value).get("event_id") in event_ids]
