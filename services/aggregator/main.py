@@ -1,0 +1,65 @@
+"""Composition root of the aggregator: settings, reference data, pool, Kafka clients, HTTP, signals."""
+
+import asyncio
+import logging
+import signal
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from services.aggregator import store
+from services.aggregator.consumer import Aggregator, SeekToStored
+from services.aggregator.metrics import Metrics, serve_http
+from services.aggregator.settings import AggregatorSettings
+from shared.adapters.kafka import consumer_kwargs, producer_kwargs
+from shared.adapters.postgres import create_pool
+from shared.domain.catalog import load_catalog
+from shared.domain.hierarchy import load_hierarchy
+from shared.domain.rollup import tree_rows
+
+log = logging.getLogger("dxmon.aggregator")
+
+
+async def run(settings: AggregatorSettings, stop: asyncio.Event) -> None:
+    """Consume until `stop` is set, then close everything."""
+    catalog = load_catalog(settings.catalog_path)
+    hierarchy = load_hierarchy(settings.units_dir)
+    metrics = Metrics()
+    ready = False
+    server = await serve_http(settings.aggregator_metrics_port, metrics, lambda: ready)
+    pool = await create_pool(settings, "app", max_size=4)
+    producer = AIOKafkaProducer(**producer_kwargs(settings))
+    consumer = AIOKafkaConsumer(
+        **consumer_kwargs(settings, settings.aggregator_group), max_poll_records=settings.aggregator_max_records
+    )
+    try:
+        await store.sync_tree(pool, tree_rows(hierarchy))
+        await producer.start()
+        consumer.subscribe(
+            [settings.topic_events],
+            listener=SeekToStored(consumer, pool, settings.aggregator_group, settings.topic_events),
+        )
+        await consumer.start()
+        ready = True
+        log.info("aggregator consuming %s as %s", settings.topic_events, settings.aggregator_group)
+        await Aggregator(settings, catalog, hierarchy, pool, consumer, producer, metrics).run(stop)
+    finally:
+        ready = False
+        await consumer.stop()
+        await producer.stop()
+        await pool.close()
+        server.close()
+        log.info("aggregator stopped")
+
+
+def main() -> None:
+    settings = AggregatorSettings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(_serve(settings))
+
+
+async def _serve(settings: AggregatorSettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run(settings, stop)

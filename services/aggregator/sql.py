@@ -1,0 +1,139 @@
+"""The aggregator's SQL, in one place to read. Arrays come in through unnest; writes sort their keys."""
+
+CREATE_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS agg_stage (
+    event_id uuid, indicator text, unit text, observed_at timestamptz, numerator bigint, denominator bigint,
+    value numeric, source text, received_at timestamptz, kafka_partition int, kafka_offset bigint
+) ON COMMIT DELETE ROWS
+"""
+
+# DISTINCT ON drops duplicates inside the batch (the first by offset wins); ON CONFLICT drops those seen before.
+INSERT_EVENTS = """
+INSERT INTO applied_events (event_id, indicator, unit, observed_at, numerator, denominator, value, source,
+                            received_at, kafka_partition, kafka_offset)
+SELECT DISTINCT ON (event_id) event_id, indicator, unit, observed_at, numerator, denominator, value, source,
+       received_at, kafka_partition, kafka_offset
+FROM agg_stage
+ORDER BY event_id, kafka_partition, kafka_offset
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
+"""
+
+ADD_BUCKETS = """
+INSERT INTO agg_buckets (indicator, unit, day, numerator, denominator, events, last_observed_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::numeric[], $5::numeric[], $6::bigint[],
+                     $7::timestamptz[])
+ORDER BY 1, 2, 3
+ON CONFLICT (indicator, unit, day) DO UPDATE SET
+    numerator = agg_buckets.numerator + EXCLUDED.numerator,
+    denominator = agg_buckets.denominator + EXCLUDED.denominator,
+    events = agg_buckets.events + EXCLUDED.events,
+    last_observed_at = GREATEST(agg_buckets.last_observed_at, EXCLUDED.last_observed_at)
+"""
+
+LATER_ROWS = """
+SELECT DISTINCT d.indicator, d.unit, d.day
+FROM unnest($1::text[], $2::text[], $3::date[], $4::date[]) AS k(indicator, unit, after, until)
+JOIN daily_values d ON d.indicator = k.indicator AND d.unit = k.unit AND d.day > k.after AND d.day < k.until
+"""
+
+LOCK_SERIES = """
+SELECT pg_advisory_xact_lock(u.k) FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, i) ORDER BY u.i
+"""
+
+# Per spec: the latest event (observed_at, then event_id) of each member in [lo_ts, hi_ts), summed.
+# Members of a rollup are its descendants in its version; a reporting unit is its own only member.
+SNAPSHOT_SUMS = """
+WITH k AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::timestamptz[], $6::timestamptz[],
+                         $7::bool[]) AS k(indicator, unit, day, version_from, lo_ts, hi_ts, is_leaf)
+), members AS (
+    SELECT k.*, t.unit AS member, t.child
+    FROM k JOIN agg_unit_tree t ON t.version_from = k.version_from AND t.ancestor = k.unit
+    WHERE NOT k.is_leaf
+    UNION ALL
+    SELECT k.*, k.unit, NULL FROM k WHERE k.is_leaf
+)
+SELECT m.indicator, m.unit, m.day, sum(e.numerator)::numeric AS num, sum(e.denominator)::numeric AS den,
+       sum(e.value) AS val, count(DISTINCT m.child)::int AS children, max(e.observed_at) AS last
+FROM members m
+CROSS JOIN LATERAL (
+    SELECT a.numerator, a.denominator, a.value, a.observed_at
+    FROM applied_events a
+    WHERE a.indicator = m.indicator AND a.unit = m.member AND a.observed_at >= m.lo_ts AND a.observed_at < m.hi_ts
+    ORDER BY a.observed_at DESC, a.event_id DESC
+    LIMIT 1
+) e
+GROUP BY m.indicator, m.unit, m.day
+"""
+
+# Per spec: the unit's own buckets in [lo_day, hi_day]; reporting children = direct children with a bucket there.
+INCREMENT_SUMS = """
+WITH k AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::date[], $6::date[], $7::bool[])
+        AS k(indicator, unit, day, version_from, lo_day, hi_day, is_leaf)
+)
+SELECT k.indicator, k.unit, k.day, s.num, s.den, NULL::numeric AS val, s.last,
+       CASE WHEN k.is_leaf THEN 0 ELSE (
+           SELECT count(*) FROM agg_unit_tree t
+           WHERE t.version_from = k.version_from AND t.ancestor = k.unit AND t.child = t.unit
+             AND EXISTS (SELECT 1 FROM agg_buckets c WHERE c.indicator = k.indicator AND c.unit = t.unit
+                                                        AND c.day BETWEEN k.lo_day AND k.hi_day)
+       ) END::int AS children
+FROM k
+CROSS JOIN LATERAL (
+    SELECT sum(b.numerator) AS num, sum(b.denominator) AS den, max(b.last_observed_at) AS last
+    FROM agg_buckets b
+    WHERE b.indicator = k.indicator AND b.unit = k.unit AND b.day BETWEEN k.lo_day AND k.hi_day
+) s
+WHERE s.den IS NOT NULL
+"""
+
+UPSERT_DAILY = """
+INSERT INTO daily_values (indicator, unit, day, value, numerator, denominator, coverage)
+SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::numeric[], $5::numeric[], $6::numeric[],
+                     $7::float8[])
+ORDER BY 1, 2, 3
+ON CONFLICT (indicator, unit, day) DO UPDATE SET
+    value = EXCLUDED.value, numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator,
+    coverage = EXCLUDED.coverage
+WHERE (daily_values.value, daily_values.numerator, daily_values.denominator, daily_values.coverage)
+      IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.numerator, EXCLUDED.denominator, EXCLUDED.coverage)
+"""
+
+UPSERT_CURRENT = """
+INSERT INTO current_values (indicator, unit, level, numerator, denominator, value, reporting_children,
+                            children_in_force, coverage, last_observed_at, updated_at)
+SELECT u.*, now() FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[],
+                              $7::int[], $8::int[], $9::float8[], $10::timestamptz[]) AS u
+ORDER BY 1, 2
+ON CONFLICT (indicator, unit) DO UPDATE SET
+    level = EXCLUDED.level, numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator,
+    value = EXCLUDED.value, reporting_children = EXCLUDED.reporting_children,
+    children_in_force = EXCLUDED.children_in_force, coverage = EXCLUDED.coverage,
+    last_observed_at = EXCLUDED.last_observed_at, updated_at = EXCLUDED.updated_at
+WHERE (current_values.numerator, current_values.denominator, current_values.value,
+       current_values.reporting_children, current_values.children_in_force, current_values.coverage,
+       current_values.last_observed_at, current_values.level)
+      IS DISTINCT FROM (EXCLUDED.numerator, EXCLUDED.denominator, EXCLUDED.value, EXCLUDED.reporting_children,
+                        EXCLUDED.children_in_force, EXCLUDED.coverage, EXCLUDED.last_observed_at, EXCLUDED.level)
+RETURNING *
+"""
+
+SAVE_OFFSETS = """
+INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset)
+SELECT $1, $2, u.p, u.o FROM unnest($3::int[], $4::bigint[]) AS u(p, o)
+ORDER BY u.p
+ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET
+    next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()
+"""
+
+STORED_OFFSETS = """
+SELECT partition, next_offset FROM consumer_offsets
+WHERE consumer_group = $1 AND topic = $2 AND partition = ANY($3::int[])
+"""
+
+# Increment values drift as days leave the trailing window: the series to re-evaluate periodically.
+INCREMENT_SERIES = """
+SELECT c.indicator, c.unit FROM current_values c WHERE c.indicator = ANY($1::text[]) ORDER BY 1, 2
+"""

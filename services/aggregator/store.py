@@ -1,0 +1,161 @@
+"""PostgreSQL side of the aggregator: one transaction per batch applies events, recomputes values, moves offsets.
+
+Exactly-once effect: `applied_events.event_id` is the primary key and only the rows this transaction inserted
+are folded in. Values are recomputed from the applied events / buckets (never incremented), under transaction
+advisory locks on the rollup series taken in sorted order, so the last writer of a shared rollup always sees
+every committed contribution. Multi-row writes sort their keys so concurrent instances cannot deadlock.
+"""
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.aggregator import sql
+from services.aggregator.fold import Bucket, SeriesDay
+from shared.domain.catalog import Catalog
+from shared.domain.rollup import Computed, Sums, ValueSpec, compose
+
+StagedRow = tuple[UUID, str, str, datetime, int | None, int | None, Decimal | None, str, datetime, int, int]
+STAGE_COLUMNS = [
+    "event_id", "indicator", "unit", "observed_at", "numerator", "denominator", "value",
+    "source", "received_at", "kafka_partition", "kafka_offset",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Offsets:
+    group: str
+    topic: str
+    next_offsets: dict[int, int]  # partition → next offset to read
+
+
+def lock_key(indicator: str, unit: str) -> int:
+    """A stable signed 64-bit advisory-lock key for one series."""
+    return int.from_bytes(hashlib.blake2b(f"{indicator}:{unit}".encode(), digest_size=8).digest(), "big", signed=True)
+
+
+async def prepare(conn: asyncpg.Connection) -> None:
+    await conn.execute(sql.CREATE_STAGE)
+
+
+async def insert_new_events(conn: asyncpg.Connection, rows: Sequence[StagedRow]) -> set[UUID]:
+    """Stage the batch and insert the events never seen before; returns their ids."""
+    await conn.copy_records_to_table("agg_stage", records=rows, columns=STAGE_COLUMNS)
+    return {r["event_id"] for r in await conn.fetch(sql.INSERT_EVENTS)}
+
+
+async def add_buckets(conn: asyncpg.Connection, buckets: dict[SeriesDay, Bucket]) -> None:
+    if not buckets:
+        return
+    keys = sorted(buckets)
+    await conn.execute(
+        sql.ADD_BUCKETS,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+        [buckets[k].numerator for k in keys],
+        [buckets[k].denominator for k in keys],
+        [buckets[k].events for k in keys],
+        [buckets[k].last_observed_at for k in keys],
+    )
+
+
+async def later_rows(conn: asyncpg.Connection, late: dict[SeriesDay, date]) -> list[SeriesDay]:
+    """Existing daily rows after a late observation's day and before the end of its reach."""
+    if not late:
+        return []
+    keys = list(late)
+    rows = await conn.fetch(
+        sql.LATER_ROWS, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [late[k] for k in keys]
+    )
+    return [(r["indicator"], r["unit"], r["day"]) for r in rows]
+
+
+async def lock_series(conn: asyncpg.Connection, series: Iterable[tuple[str, str]]) -> None:
+    keys = sorted({lock_key(i, u) for i, u in series})
+    if keys:
+        await conn.execute(sql.LOCK_SERIES, keys)
+
+
+async def compute(
+    conn: asyncpg.Connection, specs: dict[SeriesDay, ValueSpec], catalog: Catalog
+) -> dict[SeriesDay, Computed]:
+    """The value of every spec, from applied events (snapshots) or buckets (increments)."""
+    snap = [s for s in specs.values() if not s.increment]
+    incr = [s for s in specs.values() if s.increment]
+    rows: list[Any] = []
+    if snap:
+        rows += await conn.fetch(
+            sql.SNAPSHOT_SUMS,
+            *_columns(snap, "indicator", "unit", "day", "version_from", "lo_ts", "hi_ts", "is_leaf"),
+        )
+    if incr:
+        rows += await conn.fetch(
+            sql.INCREMENT_SUMS,
+            *_columns(incr, "indicator", "unit", "day", "version_from", "lo_day", "hi_day", "is_leaf"),
+        )
+    out: dict[SeriesDay, Computed] = {}
+    for r in rows:
+        key = (r["indicator"], r["unit"], r["day"])
+        sums = Sums(r["num"], r["den"], r["val"], r["children"], r["last"])
+        out[key] = compose(catalog[key[0]], specs[key], sums)
+    return out
+
+
+async def write_daily(conn: asyncpg.Connection, values: dict[SeriesDay, Computed]) -> None:
+    keys = sorted(k for k, v in values.items() if v.value is not None)
+    if keys:
+        await conn.execute(
+            sql.UPSERT_DAILY,
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            *_columns([values[k] for k in keys], "value", "numerator", "denominator", "coverage"),
+        )
+
+
+async def write_current(
+    conn: asyncpg.Connection, specs: Iterable[ValueSpec], values: dict[SeriesDay, Computed]
+) -> list[asyncpg.Record]:
+    """Upsert current values; returns the rows that changed (for dx.rollups.v1)."""
+    pairs = sorted(((s, values[(s.indicator, s.unit, s.day)]) for s in specs if (s.indicator, s.unit, s.day) in values),
+                   key=lambda p: (p[0].indicator, p[0].unit))  # fmt: skip
+    if not pairs:
+        return []
+    specs_sorted, computed = [p[0] for p in pairs], [p[1] for p in pairs]
+    return list(
+        await conn.fetch(
+            sql.UPSERT_CURRENT,
+            *_columns(specs_sorted, "indicator", "unit", "level"),
+            *_columns(computed, "numerator", "denominator", "value", "reporting_children", "children_in_force"),
+            *_columns(computed, "coverage", "last_observed_at"),
+        )
+    )
+
+
+async def save_offsets(conn: asyncpg.Connection, offsets: Offsets) -> None:
+    parts = sorted(offsets.next_offsets)
+    await conn.execute(sql.SAVE_OFFSETS, offsets.group, offsets.topic, parts, [offsets.next_offsets[p] for p in parts])
+
+
+async def stored_offsets(pool: asyncpg.Pool, group: str, topic: str, partitions: Iterable[int]) -> dict[int, int]:
+    rows = await pool.fetch(sql.STORED_OFFSETS, group, topic, list(partitions))
+    return {r["partition"]: r["next_offset"] for r in rows}
+
+
+async def sync_tree(pool: asyncpg.Pool, rows: list[tuple[date, str, str, str]]) -> None:
+    """Rebuild agg_unit_tree from the hierarchy (idempotent; serialized between instances)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key("agg_unit_tree", "sync"))
+        await conn.execute("DELETE FROM agg_unit_tree")
+        await conn.copy_records_to_table("agg_unit_tree", records=rows)
+
+
+def _columns(items: Sequence[Any], *names: str) -> list[list[Any]]:
+    return [[getattr(item, name) for item in items] for name in names]
