@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from services.dashboards.build import build_all
+from services.dashboards.inspect import queries
+
 ROOT = Path(__file__).resolve().parents[2]
 PROM = ROOT / "deploy" / "prometheus"
 RULES = sorted((PROM / "rules").glob("*.yml"))
@@ -46,6 +49,16 @@ def test_every_alerting_rule_has_a_unit_test() -> None:
         if case.get("exp_alerts")
     }
     assert alerts and alerts <= tested, f"alerts without a firing test: {sorted(alerts - tested)}"
+
+
+def test_every_dashboard_promql_expression_parses(tmp_path: Path) -> None:
+    """promtool checks each panel's PromQL as the expression of a throw-away recording rule."""
+    exprs = sorted({q.text for board in build_all().values() for q in queries(board) if q.kind == "promql"})
+    rules = [{"record": f"dx_dashboard_check_{i}", "expr": expr} for i, expr in enumerate(exprs)]
+    path = tmp_path / "dashboard-exprs.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard-exprs", "rules": rules}]}, allow_unicode=True))
+    result = promtool("check", "rules", str(path))
+    assert exprs and result.returncode == 0, result.stdout + result.stderr
 
 
 def test_prometheus_config_loads_the_rule_folder() -> None:

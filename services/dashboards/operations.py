@@ -1,0 +1,149 @@
+"""*Vận hành*: the pipeline's health: services up, events per second, rejects, dead letters, lag, latencies."""
+
+from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.builders import stat, timeseries
+from grafana_foundation_sdk.builders.prometheus import Dataquery
+from grafana_foundation_sdk.models.common import BigValueColorMode, StackingMode
+from grafana_foundation_sdk.models.dashboard import ValueMap, ValueMappingResult
+
+from services.dashboards import common
+from services.dashboards import recorded as r
+from services.dashboards.queries import promql
+from shared import names
+
+UID = "dx-operations"
+JOBS = "collector|aggregator|alerter|prometheus|alertmanager"
+
+
+def _series(title: str, unit: str, *queries: Dataquery, span: int = 12, description: str = "") -> timeseries.Panel:
+    panel = timeseries.Panel().title(title).description(description).unit(unit).height(8).span(span)
+    for query in queries:
+        panel = panel.with_target(query)
+    return panel
+
+
+def _services_up() -> stat.Panel:
+    return (
+        stat.Panel()
+        .title("Dịch vụ hoạt động (up)")
+        .with_target(promql(f'up{{job=~"{JOBS}"}}', "{{job}}"))
+        .height(4)
+        .span(24)
+        .color_mode(BigValueColorMode.BACKGROUND)
+        .mappings(
+            [
+                ValueMap(
+                    options={
+                        "1": ValueMappingResult(text="Hoạt động", color="green", index=0),
+                        "0": ValueMappingResult(text="Ngừng", color="red", index=1),
+                    }
+                )
+            ]
+        )
+    )
+
+
+def _flow() -> list[timeseries.Panel | stat.Panel]:
+    return [
+        _series(
+            "Sự kiện mỗi giây (events/s)",
+            "reqps",
+            promql(f"sum({r.EVENTS_RECEIVED})", "nhận (received)", "A"),
+            promql(f"sum({r.EVENTS_ACCEPTED})", "chấp nhận (accepted)", "B"),
+            promql(r.EVENTS_APPLIED, "đã tổng hợp (applied)", "C"),
+            promql(r.DUPLICATES, "trùng lặp (duplicates)", "D"),
+        ),
+        _series(
+            "Sự kiện nhận theo nguồn",
+            "reqps",
+            promql(r.EVENTS_RECEIVED, "{{source}}"),
+        ).stacking(common.stacked(StackingMode.NORMAL)),
+        _series(
+            "Bị từ chối theo lý do (rejects/s)",
+            "reqps",
+            promql(r.EVENTS_REJECTED, "{{reason}}"),
+            span=8,
+        ).stacking(common.stacked(StackingMode.NORMAL)),
+        stat.Panel()
+        .title("Tỷ lệ từ chối (5 phút)")
+        .with_target(promql(r.REJECT_RATIO, "tỷ lệ"))
+        .unit("percentunit")
+        .decimals(1)
+        .height(8)
+        .span(4)
+        .thresholds(common.thresholds((None, "green"), (0.01, "orange"), (0.05, "red"))),
+        _series(
+            "Dead letter theo dịch vụ và lý do",
+            "reqps",
+            promql(r.DEADLETTERED, "{{job}}: {{reason}}"),
+            span=12,
+            description="Thông điệp chuyển vào dx.deadletter.v1; xem và gửi lại: dx dlq list / dx dlq replay.",
+        ),
+    ]
+
+
+def _kafka() -> list[timeseries.Panel]:
+    return [
+        _series("Độ trễ tiêu thụ theo topic (consumer lag)", "short", promql(r.LAG_BY_TOPIC, "{{topic}}")),
+        _series(
+            "Độ trễ tiêu thụ theo phân vùng",
+            "short",
+            promql(f"{names.M_CONSUMER_LAG}", "{{job}} {{topic}}/{{partition}}"),
+        ),
+    ]
+
+
+def _latency() -> list[timeseries.Panel]:
+    return [
+        _series(
+            "Độ trễ đầu-cuối (nhận → ghi tổng hợp)",
+            "s",
+            promql(r.E2E_P50, "p50", "A"),
+            promql(r.E2E_P99, "p99", "B"),
+            span=8,
+        ),
+        _series(
+            "Thời gian ghi Kafka của collector",
+            "s",
+            promql(r.PUBLISH_P50, "p50", "A"),
+            promql(r.PUBLISH_P99, "p99", "B"),
+            span=8,
+        ),
+        _series(
+            "Thời gian giao dịch của aggregator",
+            "s",
+            promql(r.TXN_P50, "p50", "A"),
+            promql(r.TXN_P99, "p99", "B"),
+            span=8,
+        ),
+        _series(
+            "Kích thước lô (sự kiện mỗi lô)",
+            "short",
+            promql(r.BATCH_MEAN, "trung bình (mean)", "A"),
+            promql(r.BATCH_P99, "p99", "B"),
+        ),
+        _series(
+            "Bộ cảnh báo: lượt đánh giá và cảnh báo đang bật",
+            "short",
+            promql(f"sum(rate({names.M_ALERT_EVALUATIONS}_total[5m]))", "đánh giá/s (evaluations/s)", "A"),
+            promql(f"sum({names.M_ALERTS_FIRING})", "đang cảnh báo (firing)", "B"),
+        ),
+    ]
+
+
+def build() -> dash.Dashboard:
+    board = (
+        common.dashboard(UID, "Vận hành (Operations)", __doc__ or "", time_from="now-1h")
+        .with_row(dash.Row("Dịch vụ · Services"))
+        .with_panel(_services_up())
+        .with_row(dash.Row("Luồng sự kiện · Event flow"))
+    )
+    for panel in _flow():
+        board = board.with_panel(panel)
+    board = board.with_row(dash.Row("Kafka"))
+    for panel in _kafka():
+        board = board.with_panel(panel)
+    board = board.with_row(dash.Row("Độ trễ và lô · Latency and batches"))
+    for panel in _latency():
+        board = board.with_panel(panel)
+    return board

@@ -1,0 +1,125 @@
+"""*Tổng quan chuyển đổi số*: the province's targets by pillar, value against expected and target, worst first."""
+
+from grafana_foundation_sdk.builders import bargauge, stat, table, timeseries
+from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.models.common import BarGaugeDisplayMode, BigValueColorMode, VizOrientation
+from grafana_foundation_sdk.models.dashboard import DynamicConfigValue
+
+from services.dashboards import common
+from services.dashboards.queries import Sql, promql
+from shared import names
+
+UID = "dx-overview"
+PROVINCE = names.PROVINCE_CODE
+
+# One row per (indicator, milestone) of the province; every column named in Vietnamese.
+_TARGETS_SQL = f"""
+    SELECT i.pillar_vi AS "Trụ cột", i.label_vi AS "Chỉ tiêu", s.milestone AS "Mốc",
+           s.value AS "Giá trị", s.expected AS "Kỳ vọng", s.target AS "Mục tiêu", s.projected AS "Dự báo",
+           i.display_unit AS "Đơn vị", s.status AS "Trạng thái", s.reason AS "Lý do"
+    FROM target_status s JOIN indicators i ON i.code = s.indicator
+    WHERE s.unit = '{PROVINCE}' AND s.milestone = '{{milestone}}'
+    ORDER BY {common.status_rank_sql("s.status")}, i.pillar, s.indicator
+"""
+
+
+def _targets_table(title: str, milestone: str, description: str) -> table.Panel:
+    return (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .with_target(Sql(_TARGETS_SQL.replace("{milestone}", milestone)))
+        .height(12)
+        .span(24)
+        .decimals(1)
+        .mappings(common.status_mappings())
+        .override_by_name("Trạng thái", [DynamicConfigValue("custom.cellOptions", {"type": "color-background"})])
+        .override_by_name("Chỉ tiêu", [DynamicConfigValue("custom.width", 420)])
+    )
+
+
+def _status_counts() -> stat.Panel:
+    panel = (
+        stat.Panel()
+        .title("Số chỉ tiêu theo trạng thái (cấp tỉnh, mốc 2030)")
+        .with_target(
+            Sql(
+                f"""
+                SELECT {common.status_count_columns("status")}
+                FROM target_status WHERE unit = '{PROVINCE}' AND milestone = '2030'
+                """
+            )
+        )
+        .height(5)
+        .span(24)
+        .decimals(0)
+        .color_mode(BigValueColorMode.BACKGROUND)
+        .reduce_options(common.all_rows())
+    )
+    for name, properties in common.status_colour_overrides():
+        panel = panel.override_by_name(name, properties)
+    return panel
+
+
+def _value_vs_target() -> bargauge.Panel:
+    return (
+        bargauge.Panel()
+        .title("Giá trị hiện tại so với mục tiêu 2030 (chỉ tiêu %, cấp tỉnh)")
+        .description("Thanh: giá trị hiện tại (value); vạch màu: kỳ vọng theo lộ trình và mục tiêu 2030.")
+        .with_target(
+            Sql(
+                f"""
+                SELECT i.label_vi AS "Chỉ tiêu", c.value AS "Giá trị"
+                FROM current_values c JOIN indicators i ON i.code = c.indicator
+                WHERE c.unit = '{PROVINCE}' AND i.display_unit = '%'
+                ORDER BY i.pillar, i.code
+                """
+            )
+        )
+        .height(10)
+        .span(12)
+        .unit("percent")
+        .min(0)
+        .max(100)
+        .display_mode(BarGaugeDisplayMode.GRADIENT)
+        .orientation(VizOrientation.HORIZONTAL)
+        .thresholds(common.thresholds((None, "red"), (50, "orange"), (80, "green")))
+        .reduce_options(common.all_rows())
+    )
+
+
+def _values_over_time() -> timeseries.Panel:
+    return (
+        timeseries.Panel()
+        .title("Giá trị chỉ tiêu cấp tỉnh theo thời gian (Prometheus)")
+        .with_target(promql(f'{names.M_INDICATOR_VALUE}{{unit="{PROVINCE}"}}', "{{indicator}}"))
+        .height(10)
+        .span(12)
+        .decimals(1)
+    )
+
+
+def build() -> dash.Dashboard:
+    return (
+        common.dashboard(UID, "Tổng quan chuyển đổi số (Digital transformation overview)", __doc__ or "")
+        .with_row(dash.Row("Tình hình chung · Overview"))
+        .with_panel(_status_counts())
+        .with_panel(_value_vs_target())
+        .with_panel(_values_over_time())
+        .with_row(dash.Row("Triển vọng 2030 · 2030 outlook (xấu nhất trước · worst first)"))
+        .with_panel(
+            _targets_table(
+                "Mục tiêu 2030 theo trụ cột: giá trị, kỳ vọng, dự báo, mục tiêu",
+                "2030",
+                "Kỳ vọng: giá trị theo lộ trình kế hoạch hôm nay; Dự báo: xu hướng gần đây kéo đến 31/12/2030.",
+            )
+        )
+        .with_row(dash.Row("Kết quả 2025 · 2025 results"))
+        .with_panel(
+            _targets_table(
+                "Kết quả mục tiêu 2025 (giá trị cuối cùng đến 31/12/2025)",
+                "2025",
+                "Đánh giá theo giá trị cuối cùng tại hoặc trước hạn; không áp dụng khi cấp đơn vị không còn tồn tại.",
+            )
+        )
+    )

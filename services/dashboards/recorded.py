@@ -1,0 +1,20 @@
+"""Names of the recorded series in deploy/prometheus/rules/dx-recording.yml that the panels query."""
+
+from typing import Final
+
+EVENTS_RECEIVED: Final = "source:dx_events_received:rate1m"
+EVENTS_ACCEPTED: Final = "source:dx_events_accepted:rate1m"
+EVENTS_REJECTED: Final = "reason:dx_events_rejected:rate1m"
+REJECT_RATIO: Final = "dx:events_reject_ratio:rate5m"
+DEADLETTERED: Final = "job_reason:dx_events_deadlettered:rate5m"
+EVENTS_APPLIED: Final = "dx:aggregator_events_applied:rate1m"
+DUPLICATES: Final = "dx:aggregator_duplicates:rate1m"
+BATCH_MEAN: Final = "dx:aggregator_batch_size:mean5m"
+BATCH_P99: Final = "dx:aggregator_batch_size:p99_5m"
+TXN_P50: Final = "dx:aggregator_transaction_seconds:p50_5m"
+TXN_P99: Final = "dx:aggregator_transaction_seconds:p99_5m"
+PUBLISH_P50: Final = "dx:collector_publish_latency_seconds:p50_5m"
+PUBLISH_P99: Final = "dx:collector_publish_latency_seconds:p99_5m"
+E2E_P50: Final = "dx:e2e_latency_seconds:p50_5m"
+E2E_P99: Final = "dx:e2e_latency_seconds:p99_5m"
+LAG_BY_TOPIC: Final = "topic:dx_consumer_lag:sum"
