@@ -1,0 +1,3 @@
+from services.alerter.main import run
+
+run()

@@ -1,0 +1,77 @@
+"""Domain gauges of DESIGN §8 from an in-memory snapshot (replaced at once, so a scrape never sees half of it),
+plus the alerter's own counters."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from services.alerter.evaluator import Current, Pair
+from services.alerter.rules import TargetRow
+from shared import names
+from shared.domain.hierarchy import Unit
+
+
+@dataclass
+class Snapshot:
+    current: dict[Pair, Current] = field(default_factory=dict)
+    targets: dict[tuple[str, str, str], TargetRow] = field(default_factory=dict)
+    units: list[Unit] = field(default_factory=list)
+
+
+class DomainCollector(Collector):
+    def __init__(self) -> None:
+        self.snapshot = Snapshot()
+
+    def update(self, current: dict[Pair, Current], rows: list[TargetRow]) -> None:
+        """Merge a partial evaluation (one rollup's pairs) into the snapshot."""
+        self.snapshot.current.update(current)
+        self.snapshot.targets.update({(r.indicator, r.unit, r.milestone): r for r in rows})
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        snap = self.snapshot
+        pair, key = ["indicator", "unit"], ["indicator", "unit", "milestone"]
+        value = GaugeMetricFamily(names.M_INDICATOR_VALUE, "Current value in the indicator's unit", labels=pair)
+        coverage = GaugeMetricFamily(names.M_INDICATOR_COVERAGE, "Reporting children / children in force", labels=pair)
+        last = GaugeMetricFamily(names.M_INDICATOR_LAST_OBSERVED, "Last observation (unix seconds)", labels=pair)
+        for (ind, unit), cur in snap.current.items():
+            if cur.value is not None:
+                value.add_metric([ind, unit], cur.value)
+            if cur.coverage is not None:
+                coverage.add_metric([ind, unit], cur.coverage)
+            if cur.last_observed_at is not None:
+                last.add_metric([ind, unit], cur.last_observed_at.timestamp())
+        t_value = GaugeMetricFamily(names.M_TARGET_VALUE, "Value the target is judged on", labels=key)
+        t_expected = GaugeMetricFamily(names.M_TARGET_EXPECTED, "Planned value today", labels=key)
+        t_projected = GaugeMetricFamily(names.M_TARGET_PROJECTED, "Trend projection at the milestone", labels=key)
+        status = GaugeMetricFamily(names.M_TARGET_STATUS, "1 for the current status", labels=[*key, "status"])
+        for (ind, unit, ms), row in snap.targets.items():
+            for family, number in ((t_value, row.value), (t_expected, row.expected), (t_projected, row.projected)):
+                if number is not None:
+                    family.add_metric([ind, unit, ms], number)
+            status.add_metric([ind, unit, ms, row.status.value], 1.0)
+        info = GaugeMetricFamily(names.M_UNIT_INFO, "Units in force", labels=["unit", "name", "level", "parent"])
+        for u in snap.units:
+            info.add_metric([u.code, u.full_name, u.level, u.parent_code or ""], 1.0)
+        yield from (value, coverage, last, t_value, t_expected, t_projected, status, info)
+
+
+@dataclass
+class AlerterMetrics:
+    registry: CollectorRegistry
+    domain: DomainCollector
+    evaluations: Counter
+    firing: Gauge
+
+
+def build_metrics() -> AlerterMetrics:
+    registry = CollectorRegistry()
+    domain = DomainCollector()
+    registry.register(domain)
+    evaluations = Counter(
+        names.M_ALERT_EVALUATIONS, "Targets evaluated, by trigger (rollup or periodic)", ["trigger"], registry=registry
+    )
+    firing = Gauge(names.M_ALERTS_FIRING, "Alerts firing (leader only)", ["alertname", "severity"], registry=registry)
+    return AlerterMetrics(registry, domain, evaluations, firing)

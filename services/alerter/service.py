@@ -1,0 +1,194 @@
+"""The alerter's work: evaluate targets (on each rollup and on a clock), keep alert state, talk to Alertmanager.
+
+Two or more alerter processes are safe: every process consumes its share of dx.rollups.v1 partitions and writes
+`target_status` (idempotent upserts, newest evaluation wins), then NOTIFYs the pairs it changed. Only the holder
+of the leader lease (one row in `alerter_lease`, expiry on the database clock) changes alert state and talks to
+Alertmanager: it LISTENs for those notifications and reconciles `alerts` against `target_status`. Each
+reconciliation is one transaction that first locks the lease row FOR SHARE (a would-be leader's UPDATE waits for
+it, so a deposed leader cannot interleave with its successor), and calls Alertmanager before committing: a failed
+or interrupted send changes nothing and is redone. A new leader re-sends what is firing with the stored startsAt
+(Alertmanager merges identical label sets: no duplicate notification) and resolves what cleared meanwhile.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import orjson
+
+from services.alerter import store
+from services.alerter.alertmanager import AlertSink
+from services.alerter.clock import Clock
+from services.alerter.evaluator import Inputs, Pair, evaluate, history_query, keys_for
+from services.alerter.metrics import AlerterMetrics, Snapshot
+from services.alerter.rules import Describe, Plan, TargetRow, Timing, Tracked, alerts_for, step
+from services.alerter.settings import AlerterSettings
+from shared.domain.catalog import Catalog
+from shared.domain.forecast import ForecastConfig
+from shared.domain.hierarchy import Hierarchy
+from shared.domain.status import evaluation_keys
+from shared.domain.timeutil import local_date
+
+log = logging.getLogger("dxmon.alerter")
+
+
+class Publisher:
+    """Where transitions go (dx.alerts.v1); a Kafka producer in production."""
+
+    async def publish(self, key: bytes, value: bytes) -> None:
+        raise NotImplementedError
+
+
+class Alerter:
+    def __init__(
+        self,
+        settings: AlerterSettings,
+        catalog: Catalog,
+        hierarchy: Hierarchy,
+        pool: asyncpg.Pool,
+        sink: AlertSink,
+        publisher: Publisher,
+        metrics: AlerterMetrics,
+        clock: Clock,
+    ) -> None:
+        self.s, self.catalog, self.hierarchy, self.pool = settings, catalog, hierarchy, pool
+        self.sink, self.publisher, self.metrics, self.clock = sink, publisher, metrics, clock
+        self.holder = settings.alerter_instance or f"{socket.gethostname()}:{os.getpid()}"
+        self.forecast = ForecastConfig(settings.alerter_forecast_window_days, settings.alerter_forecast_min_points)
+        self.timing = Timing(
+            timedelta(seconds=settings.alerter_grace_seconds),
+            timedelta(seconds=settings.alerter_resend_seconds),
+            timedelta(seconds=settings.alert_lease_seconds),
+        )
+        self.queued: set[Pair] = set()
+        self.wake = asyncio.Event()
+        self.leader = False
+        self.full_due = False
+
+    async def evaluate(self, pairs: list[Pair] | None, trigger: str) -> list[TargetRow]:
+        """Evaluate the targets of `pairs` (None: every target) and store them; partial runs wake the leader."""
+        now = self.clock.now()
+        today = local_date(now)
+        if pairs is None:
+            keys = evaluation_keys(self.catalog.indicators, self.hierarchy, today)
+        else:
+            keys = keys_for(self.catalog, self.hierarchy, pairs, today)
+        query = history_query(self.catalog, {(k[0], k[1]) for k in keys}, today, self.forecast)
+        async with self.pool.acquire() as conn:
+            inputs = await store.load_inputs(conn, query)
+            rows = evaluate(self.catalog, self.hierarchy, keys, inputs, now, self.forecast)
+            await store.write_status(conn, rows, now, complete=pairs is None, notify=pairs is not None)
+        self.metrics.evaluations.labels(trigger).inc(len(rows))
+        self._gauges(inputs, rows, full=pairs is None)
+        return rows
+
+    def _gauges(self, inputs: Inputs, rows: list[TargetRow], full: bool) -> None:
+        if not full:
+            self.metrics.domain.update(inputs.current, rows)
+            return
+        day = local_date(self.clock.now())
+        units = self.hierarchy.units_in_force(day)
+        codes = {u.code for u in units}
+        current = {p: c for p, c in inputs.current.items() if p[1] in codes}
+        targets = {(r.indicator, r.unit, r.milestone): r for r in rows}
+        self.metrics.domain.snapshot = Snapshot(current, targets, units)
+
+    def describe(self, row: TargetRow) -> Describe:
+        ind = self.catalog[row.indicator]
+        day = min(local_date(self.clock.now()), ind.targets[row.milestone].deadline)
+        unit = self.hierarchy.resolve(row.unit, day)
+        link = f"{self.s.grafana_url}{self.s.alerter_dashboard_path}?var-indicator={row.indicator}&var-unit={row.unit}"
+        name = unit.full_name if unit else row.unit
+        return Describe(ind.label_vi, ind.pillar, ind.display_unit, name, ind.reporting_interval_days, link)
+
+    def decide(self, rows: list[TargetRow], active: dict[str, Tracked]) -> Plan:
+        desired = [a for r in rows if r.indicator in self.catalog.codes() for a in alerts_for(r, self.describe(r))]
+        return step(active, desired, datetime.now(UTC), self.timing)
+
+    async def reconcile(self, pairs: list[Pair] | None) -> Plan | None:
+        """One fenced step of the alert state (None: not the leader)."""
+        async with self.pool.acquire() as conn:
+            plan = await store.reconcile(conn, self.holder, pairs, self.decide, self.sink.send)
+            if plan is not None:
+                for t in plan.transitions:
+                    log.info("alert %s %s → %s %s", t.alert.alertname, t.from_state, t.to_state, t.alert.labels)
+                counts = await store.firing_counts(conn)
+                self.metrics.firing.clear()
+                for (name, severity), n in counts.items():
+                    self.metrics.firing.labels(name, severity).set(n)
+        return plan
+
+    async def publish_outbox(self) -> None:
+        """Publish recorded transitions to dx.alerts.v1 (key = fingerprint), then mark them published."""
+        async with self.pool.acquire() as conn:
+            rows = await store.unpublished(conn)
+            for r in rows:
+                value = {
+                    "id": r["id"], "fingerprint": r["fingerprint"], "alertname": r["alertname"],
+                    "labels": orjson.loads(r["labels"]), "annotations": orjson.loads(r["annotations"]),
+                    "from": r["from_state"], "state": r["to_state"], "starts_at": r["starts_at"],
+                    "ends_at": r["ends_at"], "at": r["at"],
+                }  # fmt: skip
+                await self.publisher.publish(r["fingerprint"].encode(), orjson.dumps(value))
+            if rows:
+                await store.mark_published(conn, [r["id"] for r in rows])
+
+    def on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        for line in payload.splitlines():
+            indicator, _, unit = line.partition("\t")
+            self.queued.add((indicator, unit))
+        self.wake.set()
+
+    async def lead_once(self, full: bool) -> bool:
+        """Renew (or take) the lease; as leader, reconcile the queued pairs (or all) and publish. True if leader."""
+        async with self.pool.acquire() as conn:
+            leader = await store.try_lease(conn, self.holder, self.s.alerter_leader_lease_seconds)
+        if leader != self.leader:
+            log.info("%s the leader lease (%s)", "took" if leader else "lost", self.holder)
+            self.leader = leader
+            full = True
+        if not leader:
+            self.metrics.firing.clear()
+            return False
+        pairs, self.queued = sorted(self.queued), set()
+        if full or pairs:
+            await self.reconcile(None if full else pairs)
+        await self.publish_outbox()
+        return True
+
+    async def lead(self) -> None:
+        """The leader loop: lease renewal, reconciliation on notifications and on a clock, outbox publication."""
+        loop = asyncio.get_running_loop()
+        next_full = 0.0
+        tick = min(1.0, self.s.alerter_leader_lease_seconds / 3)
+        while True:
+            full = loop.time() >= next_full or self.full_due
+            self.full_due = False
+            self.wake.clear()
+            try:
+                if await self.lead_once(full) and full:
+                    next_full = loop.time() + self.s.alerter_reconcile_seconds
+            except Exception:
+                log.exception("alert reconciliation failed; retrying")
+                next_full = loop.time() + tick
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=tick)
+
+    async def periodic(self) -> None:
+        while True:
+            try:
+                rows = await self.evaluate(None, "periodic")
+                log.info("evaluated %d targets", len(rows))
+            except Exception:
+                log.exception("periodic evaluation failed")
+            self.full_due = True
+            self.wake.set()
+            await asyncio.sleep(self.s.alerter_eval_interval_seconds)
+
+    async def release(self) -> None:
+        async with self.pool.acquire() as conn:
+            await store.release_lease(conn, self.holder)

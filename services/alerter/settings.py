@@ -1,0 +1,26 @@
+"""Alerter settings (prefix DX_, like every setting)."""
+
+from datetime import datetime
+
+from pydantic import Field
+
+from shared.settings import Settings
+
+
+class AlerterSettings(Settings):
+    alerter_eval_interval_seconds: float = Field(60.0, description="full evaluation of every target, this often")
+    alerter_reconcile_seconds: float = Field(15.0, description="leader: full alert reconciliation, this often")
+    alerter_grace_seconds: float = Field(300.0, description="a condition must hold this long before it fires")
+    alerter_resend_seconds: float = Field(60.0, description="firing alerts are re-sent to Alertmanager this often")
+    alerter_alert_lease_seconds: float | None = Field(None, description="endsAt = now + this; default 4 × resend")
+    alerter_leader_lease_seconds: float = Field(15.0, description="leader lease; a dead leader is replaced after it")
+    alerter_forecast_window_days: int = Field(365, description="trailing window of the least-squares trend")
+    alerter_forecast_min_points: int = Field(3, description="distinct days the trend needs")
+    alerter_clock_start: datetime | None = Field(None, description="evaluation clock starts here (tests, demos)")
+    alerter_dashboard_path: str = Field("/d/dxmon-targets", description="Grafana dashboard linked from alerts")
+    alerter_instance: str | None = Field(None, description="lease holder name; default host:pid")
+    alerter_metrics_host: str = Field("127.0.0.1", description="address the /metrics endpoint binds")
+
+    @property
+    def alert_lease_seconds(self) -> float:
+        return self.alerter_alert_lease_seconds or 4 * self.alerter_resend_seconds

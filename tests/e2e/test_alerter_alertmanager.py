@@ -1,0 +1,197 @@
+"""The alerter as real processes against the shared Alertmanager (127.0.0.1:9093), whose on-call webhook points at
+http://127.0.0.1:9099/alertmanager: this module listens there. Each test uses its own indicator code (a private
+catalog), so the Alertmanager groups (by alertname and indicator) and labels of other tests never mix with ours."""
+
+import json
+import signal
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from shared.settings import Settings
+from tests.support.env import eventually
+from tests.support.processes import ServiceProcess, free_port
+
+WEBHOOK_PORT = 9099
+CATALOG = """
+version = 1
+[pillars.gov]
+vi = "Chính quyền số"
+en = "Digital government"
+
+[[indicators]]
+code = "{code}"
+pillar = "gov"
+label_vi = "Chỉ tiêu kiểm thử cảnh báo"
+label_en = "Alerter test indicator"
+measure = "ratio"
+semantics = "snapshot"
+reported_at = "province"
+display_unit = "%"
+tolerance = 3.0
+reporting_interval_days = 3650
+targets.2025 = {{ value = 50.0 }}
+targets.2030 = {{ value = 80.0 }}
+"""
+
+
+class Received:
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def for_alert(self, indicator: str, alertname: str) -> list[tuple[str, list[dict[str, Any]]]]:
+        """(status, alerts) of each notification of our group."""
+        with self.lock:
+            return [
+                (b["status"], b["alerts"])
+                for b in self.bodies
+                if b.get("groupLabels") == {"alertname": alertname, "indicator": indicator}
+            ]
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[Received]:
+    received = Received()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with received.lock:
+                received.bodies.append(body)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", WEBHOOK_PORT), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield received
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def code(tmp_path: Path) -> str:
+    return f"t.am_{uuid.uuid4().hex[:10]}"
+
+
+def alerter(settings: Settings, catalog: Path, name: str) -> ServiceProcess:
+    port = free_port()
+    env = {
+        "DX_CATALOG_PATH": str(catalog),
+        "DX_ALERTER_CLOCK_START": "2026-11-27T05:00:00+00:00",
+        "DX_ALERTER_METRICS_PORT": str(port),
+        "DX_ALERTER_INSTANCE": name,
+        "DX_ALERTER_GRACE_SECONDS": "1",
+        "DX_ALERTER_RESEND_SECONDS": "2",
+        "DX_ALERTER_RECONCILE_SECONDS": "1",
+        "DX_ALERTER_EVAL_INTERVAL_SECONDS": "1",
+        "DX_ALERTER_LEADER_LEASE_SECONDS": "3",
+    }
+    return ServiceProcess("alerter", settings, f"http://127.0.0.1:{port}/metrics", env)
+
+
+async def set_value(settings: Settings, code: str, value: float) -> None:
+    """The province's value as of 2025-12-30 (judged for the 2025 milestone at the clock's 2026-11-27)."""
+    conn = await asyncpg.connect(settings.pg_dsn())
+    try:
+        await conn.execute(
+            """INSERT INTO daily_values (indicator, unit, day, value) VALUES ($1, '38', $2, $3)
+               ON CONFLICT (indicator, unit, day) DO UPDATE SET value = EXCLUDED.value""",
+            code, date(2025, 12, 30), value,
+        )  # fmt: skip
+    finally:
+        await conn.close()
+
+
+async def history(settings: Settings, code: str) -> list[tuple[str, str]]:
+    conn = await asyncpg.connect(settings.pg_dsn())
+    try:
+        rows = await conn.fetch(
+            "SELECT from_state, to_state FROM alert_history WHERE alertname = 'DxTargetMissed'"
+            " AND labels->>'indicator' = $1 ORDER BY id",
+            code,
+        )
+        return [(r[0], r[1]) for r in rows]
+    finally:
+        await conn.close()
+
+
+def write_catalog(tmp_path: Path, code: str) -> Path:
+    path = tmp_path / "catalog.toml"
+    path.write_text(CATALOG.format(code=code), encoding="utf-8")
+    return path
+
+
+async def test_a_missed_target_reaches_on_call_with_vietnamese_annotations_and_resolves_when_it_clears(
+    isolated: Settings, webhook: Received, code: str, tmp_path: Path
+) -> None:
+    await set_value(isolated, code, 40.0)
+    proc = alerter(isolated, write_catalog(tmp_path, code), "solo").start()
+    try:
+
+        async def fired() -> list[Any]:
+            return [n for n in webhook.for_alert(code, "DxTargetMissed") if n[0] == "firing"]
+
+        (_, alerts), *_ = await eventually(fired, timeout=30)
+        (alert,) = alerts
+        assert alert["labels"] == {
+            "alertname": "DxTargetMissed", "indicator": code, "unit": "38", "unit_name": "Tỉnh Thanh Hóa",
+            "milestone": "2025", "severity": "critical", "pillar": "gov",
+        }  # fmt: skip
+        assert "Không đạt" in alert["annotations"]["summary"] or "không đạt" in alert["annotations"]["summary"]
+        assert "40%" in alert["annotations"]["description"] and "50%" in alert["annotations"]["description"]
+        assert alert["annotations"]["grafana"].startswith(isolated.grafana_url)
+
+        await set_value(isolated, code, 55.0)  # the 2025 result is corrected: achieved
+
+        async def resolved() -> list[Any]:
+            return [n for n in webhook.for_alert(code, "DxTargetMissed") if n[0] == "resolved"]
+
+        (_, (gone,)), *_ = await eventually(resolved, timeout=60)
+        assert gone["startsAt"] == alert["startsAt"]
+        assert [n[0] for n in webhook.for_alert(code, "DxTargetMissed")] == ["firing", "resolved"]
+        assert await history(isolated, code) == [("inactive", "pending"), ("pending", "firing"), ("firing", "resolved")]
+    finally:
+        proc.stop()
+
+
+async def test_killed_and_doubled_alerters_send_one_notification_and_never_lose_the_resolve(
+    isolated: Settings, webhook: Received, code: str, tmp_path: Path
+) -> None:
+    catalog = write_catalog(tmp_path, code)
+    await set_value(isolated, code, 40.0)
+    first, second = alerter(isolated, catalog, "a").start(), alerter(isolated, catalog, "b").start()
+    try:
+
+        async def fired() -> list[Any]:
+            return [n for n in webhook.for_alert(code, "DxTargetMissed") if n[0] == "firing"]
+
+        (_, (alert,)), *_ = await eventually(fired, timeout=30)
+        first.kill(signal.SIGKILL)  # while the alert fires; whichever was the leader, state is in PostgreSQL
+        await set_value(isolated, code, 55.0)  # the condition clears while one alerter is dead
+        first = alerter(isolated, catalog, "a").start()  # restarted under the same name
+
+        async def resolved() -> list[Any]:
+            return [n for n in webhook.for_alert(code, "DxTargetMissed") if n[0] == "resolved"]
+
+        (_, (gone,)), *_ = await eventually(resolved, timeout=60)
+        assert gone["startsAt"] == alert["startsAt"]
+        assert [n[0] for n in webhook.for_alert(code, "DxTargetMissed")] == ["firing", "resolved"]
+        assert await history(isolated, code) == [("inactive", "pending"), ("pending", "firing"), ("firing", "resolved")]
+        async with httpx.AsyncClient(base_url=isolated.alertmanager_url) as client:
+            in_am = (await client.get("/api/v2/alerts", params={"filter": f'indicator="{code}"'})).json()
+        assert [a for a in in_am if a["labels"]["alertname"] == "DxTargetMissed"] == []  # resolved, not re-opened
+    finally:
+        first.stop()
+        second.stop()
