@@ -85,11 +85,12 @@ def code(tmp_path: Path) -> str:
     return f"t.am_{uuid.uuid4().hex[:10]}"
 
 
-def alerter(settings: Settings, catalog: Path, name: str) -> ServiceProcess:
+def alerter(
+    settings: Settings, catalog: Path, name: str, clock_start: str | None = "2026-11-27T05:00:00+00:00"
+) -> ServiceProcess:
     port = free_port()
     env = {
         "DX_CATALOG_PATH": str(catalog),
-        "DX_ALERTER_CLOCK_START": "2026-11-27T05:00:00+00:00",
         "DX_ALERTER_METRICS_PORT": str(port),
         "DX_ALERTER_INSTANCE": name,
         "DX_ALERTER_GRACE_SECONDS": "1",
@@ -98,6 +99,8 @@ def alerter(settings: Settings, catalog: Path, name: str) -> ServiceProcess:
         "DX_ALERTER_EVAL_INTERVAL_SECONDS": "1",
         "DX_ALERTER_LEADER_LEASE_SECONDS": "3",
     }
+    if clock_start:
+        env["DX_ALERTER_CLOCK_START"] = clock_start
     return ServiceProcess("alerter", settings, f"http://127.0.0.1:{port}/metrics", env)
 
 
