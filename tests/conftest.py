@@ -23,6 +23,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         if "/tests/e2e/" in path:
             item.add_marker(pytest.mark.e2e)
+    # Tests on the default ports (scraped by the shared Prometheus) run after all others.
+    items.sort(key=lambda item: item.get_closest_marker("default_ports") is not None)
 
 
 @pytest.fixture(scope="session")
