@@ -75,6 +75,9 @@ async def main(settings: AlerterSettings, clock: Clock | None = None) -> None:
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     waiter = asyncio.create_task(stop.wait())
     await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception() is not None]
+    for task in failed:
+        log.error("alerter loop failed, stopping", exc_info=task.exception())
     for task in tasks:
         task.cancel()
     for task in tasks:
@@ -86,6 +89,8 @@ async def main(settings: AlerterSettings, clock: Clock | None = None) -> None:
     await producer.stop()
     await sink.close()
     await pool.close()
+    if failed:
+        raise SystemExit(1)
 
 
 def run() -> None:

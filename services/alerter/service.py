@@ -106,7 +106,8 @@ class Alerter:
         return Describe(ind.label_vi, ind.pillar, ind.display_unit, name, ind.reporting_interval_days, link)
 
     def decide(self, rows: list[TargetRow], active: dict[str, Tracked]) -> Plan:
-        desired = [a for r in rows if r.indicator in self.catalog.codes() for a in alerts_for(r, self.describe(r))]
+        known = [r for r in rows if self.catalog.get(r.indicator) is not None]
+        desired = [a for r in known for a in alerts_for(r, self.describe(r))]
         return step(active, desired, datetime.now(UTC), self.timing)
 
     async def reconcile(self, pairs: list[Pair] | None) -> Plan | None:
