@@ -39,6 +39,17 @@ STATUSES: tuple[tuple[str, str, str], ...] = tuple(
 
 TAG = "dxmon"
 
+# Grafana's own "Annotations & Alerts" entry, which every dashboard it saves carries.
+_BUILT_IN_ANNOTATIONS: Json = {
+    "builtIn": 1,
+    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+    "enable": True,
+    "hide": True,
+    "iconColor": "rgba(0, 211, 255, 1)",
+    "name": "Annotations & Alerts",
+    "type": "dashboard",
+}
+
 
 def status_rank_sql(column: str) -> str:
     """SQL ranking a status column worst first (0 = missed, as STATUS_ORDER), for ORDER BY."""
@@ -130,6 +141,8 @@ def thresholds(*steps: tuple[float | None, str]) -> dash.ThresholdsConfig:
 def to_json(builder: dash.Dashboard) -> Json:
     """The dashboard as plain JSON data, every panel (rows included) numbered 1, 2, … in order."""
     data: Json = json.loads(json.dumps(builder.build(), cls=JSONEncoder))
+    data["annotations"] = {"list": [_BUILT_IN_ANNOTATIONS, *data.get("annotations", {}).get("list", [])]}
+    data.setdefault("templating", {}).setdefault("list", [])
     next_id = 1
     for panel in data.get("panels", []):
         for each in [panel, *panel.get("panels", [])]:
