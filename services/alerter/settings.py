@@ -17,7 +17,7 @@ class AlerterSettings(Settings):
     alerter_forecast_window_days: int = Field(365, description="trailing window of the least-squares trend")
     alerter_forecast_min_points: int = Field(3, description="distinct days the trend needs")
     alerter_clock_start: datetime | None = Field(None, description="evaluation clock starts here (tests, demos)")
-    alerter_dashboard_path: str = Field("/d/dxmon-targets", description="Grafana dashboard linked from alerts")
+    alerter_dashboard_path: str = Field("/d/dx-units", description="Grafana dashboard linked from alerts")
     alerter_instance: str | None = Field(None, description="lease holder name; default host:pid")
     alerter_metrics_host: str = Field("127.0.0.1", description="address the /metrics endpoint binds")
 
