@@ -38,6 +38,8 @@ def test_schema_version_and_required_fields(name: str) -> None:
     assert board["uid"] and len(board["uid"]) <= 40 and re.fullmatch(r"[a-zA-Z0-9_-]+", board["uid"])
     assert board["timezone"] == "Asia/Ho_Chi_Minh"
     assert board["time"]["from"] and board["time"]["to"]
+    assert isinstance(board["templating"]["list"], list)
+    assert board["annotations"]["list"][0]["builtIn"] == 1
 
 
 @BY_TITLE
