@@ -60,7 +60,8 @@ async def send(
 
 
 def aggregator_settings(settings: Settings, **overrides: Any) -> AggregatorSettings:
-    values = {**settings.model_dump(), "aggregator_metrics_port": free_port(), **overrides}
+    group = f"aggregator-test-{uuid.uuid4().hex[:8]}"  # a group of its own: no rebalance with other tests
+    values = {**settings.model_dump(), "aggregator_metrics_port": free_port(), "aggregator_group": group, **overrides}
     return AggregatorSettings(**values)
 
 
@@ -77,17 +78,19 @@ async def running(settings: Settings, **overrides: Any) -> AsyncIterator[Aggrega
         await asyncio.wait_for(task, 30)
 
 
-async def fetch(settings: Settings, query: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(settings.pg_dsn("owner"))
+async def fetch(settings: Settings, query: str, *args: Any, role: str = "owner") -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(settings.pg_dsn(role))
     try:
         return list(await conn.fetch(query, *args))
     finally:
         await conn.close()
 
 
-async def current(settings: Settings, indicator: str, unit: str) -> asyncpg.Record | None:
+async def current(settings: Settings, indicator: str, unit: str) -> Any:
+    """The current_values row (asserted to exist)."""
     rows = await fetch(settings, "SELECT * FROM current_values WHERE indicator = $1 AND unit = $2", indicator, unit)
-    return rows[0] if rows else None
+    assert rows, f"no current value for {indicator} {unit}"
+    return rows[0]
 
 
 async def applied_count(settings: Settings) -> int:

@@ -1,0 +1,124 @@
+"""Real aggregator processes: SIGKILL in the middle of a batch, then restart; two processes in one group.
+Either way the totals equal exactly what was sent."""
+
+import random
+import signal
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from shared.domain.timeutil import local_date
+from tests.integration.test_aggregator_harness import (
+    LEVEL4,
+    SATISFACTION,
+    applied_count,
+    current,
+    event,
+    fetch,
+    send,
+)
+from tests.support.env import eventually
+from tests.support.processes import ServiceProcess, free_port
+
+COMMUNES = ["14758", "14797", "14812", "14818", "15853"]
+
+
+def workload(n: int, seed: int) -> tuple[list[dict[str, Any]], dict[str, tuple[int, int]]]:
+    """n distinct events for current-version communes and the province totals they must produce."""
+    rng = random.Random(seed)
+    today = local_date(datetime.now(UTC))
+    events: list[dict[str, Any]] = []
+    latest: dict[str, tuple[datetime, int, int]] = {}
+    window = [0, 0]
+    for i in range(n):
+        unit = COMMUNES[i % len(COMMUNES)]
+        day = today - timedelta(days=rng.randrange(1, 300))
+        at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC) + timedelta(seconds=i)
+        den = rng.randrange(1, 1000)
+        num = rng.randrange(0, den + 1)
+        indicator = LEVEL4 if i % 2 else SATISFACTION
+        events.append(
+            event(indicator, unit, at.isoformat(), num, den, event_id=str(uuid.UUID(int=rng.getrandbits(128))))
+        )
+        if indicator == LEVEL4:
+            if unit not in latest or at > latest[unit][0]:
+                latest[unit] = (at, num, den)
+        else:
+            window[0] += num
+            window[1] += den
+    snapshot = (sum(v[1] for v in latest.values()), sum(v[2] for v in latest.values()))
+    return events, {LEVEL4: snapshot, SATISFACTION: (window[0], window[1])}
+
+
+def aggregator(settings, group: str) -> ServiceProcess:
+    port = free_port()
+    extra = {"DX_AGGREGATOR_METRICS_PORT": str(port), "DX_AGGREGATOR_MAX_RECORDS": "500", "DX_AGGREGATOR_GROUP": group}
+    return ServiceProcess("aggregator", settings, f"http://127.0.0.1:{port}/healthz", extra)
+
+
+async def assert_totals(settings, expected: dict[str, tuple[int, int]]) -> None:
+    for indicator, (num, den) in expected.items():
+        row = await current(settings, indicator, "38")
+        assert (row["numerator"], row["denominator"]) == (num, den), indicator
+        assert row["value"] == Decimal(100) * num / den
+
+
+async def _in_transaction(settings) -> bool:
+    rows = await fetch(
+        settings,
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'active'"
+        " AND query LIKE '%INSERT INTO applied_events%' AND pid <> pg_backend_pid()",
+        settings.pg_database,
+        role="app",
+    )
+    return bool(rows[0]["n"] > 0)
+
+
+async def test_sigkill_in_the_middle_of_a_batch_then_restart_gives_exact_totals(isolated):
+    events, expected = workload(6000, seed=1)
+    # Each batch's transaction pauses after inserting its events, so the kill lands inside one.
+    await fetch(isolated, "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS "
+                          "$$ BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$")  # fmt: skip
+    await fetch(isolated, "CREATE TRIGGER slow AFTER INSERT ON applied_events EXECUTE FUNCTION slow()")
+    group = f"aggregator-kill-{uuid.uuid4().hex[:8]}"
+    first = aggregator(isolated, group).start()
+    try:
+        await send(isolated, events + events[:500])  # and some redeliveries
+        await eventually(lambda: _some_applied(isolated))
+        await eventually(lambda: _in_transaction(isolated))
+        first.kill(signal.SIGKILL)
+        assert 0 < await applied_count(isolated) < len(events)
+    finally:
+        first.kill()
+    await fetch(isolated, "DROP TRIGGER slow ON applied_events")
+    second = aggregator(isolated, group).start()
+    try:
+        await eventually(lambda: _all(isolated, len(events)), timeout=120)
+    finally:
+        second.stop()
+    await assert_totals(isolated, expected)
+
+
+async def test_two_processes_in_one_group_give_exact_totals(isolated):
+    events, expected = workload(8000, seed=2)
+    group = f"aggregator-two-{uuid.uuid4().hex[:8]}"
+    one, two = aggregator(isolated, group).start(), aggregator(isolated, group).start()
+    try:
+        await send(isolated, events[:4000] + events[:1000])
+        await send(isolated, events[4000:] + events[3000:5000])
+        await eventually(lambda: _all(isolated, len(events)), timeout=120)
+    finally:
+        one.stop()
+        two.stop()
+    await assert_totals(isolated, expected)
+    for proc in (one, two):
+        assert "assigned [" in proc.log_tail(400)
+
+
+async def _some_applied(settings) -> bool:
+    return await applied_count(settings) > 0
+
+
+async def _all(settings, n: int) -> bool:
+    return await applied_count(settings) == n
