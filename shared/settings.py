@@ -21,44 +21,52 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = Field(f"127.0.0.1:{names.PORT_KAFKA}", description="Kafka bootstrap servers")
     kafka_security_protocol: str = Field("PLAINTEXT", description="PLAINTEXT or SASL_PLAINTEXT / SASL_SSL")
     kafka_sasl_mechanism: str | None = Field(None, description="SCRAM-SHA-512 in production")
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: str | None = None
+    kafka_sasl_username: str | None = Field(None, description="SASL user of this service")
+    kafka_sasl_password: str | None = Field(None, description="SASL password of this service")
     kafka_replication_factor: int = Field(1, description="3 in production")
     kafka_min_insync_replicas: int = Field(1, description="2 in production")
 
     # Topics (DESIGN §6); overridable so tests can isolate themselves
-    topic_ingest: str = names.TOPIC_INGEST
-    topic_events: str = names.TOPIC_EVENTS
-    topic_deadletter: str = names.TOPIC_DEADLETTER
-    topic_rollups: str = names.TOPIC_ROLLUPS
-    topic_alerts: str = names.TOPIC_ALERTS
+    topic_ingest: str = Field(names.TOPIC_INGEST, description="raw events from source systems that speak Kafka")
+    topic_events: str = Field(names.TOPIC_EVENTS, description="validated events, key indicator:unit")
+    topic_deadletter: str = Field(names.TOPIC_DEADLETTER, description="rejected messages with the reason")
+    topic_rollups: str = Field(names.TOPIC_ROLLUPS, description="rollup changes (compacted)")
+    topic_alerts: str = Field(names.TOPIC_ALERTS, description="alert state changes")
 
     # PostgreSQL
-    pg_host: str = "127.0.0.1"
-    pg_port: int = names.PORT_POSTGRES
-    pg_database: str = "dxmon"
+    pg_host: str = Field("127.0.0.1", description="PostgreSQL host")
+    pg_port: int = Field(names.PORT_POSTGRES, description="PostgreSQL port")
+    pg_database: str = Field("dxmon", description="database name")
     pg_user: str = Field("dx_app", description="services' role: reads and writes rows, no DDL")
-    pg_password: str = "dx_app_dev"
+    pg_password: str = Field("dx_app_dev", description="services' password (change in production)")
     pg_owner_user: str = Field("dx_owner", description="owns the schema; used only by `dx db migrate`")
-    pg_owner_password: str = "dx_owner_dev"
+    pg_owner_password: str = Field("dx_owner_dev", description="owner's password (change in production)")
     pg_grafana_user: str = Field("dx_grafana", description="Grafana's read-only role")
-    pg_grafana_password: str = "dx_grafana_dev"
-    pg_pool_max: int = 10
+    pg_grafana_password: str = Field("dx_grafana_dev", description="Grafana role's password")
+    pg_pool_max: int = Field(10, description="largest connection pool per service")
 
     # HTTP / metrics ports (DESIGN §9)
-    collector_host: str = "127.0.0.1"
-    collector_port: int = names.PORT_COLLECTOR
-    aggregator_metrics_port: int = names.PORT_AGGREGATOR_METRICS
-    alerter_metrics_port: int = names.PORT_ALERTER_METRICS
-    prometheus_url: str = f"http://127.0.0.1:{names.PORT_PROMETHEUS}"
-    alertmanager_url: str = f"http://127.0.0.1:{names.PORT_ALERTMANAGER}"
-    grafana_url: str = f"http://127.0.0.1:{names.PORT_GRAFANA}"
+    collector_host: str = Field(
+        "127.0.0.1", description="address the collector's HTTP API binds (0.0.0.0 in containers)"
+    )
+    collector_port: int = Field(names.PORT_COLLECTOR, description="collector HTTP API and /metrics")
+    aggregator_metrics_port: int = Field(names.PORT_AGGREGATOR_METRICS, description="aggregator /metrics and /healthz")
+    alerter_metrics_port: int = Field(names.PORT_ALERTER_METRICS, description="alerter /metrics (domain gauges)")
+    prometheus_url: str = Field(
+        f"http://127.0.0.1:{names.PORT_PROMETHEUS}", description="Prometheus, for tools and tests"
+    )
+    alertmanager_url: str = Field(
+        f"http://127.0.0.1:{names.PORT_ALERTMANAGER}", description="Alertmanager API v2 the alerter posts to"
+    )
+    grafana_url: str = Field(
+        f"http://127.0.0.1:{names.PORT_GRAFANA}", description="Grafana base URL used in alert links"
+    )
 
     # Reference data; defaults are the files shipped in the package
     catalog_path: Path | None = Field(None, description="indicator catalog (TOML); default: the shipped one")
     units_dir: Path | None = Field(None, description="folder of hierarchy CSVs; default: the shipped ones")
 
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR")
 
     def pg_dsn(self, role: str = "app") -> str:
         """DSN for one of the three roles: 'app' (services), 'owner' (migrations), 'grafana' (read-only)."""
