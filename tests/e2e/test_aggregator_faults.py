@@ -114,6 +114,7 @@ async def test_two_processes_in_one_group_give_exact_totals(isolated):
     await assert_totals(isolated, expected)
     for proc in (one, two):
         assert "assigned [" in proc.log_tail(400)
+        assert proc.proc is not None and proc.proc.returncode == 0, proc.log_tail()  # SIGTERM: a clean stop
 
 
 async def _some_applied(settings) -> bool:
