@@ -1,6 +1,7 @@
 """`dx import` against a real collector and aggregator: per-row errors from both sides, and a second import of the
 same file changes nothing downstream."""
 
+import csv
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -88,11 +89,11 @@ async def test_a_second_import_of_the_same_file_changes_nothing(
     first = _import(isolated, collector_url, token, path, errors)
     assert first.returncode == 1, first.stdout + first.stderr  # some rows were rejected
     assert "6 rows: 4 accepted, 2 rejected" in first.stdout
-    report = errors.read_text(encoding="utf-8").splitlines()
-    assert report[0] == "row,field,reason"
-    assert [line.split(",")[:2] for line in report[1:]] == [["5", "unit"], ["6", "indicator"]]
-    assert report[1].split(",")[2].startswith("wrong_level: ")  # found locally
-    assert report[2].split(",")[2].startswith("forbidden: ")  # refused by the collector, mapped back to its row
+    report = list(csv.reader(errors.read_text(encoding="utf-8").splitlines()))
+    assert report[0] == ["row", "field", "reason"]
+    assert [line[:2] for line in report[1:]] == [["5", "unit"], ["6", "indicator"]]
+    assert report[1][2].startswith("wrong_level: ")  # found locally
+    assert report[2][2].startswith("forbidden: ")  # refused by the collector, mapped back to its row
 
     conn = await asyncpg.connect(isolated.pg_dsn("app"))
     try:
