@@ -6,6 +6,8 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
+import asyncpg
+
 from services.cli import commands
 
 
@@ -20,7 +22,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code: int = args.handler(args)
+    try:
+        code: int = args.handler(args)
+    except asyncpg.UndefinedTableError as err:
+        print(f"dx: the database schema is missing ({err}): run `dx db migrate` (or `make up`)", file=sys.stderr)
+        return 2
+    except (ConnectionError, asyncpg.CannotConnectNowError) as err:
+        print(f"dx: cannot reach a service ({err}): is the stack up? (`make status`)", file=sys.stderr)
+        return 2
     return code
 
 
