@@ -18,6 +18,6 @@ def test_every_subcommand_is_registered() -> None:
     from services.cli.main import build_parser
 
     parser = build_parser()
-    choices = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    choices = parser._subparsers._group_actions[0].choices or {}  # type: ignore[union-attr]
     expected = {"config", "dashboards", "db", "dlq", "import", "simulate", "sources", "status", "topics"}
     assert expected <= set(choices)
