@@ -1,0 +1,19 @@
+"""The README states what the code does: its configuration table is the code's, its commands exist."""
+
+from pathlib import Path
+
+from services.cli.commands.config import markdown_table
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_configuration_table_lists_every_setting_with_its_default() -> None:
+    assert markdown_table() in README, "README's table is stale: paste `dx config --markdown` into it"
+
+
+def test_the_two_commands_are_the_makefile_targets_ci_runs() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert "make demo" in README and "make test" in README
+    assert "\ndemo:" in makefile and "\ntest:" in makefile
+    assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")
