@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from shared.domain.catalog import Catalog, Semantics
+from shared.domain.catalog import Catalog
 from shared.domain.events import AcceptedEvent
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.rollup import ValueSpec, affected_until, as_of_day, chain, value_spec
@@ -39,23 +39,35 @@ class Plan:
 
 
 def plan(events: Iterable[AcceptedEvent], catalog: Catalog, hierarchy: Hierarchy, today: date) -> Plan:
+    """Each distinct (indicator, unit, day) is worked out once per batch; buckets add every event."""
     result = Plan()
+    chains: dict[tuple[str, date], list[str]] = {}
+    seen_current: set[tuple[str, str, date]] = set()
     for event in events:
         indicator = catalog[event.indicator]
         day = local_date(event.observed_at)
-        for unit in chain(hierarchy, event.unit, day):
-            spec = value_spec(hierarchy, indicator, unit, day)
-            if spec is None:
-                continue
+        units = chains.get((event.unit, day))
+        if units is None:
+            units = chains[(event.unit, day)] = chain(hierarchy, event.unit, day)
+        for unit in units:
             key = (indicator.code, unit, day)
-            result.daily[key] = spec
-            if indicator.semantics is Semantics.INCREMENT:
+            spec = result.daily.get(key)
+            if spec is None:
+                spec = value_spec(hierarchy, indicator, unit, day)
+                if spec is None:
+                    continue
+                result.daily[key] = spec
+                if day < today:
+                    result.late[key] = affected_until(hierarchy, spec)
+                if (indicator.code, unit, spec.version_from) not in seen_current:
+                    seen_current.add((indicator.code, unit, spec.version_from))
+                    current = current_spec(
+                        catalog, hierarchy, indicator.code, unit, today, spec.version_from, spec.is_leaf
+                    )
+                    if current is not None:
+                        result.current[(indicator.code, unit)] = current
+            if spec.increment:
                 _add(result.buckets.setdefault(key, Bucket()), event)
-            if day < today:
-                result.late[key] = affected_until(hierarchy, spec)
-            current = current_spec(catalog, hierarchy, indicator.code, unit, today, spec.version_from, spec.is_leaf)
-            if current is not None:
-                result.current[(indicator.code, unit)] = current
     return result
 
 

@@ -76,9 +76,11 @@ WITH k AS (
 SELECT k.indicator, k.unit, k.day, s.num, s.den, NULL::numeric AS val, s.last,
        CASE WHEN k.is_leaf THEN 0 ELSE (
            SELECT count(*) FROM agg_unit_tree t
+           CROSS JOIN LATERAL (  -- LIMIT keeps this a per-child index probe (not a semi-join on the day range)
+               SELECT 1 FROM agg_buckets c
+               WHERE c.indicator = k.indicator AND c.unit = t.unit AND c.day BETWEEN k.lo_day AND k.hi_day LIMIT 1
+           ) x
            WHERE t.version_from = k.version_from AND t.ancestor = k.unit AND t.child = t.unit
-             AND EXISTS (SELECT 1 FROM agg_buckets c WHERE c.indicator = k.indicator AND c.unit = t.unit
-                                                        AND c.day BETWEEN k.lo_day AND k.hi_day)
        ) END::int AS children
 FROM k
 CROSS JOIN LATERAL (
