@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     kafka_replication_factor: int = Field(1, description="3 in production")
     kafka_min_insync_replicas: int = Field(1, description="2 in production")
 
+    kafka_group_prefix: str = Field("", description="prefix of every consumer group id (isolates test runs)")
+
     # Topics (DESIGN §6); overridable so tests can isolate themselves
     topic_ingest: str = Field(names.TOPIC_INGEST, description="raw events from source systems that speak Kafka")
     topic_events: str = Field(names.TOPIC_EVENTS, description="validated events, key indicator:unit")

@@ -87,10 +87,23 @@ start() {
   log "ready on 127.0.0.1:$PORT (pid $pid)"
 }
 
+# SIGKILL the broker (fault tests) and wait until its listeners are gone, so `start` can follow at once.
+kill_broker() {
+  local pid i
+  pid_alive kafka || { log "not running"; return 0; }
+  pid="$(read_pid kafka)"
+  kill -KILL "$pid"
+  log "killed pid $pid with SIGKILL"
+  for ((i = 0; i < 60; i++)); do
+    port_open 127.0.0.1 "$PORT" || port_open 127.0.0.1 "$CPORT" || break
+    sleep 0.25
+  done
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop_pid kafka ;;
-  kill) pid_alive kafka && kill -KILL "$(read_pid kafka)" && log "killed pid $(read_pid kafka) with SIGKILL" ;;
+  kill) kill_broker ;;
   status) status_line kafka "$PORT" ;;
   *) echo "usage: $0 start|stop|kill|status" >&2; exit 2 ;;
 esac

@@ -56,7 +56,7 @@ def consumer_kwargs(settings: Settings, group_id: str) -> dict[str, Any]:
     """Never auto-commit: offsets move only after the effect is durable."""
     return {
         **client_kwargs(settings),
-        "group_id": group_id,
+        "group_id": f"{settings.kafka_group_prefix}{group_id}",
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "isolation_level": "read_committed",

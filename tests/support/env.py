@@ -48,9 +48,10 @@ async def drop_database(settings: Settings, name: str) -> None:
 
 
 async def create_topics(settings: Settings) -> Settings:
-    """Uniquely suffixed copies of every topic; returns settings naming them."""
+    """Uniquely suffixed copies of every topic and consumer groups of their own; returns settings naming them."""
     suffix = uuid.uuid4().hex[:8]
-    fresh = settings.model_copy(update={f: f"{getattr(settings, f)}.{suffix}" for f in TOPIC_FIELDS})
+    update: dict[str, str] = {f: f"{getattr(settings, f)}.{suffix}" for f in TOPIC_FIELDS}
+    fresh = settings.model_copy(update={**update, "kafka_group_prefix": f"t{suffix}."})
     await ensure_topics(fresh, topic_specs(fresh))
     return fresh
 

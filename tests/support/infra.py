@@ -26,14 +26,16 @@ class PrivateInstance:
     port: int
 
     def _script(self, action: str) -> None:
-        subprocess.run(
+        done = subprocess.run(
             [str(SCRIPTS / f"{self.component}.sh"), action],
             env=self.env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             timeout=180,
         )
+        if done.returncode != 0:
+            raise RuntimeError(f"{self.component}.sh {action} failed:\n{done.stdout.decode(errors='replace')}")
 
     def start(self) -> None:
         self._script("start")
