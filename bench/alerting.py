@@ -1,0 +1,64 @@
+"""A year of simulated history (what the alerter's trends are fitted to) and the full evaluation, timed in-process
+with the alerter's own code against that database."""
+
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import orjson
+
+from bench.ceilings import produce
+from bench.workload import rfc3339
+from services.alerter.clock import SystemClock
+from services.alerter.metrics import build_metrics
+from services.alerter.rules import Tracked
+from services.alerter.service import Alerter, Publisher
+from services.alerter.settings import AlerterSettings
+from services.tools.simulation import Simulator
+from shared.adapters.postgres import create_pool
+from shared.domain.catalog import Catalog
+from shared.domain.hierarchy import Hierarchy
+from shared.domain.timeutil import local_date
+from shared.settings import Settings
+
+
+async def load_history(settings: Settings, catalog: Catalog, hierarchy: Hierarchy, days: int = 365) -> int:
+    """Publish `days` of simulated Thanh Hóa traffic to dx.events.v1 (as the collector would); returns the count."""
+    now = datetime.now(UTC)
+    received = rfc3339(now)
+    events = Simulator(catalog, hierarchy, seed=8).history(local_date(now - timedelta(days=days)), now)
+    extra = {"source": "bench-history", "received_at": received}
+    messages = [(f"{e['indicator']}:{e['unit']}".encode(), orjson.dumps({**e, **extra})) for e in events]
+    await produce(settings, settings.topic_events, messages)
+    return len(messages)
+
+
+async def applied_count(settings: Settings) -> int:
+    conn = await asyncpg.connect(settings.pg_dsn("app"))
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM applied_events"))
+    finally:
+        await conn.close()
+
+
+class _NoSink:
+    async def send(self, alerts: list[Tracked]) -> None:
+        """Full evaluation does not talk to Alertmanager (the leader's reconciliation does)."""
+
+
+async def full_evaluation(settings: Settings, catalog: Catalog, hierarchy: Hierarchy, runs: int) -> tuple[float, int]:
+    """Median seconds of `Alerter.evaluate(None)` (every target of every unit: load, assess, write) and the targets."""
+    alerter_settings = AlerterSettings.model_validate(settings.model_dump())
+    pool = await create_pool(settings, "app", max_size=2)
+    try:
+        alerter = Alerter(alerter_settings, catalog, hierarchy, pool, _NoSink(), Publisher(), build_metrics(),
+                          SystemClock())  # fmt: skip
+        seconds, targets = [], 0
+        for _ in range(runs):
+            started = time.perf_counter()
+            targets = len(await alerter.evaluate(None, "bench"))
+            seconds.append(time.perf_counter() - started)
+        return statistics.median(seconds), targets
+    finally:
+        await pool.close()

@@ -1,0 +1,73 @@
+"""The three services as real processes on isolated settings, their counters, and a stand-in Alertmanager."""
+
+import asyncio
+
+import httpx
+
+from bench.proc import Service, free_port
+from shared.settings import Settings
+
+UNLIMITED = "1000000000"
+
+
+def aggregator(settings: Settings, group: str) -> Service:
+    port = free_port()
+    env = {"DX_AGGREGATOR_METRICS_PORT": str(port), "DX_AGGREGATOR_GROUP": group}
+    return Service("aggregator", settings, f"http://127.0.0.1:{port}/healthz", env)
+
+
+def collector(settings: Settings) -> Service:
+    port = free_port()
+    env = {
+        "DX_COLLECTOR_PORT": str(port),
+        "DX_COLLECTOR_RATE_EVENTS_PER_S": UNLIMITED,  # the benchmark measures speed, not the rate limit
+        "DX_COLLECTOR_RATE_BURST": UNLIMITED,
+        "DX_COLLECTOR_INGEST_ENABLED": "false",  # its group is shared by every collector on the broker; unused here
+    }
+    return Service("collector", settings, f"http://127.0.0.1:{port}/readyz", env)
+
+
+def collector_url(service: Service) -> str:
+    return service.ready_url.removesuffix("/readyz")
+
+
+def alerter(settings: Settings, alertmanager_url: str) -> Service:
+    port = free_port()
+    env = {
+        "DX_ALERTER_METRICS_PORT": str(port),
+        "DX_ALERTMANAGER_URL": alertmanager_url,
+        "DX_BENCH_ALERTER_GROUP": f"bench-alerter-{settings.pg_database}",  # see bench/alerter_process.py
+    }
+    return Service("alerter", settings, f"http://127.0.0.1:{port}/metrics", env, module="bench.alerter_process")
+
+
+async def counter(client: httpx.AsyncClient, service: Service, name: str) -> float:
+    """The value of an unlabelled counter on the service's /metrics (0 when not exported yet)."""
+    url = service.ready_url.rsplit("/", 1)[0] + "/metrics"
+    text = (await client.get(url)).text
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+async def fake_alertmanager() -> tuple[asyncio.Server, str]:
+    """Answers 200 to anything: the benchmark must not post alerts to the shared Alertmanager."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    port = free_port()
+    server = await asyncio.start_server(handle, "127.0.0.1", port)
+    return server, f"http://127.0.0.1:{port}"

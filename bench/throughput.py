@@ -1,0 +1,136 @@
+"""Throughput phases: producer ceiling, aggregator (one or more processes), collector over HTTP, totals check."""
+
+import asyncio
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+import asyncpg
+import httpx
+import orjson
+
+from bench import stack
+from bench.ceilings import produce
+from bench.proc import Service
+from bench.workload import PROVINCE, Workload
+from services.tools.tokens import create_source_token
+from shared import names
+from shared.settings import Settings
+
+APPLIED = names.M_EVENTS_APPLIED + "_total"
+
+
+@dataclass
+class Measured:
+    events_per_s: float
+    rss_mb: float = 0.0
+    cpu_s: float = 0.0  # CPU seconds of the measured service(s) during the phase
+    client_cpu_s: float = 0.0  # CPU seconds of this (load-generating) process during the phase
+    wall_s: float = 0.0
+
+
+async def producer_ceiling(settings: Settings, messages: list[tuple[bytes, bytes]]) -> Measured:
+    seconds = await produce(settings, settings.topic_events, messages)
+    return Measured(len(messages) / seconds, wall_s=seconds)
+
+
+async def aggregator(settings: Settings, count: int, processes: int = 1, timeout: float = 600.0) -> Measured:
+    """Start `processes` aggregators (one group) on a topic already holding `count` events; the rate is measured
+    from the first applied event seen to the last, sampling their counters every 50 ms (start-up excluded)."""
+    services = [stack.aggregator(settings, "bench-aggregator").launch() for _ in range(processes)]
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            first: tuple[float, float, float] | None = None
+            deadline = time.perf_counter() + timeout
+            while True:
+                applied = sum([await applied_so_far(client, s) for s in services])
+                now = time.perf_counter()
+                if first is None and applied > 0:
+                    first = (now, applied, sum(s.cpu() for s in services))
+                if applied >= count:
+                    break
+                if now > deadline:
+                    raise TimeoutError(f"aggregator applied {applied} of {count} events:\n{services[0].log_tail()}")
+                await asyncio.sleep(0.05)
+        assert first is not None
+        if applied == first[1]:
+            raise RuntimeError("every event was applied before the first sample: use more events")
+        cpu = sum(s.cpu() for s in services) - first[2]
+        rate = (count - first[1]) / (now - first[0])
+        return Measured(rate, max(s.peak_rss_mb() for s in services), cpu, wall_s=now - first[0])
+    finally:
+        for s in services:
+            s.stop()
+
+
+async def applied_so_far(client: httpx.AsyncClient, service: Service) -> float:
+    """The service's applied counter; 0 while its HTTP server is not up yet."""
+    if service.proc is not None and service.proc.poll() is not None:
+        raise RuntimeError(f"aggregator exited:\n{service.log_tail()}")
+    try:
+        return await stack.counter(client, service, APPLIED)
+    except httpx.TransportError:
+        return 0.0
+
+
+async def totals_exact(settings: Settings, workload: Workload) -> bool:
+    """True when applied_events and the province's current values hold exactly what was sent."""
+    conn = await asyncpg.connect(settings.pg_dsn("app"))
+    try:
+        row = await conn.fetchrow(
+            "SELECT count(*), coalesce(sum(numerator), 0), coalesce(sum(denominator), 0) FROM applied_events"
+        )
+        current = {
+            r["indicator"]: r for r in await conn.fetch("SELECT * FROM current_values WHERE unit = $1", PROVINCE)
+        }
+    finally:
+        await conn.close()
+    if tuple(row) != workload.sums():
+        return False
+    for indicator, (num, den, value) in workload.province_totals().items():
+        got = current.get(indicator)
+        if got is None:
+            return False
+        if value is not None and Decimal(got["value"]) != value:
+            return False
+        if num is not None and (got["numerator"], got["denominator"]) != (num, den):
+            return False
+    return True
+
+
+async def collector(settings: Settings, bodies: list[bytes], per_body: int, concurrency: int) -> Measured:
+    """POST the bodies with `concurrency` connections; rate = accepted events / wall time (warm-up excluded)."""
+    _, token = await create_source_token(settings, "bench")
+    service = await asyncio.to_thread(stack.collector(settings).start)
+    try:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(
+            base_url=stack.collector_url(service), headers=headers, limits=limits, timeout=60.0
+        ) as client:
+            warm, measured = bodies[:concurrency], iter(bodies[concurrency:])
+            await asyncio.gather(*(post(client, b) for b in warm))
+            cpu_client, cpu_server, started = time.process_time(), service.cpu(), time.perf_counter()
+
+            async def worker() -> int:
+                return sum([await post(client, body) for body in measured])
+
+            accepted = sum(await asyncio.gather(*(worker() for _ in range(concurrency))))
+            wall = time.perf_counter() - started
+        expected = (len(bodies) - concurrency) * per_body
+        if accepted != expected:
+            raise RuntimeError(f"collector accepted {accepted} of {expected} events")
+        return Measured(
+            accepted / wall, service.peak_rss_mb(), service.cpu() - cpu_server, time.process_time() - cpu_client, wall
+        )
+    finally:
+        service.stop()
+
+
+async def post(client: httpx.AsyncClient, body: bytes) -> int:
+    """POST one body; the number accepted (every event must be)."""
+    response = await client.post("/v1/events", content=body)
+    doc = orjson.loads(response.content)
+    if response.status_code != 202 or doc["rejected"]:
+        raise RuntimeError(f"collector answered {response.status_code}: {str(doc)[:300]}")
+    return int(doc["accepted"])
