@@ -16,10 +16,18 @@ from shared.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-PYTHON_SERVICES = {"collector": names.PORT_COLLECTOR, "aggregator": names.PORT_AGGREGATOR_METRICS,
-                   "alerter": names.PORT_ALERTER_METRICS}
-INFRA_PORTS = {"kafka": names.PORT_KAFKA, "postgres": names.PORT_POSTGRES, "prometheus": names.PORT_PROMETHEUS,
-               "alertmanager": names.PORT_ALERTMANAGER, "grafana": names.PORT_GRAFANA}
+PYTHON_SERVICES = {
+    "collector": names.PORT_COLLECTOR,
+    "aggregator": names.PORT_AGGREGATOR_METRICS,
+    "alerter": names.PORT_ALERTER_METRICS,
+}
+INFRA_PORTS = {
+    "kafka": names.PORT_KAFKA,
+    "postgres": names.PORT_POSTGRES,
+    "prometheus": names.PORT_PROMETHEUS,
+    "alertmanager": names.PORT_ALERTMANAGER,
+    "grafana": names.PORT_GRAFANA,
+}
 
 
 def _settings_fields() -> set[str]:
