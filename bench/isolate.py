@@ -18,11 +18,12 @@ TOPIC_FIELDS = ("topic_ingest", "topic_events", "topic_deadletter", "topic_rollu
 
 @asynccontextmanager
 async def isolated(settings: Settings, catalog: Catalog, hierarchy: Hierarchy) -> AsyncIterator[Settings]:
-    """Settings naming a fresh database (`dxb_…`) and fresh topics (`….<suffix>`); both dropped on exit."""
+    """Settings naming a fresh database (`dxb_…`), fresh topics (`….bench-<suffix>`) and consumer groups of their
+    own (`bench-<suffix>.…`: a group shared with other runs would rebalance whenever they start or stop)."""
     suffix = uuid.uuid4().hex[:10]
-    fresh = settings.model_copy(
-        update={"pg_database": f"dxb_{suffix}", **{f: f"{getattr(settings, f)}.bench-{suffix}" for f in TOPIC_FIELDS}}
-    )
+    topics = {f: f"{getattr(settings, f)}.bench-{suffix}" for f in TOPIC_FIELDS}
+    update = {"pg_database": f"dxb_{suffix}", "kafka_group_prefix": f"bench-{suffix}.", **topics}
+    fresh = settings.model_copy(update=update)
     await _owner_execute(settings, f'CREATE DATABASE "{fresh.pg_database}" OWNER {settings.pg_owner_user}')
     try:
         await migrate(fresh, catalog, hierarchy)

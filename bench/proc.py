@@ -52,11 +52,8 @@ def rss_mb(pid: int, key: str = "VmHWM") -> float:
 class Service:
     """One service process; `ready_url` answers < 500 once it is up."""
 
-    def __init__(
-        self, name: str, settings: Settings, ready_url: str, extra_env: Mapping[str, str], module: str | None = None
-    ) -> None:
+    def __init__(self, name: str, settings: Settings, ready_url: str, extra_env: Mapping[str, str]) -> None:
         self.name, self.settings, self.ready_url, self.extra_env = name, settings, ready_url, extra_env
-        self.module = module or f"services.{name}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = LOG_DIR / f"{name}-{os.getpid()}-{time.monotonic_ns()}.log"
 
@@ -68,7 +65,7 @@ class Service:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", self.module],
+                [sys.executable, "-m", f"services.{self.name}"],
                 env=child_env(self.settings, self.extra_env),
                 stdout=log,
                 stderr=subprocess.STDOUT,

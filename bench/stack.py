@@ -22,7 +22,6 @@ def collector(settings: Settings) -> Service:
         "DX_COLLECTOR_PORT": str(port),
         "DX_COLLECTOR_RATE_EVENTS_PER_S": UNLIMITED,  # the benchmark measures speed, not the rate limit
         "DX_COLLECTOR_RATE_BURST": UNLIMITED,
-        "DX_COLLECTOR_INGEST_ENABLED": "false",  # its group is shared by every collector on the broker; unused here
     }
     return Service("collector", settings, f"http://127.0.0.1:{port}/readyz", env)
 
@@ -33,12 +32,8 @@ def collector_url(service: Service) -> str:
 
 def alerter(settings: Settings, alertmanager_url: str) -> Service:
     port = free_port()
-    env = {
-        "DX_ALERTER_METRICS_PORT": str(port),
-        "DX_ALERTMANAGER_URL": alertmanager_url,
-        "DX_BENCH_ALERTER_GROUP": f"bench-alerter-{settings.pg_database}",  # see bench/alerter_process.py
-    }
-    return Service("alerter", settings, f"http://127.0.0.1:{port}/metrics", env, module="bench.alerter_process")
+    env = {"DX_ALERTER_METRICS_PORT": str(port), "DX_ALERTMANAGER_URL": alertmanager_url}
+    return Service("alerter", settings, f"http://127.0.0.1:{port}/metrics", env)
 
 
 async def counter(client: httpx.AsyncClient, service: Service, name: str) -> float:
