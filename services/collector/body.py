@@ -1,13 +1,32 @@
 """Reading and parsing a POST /v1/events body within the limits (never buffering beyond them).
 
-JSON is parsed with orjson. Duplicate keys in an object are not detected (orjson keeps the last one):
-documented behaviour; hostile-input hardening is a later issue.
+JSON is parsed with orjson. A document with a duplicate key in an object is refused (400): parsers disagree on
+which of the two counts (orjson keeps the last, others the first), so its meaning is ambiguous.
 """
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+
+
+class DuplicateKeyError(ValueError):
+    """A JSON object repeats a key."""
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise DuplicateKeyError(f"the key {duplicate[:64]!r} appears twice in one object")
+    return obj
+
+
+def check_duplicate_keys(document: bytes) -> None:
+    """DuplicateKeyError if an object of `document` (valid JSON) repeats a key; RecursionError if absurdly deep."""
+    json.loads(document, object_pairs_hook=_unique_pairs)
 
 
 class BodyError(Exception):
@@ -47,8 +66,13 @@ def parse_events(body: bytes, max_events: int) -> list[Any]:
     """The list of raw events of a JSON array or of `{"events": [...]}`."""
     try:
         doc = orjson.loads(body)
+        check_duplicate_keys(body)
     except orjson.JSONDecodeError as err:
         raise BodyError(400, "invalid_json", f"the body is not valid JSON: {err}") from None
+    except DuplicateKeyError as err:
+        raise BodyError(400, "duplicate_key", f"the body is ambiguous JSON: {err}") from None
+    except RecursionError:
+        raise BodyError(400, "invalid_json", "the body is nested too deeply") from None
     if isinstance(doc, dict) and list(doc) == ["events"]:
         doc = doc["events"]
     if not isinstance(doc, list):

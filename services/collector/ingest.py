@@ -16,6 +16,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from services.collector.body import DuplicateKeyError, check_duplicate_keys
 from services.collector.deadletter import deadletter_record
 from services.collector.intake import Intake, Record, accepted_record, rfc3339
 from services.collector.metrics import Metrics
@@ -98,9 +99,15 @@ class IngestHandler:
         except UnicodeDecodeError as err:
             return None, [f"not_utf8: value: byte {err.start} is not valid UTF-8"]
         try:
-            return orjson.loads(value), []
+            raw = orjson.loads(value)
+            check_duplicate_keys(value)
         except orjson.JSONDecodeError as err:
             return None, [f"invalid_json: value: {err}"]
+        except DuplicateKeyError as err:
+            return None, [f"duplicate_key: value: ambiguous JSON: {err}"]
+        except RecursionError:
+            return None, ["invalid_json: value: nested too deeply"]
+        return raw, []
 
 
 class IngestConsumer:

@@ -58,9 +58,12 @@ def test_both_body_shapes_give_the_events():
     assert parse_events(b'{"events": [{"a": 1}, {"b": 2}]}', 3) == [{"a": 1}, {"b": 2}]
 
 
-def test_duplicate_keys_keep_the_last_value():
-    """Documented: orjson does not report duplicate keys; the last one wins."""
-    assert parse_events(b'[{"a": 1, "a": 2}]', 3) == [{"a": 2}]
+def test_duplicate_keys_are_refused_as_ambiguous():
+    """Parsers disagree on which of two equal keys counts: the body is refused, not read one way."""
+    with pytest.raises(BodyError) as err:
+        parse_events(b'[{"a": 1, "b": {"c": 1, "c": 2}}]', 3)
+    assert (err.value.status, err.value.error) == (400, "duplicate_key")
+    assert "'c' appears twice" in err.value.message
 
 
 class Clock:
