@@ -145,7 +145,7 @@ async def sent_since(settings: Settings, codes: list[str], moment: Any) -> bool:
         " AND alertname = $3",
         moment, codes, MISSED,
     )  # fmt: skip
-    return rows[0]["n"] == len(codes)
+    return bool(rows[0]["n"] == len(codes))
 
 
 async def test_alerter_killed_while_alerts_fire(

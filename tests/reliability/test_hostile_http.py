@@ -216,7 +216,7 @@ async def test_schemathesis_finds_no_server_error_in_the_openapi_document(api: A
 
     def run() -> None:
         for operation in schema.get_all_operations():
-            op = operation.ok()
+            op = operation.ok()  # type: ignore[union-attr]
 
             @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
             @given(case=op.as_strategy())
