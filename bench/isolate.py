@@ -1,8 +1,12 @@
 """A throw-away migrated database and uniquely suffixed topics per measurement, removed afterwards."""
 
+import asyncio
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
@@ -28,10 +32,45 @@ async def isolated(settings: Settings, catalog: Catalog, hierarchy: Hierarchy) -
     try:
         await migrate(fresh, catalog, hierarchy)
         await ensure_topics(fresh, topic_specs(fresh))
+        await _wait_for_leaders(fresh)
         yield fresh
     finally:
-        await _owner_execute(settings, f'DROP DATABASE IF EXISTS "{fresh.pg_database}" WITH (FORCE)')
+        await _drop_database(settings, fresh.pg_database)
         await _delete_topics(fresh)
+
+
+async def _wait_for_leaders(settings: Settings, timeout: float = 30.0) -> None:
+    """A topic just created may have no leader yet: the first sends would be retried (and timed)."""
+    admin = AIOKafkaAdminClient(**client_kwargs(settings))
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            topics = await admin.describe_topics([getattr(settings, f) for f in TOPIC_FIELDS])
+            if all(_led(t) for t in topics) and len(topics) == len(TOPIC_FIELDS):
+                return
+            await asyncio.sleep(0.1)
+        raise TimeoutError("the benchmark's topics have no leader yet")
+    finally:
+        await admin.close()
+
+
+def _led(topic: dict[str, Any]) -> bool:
+    parts = topic.get("partitions") or []
+    led = all(p["error_code"] == 0 and p["leader"] >= 0 for p in parts)
+    return topic.get("error_code") == 0 and bool(parts) and led
+
+
+async def _drop_database(settings: Settings, name: str) -> None:
+    """Drop it, retrying while the backends of just-stopped service processes finish exiting."""
+    for attempt in range(50):
+        try:
+            await _owner_execute(settings, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except asyncpg.PostgresError as err:
+            if attempt == 49:
+                print(f"# warning: database {name} not dropped: {err}", file=sys.stderr)
+            await asyncio.sleep(0.2)
 
 
 async def _owner_execute(settings: Settings, statement: str) -> None:

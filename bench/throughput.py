@@ -36,16 +36,17 @@ async def producer_ceiling(settings: Settings, messages: list[tuple[bytes, bytes
 
 async def aggregator(settings: Settings, count: int, processes: int = 1, timeout: float = 600.0) -> Measured:
     """Start `processes` aggregators (one group) on a topic already holding `count` events; the rate is measured
-    from the first applied event seen to the last, sampling their counters every 50 ms (start-up excluded)."""
+    from the first sample where every process has applied events to the last event, sampling their counters every
+    50 ms (start-up, and a process working alone before the others join, excluded)."""
     services = [stack.aggregator(settings, "bench-aggregator").launch() for _ in range(processes)]
     try:
         async with httpx.AsyncClient(timeout=5.0) as client:
             first: tuple[float, float, float] | None = None
             deadline = time.perf_counter() + timeout
             while True:
-                applied = sum([await applied_so_far(client, s) for s in services])
-                now = time.perf_counter()
-                if first is None and applied > 0:
+                each = [await applied_so_far(client, s) for s in services]
+                applied, now = sum(each), time.perf_counter()
+                if first is None and all(each):
                     first = (now, applied, sum(s.cpu() for s in services))
                 if applied >= count:
                     break
