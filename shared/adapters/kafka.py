@@ -52,11 +52,16 @@ def producer_kwargs(settings: Settings) -> dict[str, Any]:
     return {**client_kwargs(settings), "acks": "all", "enable_idempotence": True, "linger_ms": 5}
 
 
-def consumer_kwargs(settings: Settings, group_id: str) -> dict[str, Any]:
+def group_id(settings: Settings, group: str) -> str:
+    """The consumer group id actually used for `group` (with the configured prefix)."""
+    return f"{settings.kafka_group_prefix}{group}"
+
+
+def consumer_kwargs(settings: Settings, group: str) -> dict[str, Any]:
     """Never auto-commit: offsets move only after the effect is durable."""
     return {
         **client_kwargs(settings),
-        "group_id": f"{settings.kafka_group_prefix}{group_id}",
+        "group_id": group_id(settings, group),
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "isolation_level": "read_committed",

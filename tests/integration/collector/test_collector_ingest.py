@@ -8,7 +8,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared import names
-from shared.adapters.kafka import client_kwargs, producer_kwargs
+from shared.adapters.kafka import client_kwargs, group_id, producer_kwargs
 from tests.integration.collector.support import (
     add_source,
     collector_settings,
@@ -77,7 +77,9 @@ async def _committed_is(settings, tp: TopicPartition, offset: int) -> bool:
     admin = AIOKafkaAdminClient(**client_kwargs(settings))
     await admin.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(names.GROUP_COLLECTOR_INGEST, partitions=[tp])
+        offsets = await admin.list_consumer_group_offsets(
+            group_id(settings, names.GROUP_COLLECTOR_INGEST), partitions=[tp]
+        )
     finally:
         await admin.close()
     meta = offsets.get(tp)
