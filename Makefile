@@ -40,8 +40,9 @@ lint: install
 demo: install
 	deploy/local/demo.sh
 
+## Performance figures (bench/README.md) from real service processes; BENCH_ARGS=--quick for a short run; ends with ONE JSON line.
 bench: install
-	deploy/local/with-stack.sh $(BIN)/python -m bench.run
+	deploy/local/with-stack.sh $(BIN)/python -m bench.run $(BENCH_ARGS)
 
 reliability: install
 	deploy/local/with-stack.sh $(BIN)/python -m pytest -q -m "integration or e2e or slow" tests/reliability
