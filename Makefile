@@ -44,8 +44,11 @@ demo: install
 bench: install
 	deploy/local/with-stack.sh $(BIN)/python -m bench.run $(BENCH_ARGS)
 
+## Fault tests, hostile input, security, then a soak (DX_SOAK_SECONDS, default 600); ends with ONE JSON line of figures.
 reliability: install
-	deploy/local/with-stack.sh $(BIN)/python -m pytest -q -m "integration or e2e or slow" tests/reliability
+	rm -f .run/reliability/results.jsonl
+	DX_SOAK_SECONDS=$${DX_SOAK_SECONDS:-600} deploy/local/with-stack.sh $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  tests/reliability; code=$$?; $(BIN)/python -m tests.reliability.report; exit $$code
 
 dashboards: install
 	$(BIN)/dx dashboards build

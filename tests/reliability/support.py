@@ -198,12 +198,12 @@ async def kafka_committed(settings: Settings, group: str, topic: str) -> dict[in
     """The offsets the consumer group committed to Kafka (partition → next offset)."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    from shared.adapters.kafka import client_kwargs
+    from shared.adapters.kafka import client_kwargs, group_id
 
     admin = AIOKafkaAdminClient(**client_kwargs(settings))
     await admin.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(group)
+        offsets = await admin.list_consumer_group_offsets(group_id(settings, group))
     finally:
         await admin.close()
     return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset >= 0}

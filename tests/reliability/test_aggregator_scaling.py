@@ -1,6 +1,7 @@
 """Aggregators scaled 1 → 2 → 1 under HTTP load, the second step by SIGKILL: exact totals, and no deadlock storm
 (PostgreSQL's deadlock counter for the test's database and the processes' logs)."""
 
+import asyncio
 import re
 import signal
 import uuid
@@ -30,7 +31,8 @@ async def test_one_two_one_aggregators_under_load_with_a_kill(isolated: Settings
     deadlocks_before = await deadlocks(isolated)
     try:
         await load.wait_acked(1500)
-        second = aggregator(isolated, group, max_records=200).start()
+        second = aggregator(isolated, group, max_records=200)
+        await asyncio.to_thread(second.start)  # the load goes on meanwhile
 
         async def shared() -> bool:  # the group rebalanced: the new process got partitions of its own
             assert second is not None

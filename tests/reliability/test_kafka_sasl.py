@@ -32,7 +32,7 @@ ADMIN_PASSWORD = "admin-" + os.urandom(6).hex()
 DX_PASSWORD = "dx-" + os.urandom(6).hex()
 
 
-def _java(*args: str, log: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _java(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["java", "-cp", f"{LIBS}/*", *args], capture_output=True, text=True, timeout=120, check=True)
 
 
