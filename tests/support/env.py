@@ -40,11 +40,19 @@ async def create_database(settings: Settings, catalog: Catalog, hierarchy: Hiera
 
 
 async def drop_database(settings: Settings, name: str) -> None:
-    conn = await asyncpg.connect(settings.pg_dsn("owner"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    """Drop it, retrying while the backends of just-stopped service processes finish exiting (the owner role
+    may not terminate the services' backends, so FORCE alone is not enough)."""
+    for attempt in range(50):
+        conn = await asyncpg.connect(settings.pg_dsn("owner"))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (asyncpg.InsufficientPrivilegeError, asyncpg.ObjectInUseError):
+            if attempt == 49:
+                raise
+        finally:
+            await conn.close()
+        await asyncio.sleep(0.2)
 
 
 async def create_topics(settings: Settings) -> Settings:
