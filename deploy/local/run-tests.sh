@@ -9,4 +9,4 @@ $BIN/ruff check .
 $BIN/ruff format --check .
 $BIN/mypy shared services tests
 echo "== tests"
-exec deploy/local/with-stack.sh $BIN/python -m pytest -q -p no:cacheprovider --timeout=600 "$@" tests
+exec deploy/local/with-stack.sh $BIN/python -m pytest -q -p no:cacheprovider --timeout=600 -m "not slow" "$@" tests
