@@ -3,6 +3,7 @@
 import os
 import platform
 import re
+import subprocess
 from pathlib import Path
 
 import asyncpg
@@ -28,7 +29,19 @@ async def describe(settings: Settings) -> dict[str, object]:
         "postgres": postgres,
         "postgres_synchronous_commit": synchronous_commit,
         "load_average_at_start": round(os.getloadavg()[0], 2),
+        "commit": _commit(),
     }
+
+
+def _commit() -> str:
+    """The code measured: HEAD, marked dirty when the working tree differs."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "services", "shared"], cwd=ROOT,
+                               capture_output=True, text=True)  # fmt: skip
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
 def _cpu_model() -> str:
