@@ -3,11 +3,12 @@
 import tomllib
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Level = Literal["province", "district", "commune"]
 LEVEL_DEPTH: dict[str, int] = {"province": 0, "district": 1, "commune": 2}
@@ -124,10 +125,10 @@ class Catalog(_Strict):
     pillars: dict[str, Pillar]
     indicators: tuple[Indicator, ...]
 
-    _index: dict[str, Indicator] = PrivateAttr(default_factory=dict)
-
-    def model_post_init(self, context: Any, /) -> None:
-        self._index.update({i.code: i for i in self.indicators})
+    @cached_property
+    def _index(self) -> dict[str, Indicator]:
+        """A plain dict: lookups sit on the aggregator's hot path (pydantic private attributes are slow)."""
+        return {i.code: i for i in self.indicators}
 
     def get(self, code: str) -> Indicator | None:
         return self._index.get(code)
