@@ -6,10 +6,10 @@ from datetime import date
 import asyncpg
 
 from services.aggregator import sql, store
+from services.aggregator.decode import Fact
 from services.aggregator.fold import exact, late_specs, plan, spec_as_of_today
 from services.aggregator.store import Offsets, StagedRow
 from shared.domain.catalog import Catalog, Semantics
-from shared.domain.events import AcceptedEvent
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.rollup import ValueSpec
 
@@ -18,14 +18,14 @@ from shared.domain.rollup import ValueSpec
 class Located:
     """An event and where it was read."""
 
-    event: AcceptedEvent
+    event: Fact
     partition: int
     offset: int
 
 
 @dataclass
 class Applied:
-    new: list[AcceptedEvent] = field(default_factory=list)
+    new: list[Fact] = field(default_factory=list)
     duplicates: int = 0
     changed: list[asyncpg.Record] = field(default_factory=list)
 
@@ -50,10 +50,13 @@ async def apply_batch(
         if items:
             await store.prepare(conn)
             new_ids = await store.insert_new_events(conn, [staged(i) for i in items])
-            for item in sorted(items, key=lambda i: (i.partition, i.offset)):
-                if item.event.event_id in new_ids:
-                    new_ids.discard(item.event.event_id)  # the first copy in the batch is the one applied
-                    result.new.append(item.event)
+            if new_ids is None:
+                result.new = [i.event for i in items]
+            else:
+                for item in sorted(items, key=lambda i: (i.partition, i.offset)):
+                    if item.event.event_id in new_ids:
+                        new_ids.discard(item.event.event_id)  # the first copy in the batch is the one applied
+                        result.new.append(item.event)
             result.duplicates = len(items) - len(result.new)
             todo = plan(result.new, catalog, hierarchy, today)
             await store.add_buckets(conn, todo.buckets)

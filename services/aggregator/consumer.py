@@ -1,5 +1,9 @@
 """The consume loop: batches from dx.events.v1, dead letters, one transaction per batch, then notifications.
 
+Pipelined one deep: batch n+1 is fetched and decoded (Python) while batch n's transaction runs (PostgreSQL).
+Transactions still run strictly one after another, in order; when batch n fails, batch n+1 is dropped unapplied
+and every partition of both is rewound to its first offset, so no later offset is ever stored past a failure.
+
 Why aiokafka directly and not a FastStream subscriber: the offsets live in PostgreSQL, so the rebalance listener
 must seek the consumer it belongs to; a failed transaction must seek every partition of the batch back (FastStream's
 ack policies either auto-commit or, with ACK, let a later commit skip a failed message); the dead-letter record needs
@@ -10,7 +14,8 @@ database commit is best effort, for lag tools only: the database offsets are the
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,7 +26,7 @@ from aiokafka.errors import KafkaError
 
 from services.aggregator import store
 from services.aggregator.apply import Located, apply_batch, refresh_increments
-from services.aggregator.decode import code_of, deadletter_value, decode
+from services.aggregator.decode import Decoder, code_of, deadletter_value
 from services.aggregator.metrics import Metrics
 from services.aggregator.settings import AggregatorSettings
 from shared import names
@@ -30,23 +35,61 @@ from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import local_date
 
 log = logging.getLogger("dxmon.aggregator")
+YIELD_EVERY = 250  # records decoded between two turns of the event loop (the transaction in flight needs them)
 
 
 class SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
     """On assignment, continue each partition from the offset stored with the data (Kafka's own is a fallback)."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, pool: Any, group: str, topic: str) -> None:
-        self.consumer, self.pool, self.group, self.topic = consumer, pool, group, topic
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        pool: Any,
+        group: str,
+        topic: str,
+        drain: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.consumer, self.pool, self.group, self.topic, self.drain = consumer, pool, group, topic, drain
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        """Nothing to do: offsets move only with the database transaction."""
+        """Let the transaction in flight commit, so the next owner finds its offsets stored."""
+        if self.drain is not None:
+            await self.drain()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        stored = await store.stored_offsets(self.pool, self.group, self.topic, [tp.partition for tp in assigned])
-        for tp in assigned:
-            if tp.partition in stored:
-                self.consumer.seek(tp, stored[tp.partition])
-        log.info("assigned %s, stored offsets %s", sorted(tp.partition for tp in assigned), stored)
+        """Paused until the seek: the fetcher must not hand out records from Kafka's older committed offset."""
+        self.consumer.pause(*assigned)
+        try:
+            stored = await store.stored_offsets(self.pool, self.group, self.topic, [tp.partition for tp in assigned])
+            for tp in assigned:
+                if tp.partition in stored:
+                    self.consumer.seek(tp, stored[tp.partition])
+            log.info("assigned %s, stored offsets %s", sorted(tp.partition for tp in assigned), stored)
+        finally:
+            self.consumer.resume(*assigned)
+
+
+Records = dict[TopicPartition, list[Any]]
+
+
+@dataclass
+class Batch:
+    """One getmany's records, decoded: what the transaction applies and where each partition starts."""
+
+    records: Records
+    good: list[Located]
+    poison: list[tuple[Any, list[str]]]
+    now: datetime
+
+    def first_offsets(self) -> dict[TopicPartition, int]:
+        return {tp: records[0].offset for tp, records in self.records.items()}
+
+
+@dataclass
+class InFlight:
+    batch: Batch
+    task: "asyncio.Task[None]"
+    committed: asyncio.Event  # set when the transaction has ended (committed or failed)
 
 
 class Aggregator:
@@ -63,52 +106,94 @@ class Aggregator:
         self.settings, self.catalog, self.hierarchy = settings, catalog, hierarchy
         self.pool, self.consumer, self.producer, self.metrics = pool, consumer, producer, metrics
         self.last_refresh = 0.0
+        self.decoder = Decoder(catalog, hierarchy)
+        self.in_flight: InFlight | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         s = self.settings
-        while not stop.is_set():
-            batches = await self.consumer.getmany(
-                timeout_ms=s.aggregator_batch_timeout_ms, max_records=s.aggregator_max_records
-            )
-            if batches:
-                try:
-                    await self.handle(batches)
-                except Exception:
-                    log.exception("batch failed; rewinding its partitions and retrying")
-                    for tp, records in batches.items():
-                        self.consumer.seek(tp, records[0].offset)
+        try:
+            while not stop.is_set():
+                records = await self.consumer.getmany(
+                    timeout_ms=s.aggregator_batch_timeout_ms, max_records=s.aggregator_max_records
+                )
+                batch = await self.prepare(records) if records else None
+                if not await self.settle(batch):
                     await asyncio.sleep(s.aggregator_retry_seconds)
-            await self.update_lag()
-            await self.maybe_refresh()
+                    continue
+                await self.maybe_refresh()
+                if batch is not None:
+                    self.launch(batch)
+                await self.update_lag()
+        finally:
+            await self.settle(None)
 
-    async def handle(self, batches: dict[TopicPartition, list[Any]]) -> None:
+    async def prepare(self, records: Records) -> Batch:
+        """Decode every record (CPU work that overlaps the transaction in flight, yielding to it now and then)."""
         now = datetime.now(UTC)
-        good: list[Located] = []
-        poison: list[tuple[Any, list[str]]] = []
-        for tp in sorted(batches, key=lambda t: t.partition):
-            for record in batches[tp]:
-                decoded = decode(record.value, self.catalog, self.hierarchy, now)
+        batch = Batch(records, [], [], now)
+        decoder = self.decoder
+        for tp in sorted(records, key=lambda t: t.partition):
+            for i, record in enumerate(records[tp]):
+                if i % YIELD_EVERY == YIELD_EVERY - 1:
+                    await asyncio.sleep(0)
+                decoded = decoder(record.value, now)
                 if isinstance(decoded, list):
-                    poison.append((record, decoded))
+                    batch.poison.append((record, decoded))
                 else:
-                    good.append(Located(decoded, record.partition, record.offset))
-        if poison:
-            await self.deadletter(poison, now)
-        self.metrics.batch_size.observe(len(good) + len(poison))
-        offsets = store.Offsets(
-            self.settings.aggregator_group, self.settings.topic_events,
-            {tp.partition: records[-1].offset + 1 for tp, records in batches.items()},
-        )  # fmt: skip
-        started = time.perf_counter()
-        result = await apply_batch(self.pool, self.catalog, self.hierarchy, good, offsets, self.today())
-        committed = time.time()
+                    batch.good.append(Located(decoded, record.partition, record.offset))
+        return batch
+
+    def launch(self, batch: Batch) -> None:
+        committed = asyncio.Event()
+        self.in_flight = InFlight(batch, asyncio.create_task(self.handle(batch, committed)), committed)
+
+    async def settle(self, next_batch: Batch | None) -> bool:
+        """Wait for the transaction in flight; if it failed, rewind its partitions and `next_batch`'s, drop both."""
+        flight, self.in_flight = self.in_flight, None
+        if flight is None:
+            return True
+        try:
+            await flight.task
+            return True
+        except Exception:
+            log.exception("batch failed; rewinding its partitions and retrying")
+        rewind = flight.batch.first_offsets()
+        if next_batch is not None:
+            for tp, offset in next_batch.first_offsets().items():
+                rewind[tp] = min(offset, rewind.get(tp, offset))
+        for tp, offset in rewind.items():
+            if tp in self.consumer.assignment():
+                self.consumer.seek(tp, offset)
+        return False
+
+    async def drain(self) -> None:
+        """Until the transaction in flight (if any) has ended; for the rebalance listener."""
+        flight = self.in_flight
+        if flight is not None:
+            await flight.committed.wait()
+
+    async def handle(self, batch: Batch, committed: asyncio.Event) -> None:
+        try:
+            if batch.poison:
+                await self.deadletter(batch.poison, batch.now)
+            self.metrics.batch_size.observe(len(batch.good) + len(batch.poison))
+            offsets = store.Offsets(
+                self.settings.aggregator_group, self.settings.topic_events,
+                {tp.partition: records[-1].offset + 1 for tp, records in batch.records.items()},
+            )  # fmt: skip
+            started = time.perf_counter()
+            result = await apply_batch(self.pool, self.catalog, self.hierarchy, batch.good, offsets, self.today())
+        finally:
+            committed.set()
+        done = time.time()
         self.metrics.transaction_seconds.observe(time.perf_counter() - started)
         self.metrics.applied.inc(len(result.new))
         self.metrics.duplicates.inc(result.duplicates)
+        observe = self.metrics.e2e_latency.observe
         for event in result.new:
-            self.metrics.e2e_latency.observe(max(0.0, committed - event.received_at.timestamp()))
+            observe(max(0.0, done - event.received_at.timestamp()))
         await self.notify(result.changed)
-        await self.commit_kafka(batches)
+        await self.commit_kafka(batch.records)
 
     async def deadletter(self, poison: list[tuple[Any, list[str]]], now: datetime) -> None:
         """Publish every poison message and wait for the acks before the offsets can move past them."""
@@ -135,7 +220,7 @@ class Aggregator:
         except KafkaError:
             log.exception("rollup notifications not published")
 
-    async def commit_kafka(self, batches: dict[TopicPartition, list[Any]]) -> None:
+    async def commit_kafka(self, batches: Records) -> None:
         try:
             await self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
         except KafkaError as err:

@@ -5,11 +5,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from services.aggregator.decode import Fact
 from shared.domain.catalog import Catalog
-from shared.domain.events import AcceptedEvent
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.rollup import ValueSpec, affected_until, as_of_day, chain, value_spec
-from shared.domain.timeutil import local_date
 
 SeriesDay = tuple[str, str, date]
 
@@ -30,6 +29,7 @@ class Plan:
     daily: dict[SeriesDay, ValueSpec] = field(default_factory=dict)
     current: dict[tuple[str, str], ValueSpec] = field(default_factory=dict)
     late: dict[SeriesDay, date] = field(default_factory=dict)  # (indicator, unit, day) → until (exclusive)
+    seen_current: set[SeriesDay] = field(default_factory=set)  # (indicator, unit, version) whose current is done
 
     def specs(self) -> dict[SeriesDay, ValueSpec]:
         """Every distinct value to compute (a current value as of today is also today's daily value)."""
@@ -38,37 +38,43 @@ class Plan:
         return out
 
 
-def plan(events: Iterable[AcceptedEvent], catalog: Catalog, hierarchy: Hierarchy, today: date) -> Plan:
+def plan(events: Iterable[Fact], catalog: Catalog, hierarchy: Hierarchy, today: date) -> Plan:
     """Each distinct (indicator, unit, day) is worked out once per batch; buckets add every event."""
     result = Plan()
-    chains: dict[tuple[str, date], list[str]] = {}
-    seen_current: set[tuple[str, str, date]] = set()
+    touched: dict[tuple[str, str, date], list[SeriesDay]] = {}  # (indicator, unit, day) → bucket keys to add to
     for event in events:
-        indicator = catalog[event.indicator]
-        day = local_date(event.observed_at)
-        units = chains.get((event.unit, day))
-        if units is None:
-            units = chains[(event.unit, day)] = chain(hierarchy, event.unit, day)
-        for unit in units:
-            key = (indicator.code, unit, day)
-            spec = result.daily.get(key)
-            if spec is None:
-                spec = value_spec(hierarchy, indicator, unit, day)
-                if spec is None:
-                    continue
-                result.daily[key] = spec
-                if day < today:
-                    result.late[key] = affected_until(hierarchy, spec)
-                if (indicator.code, unit, spec.version_from) not in seen_current:
-                    seen_current.add((indicator.code, unit, spec.version_from))
-                    current = current_spec(
-                        catalog, hierarchy, indicator.code, unit, today, spec.version_from, spec.is_leaf
-                    )
-                    if current is not None:
-                        result.current[(indicator.code, unit)] = current
-            if spec.increment:
-                _add(result.buckets.setdefault(key, Bucket()), event)
+        buckets = touched.get((event.indicator, event.unit, event.day))
+        if buckets is None:
+            buckets = touched[(event.indicator, event.unit, event.day)] = []
+            _plan_series(result, event, catalog, hierarchy, today, buckets)
+        for key in buckets:
+            _add(result.buckets.setdefault(key, Bucket()), event)
     return result
+
+
+def _plan_series(
+    result: Plan, event: Fact, catalog: Catalog, hierarchy: Hierarchy, today: date, buckets: list[SeriesDay]
+) -> None:
+    """The specs (daily, current, late) of the first event of a series-day, and the bucket keys of its chain."""
+    code, day = event.indicator, event.day
+    indicator = catalog[code]
+    for unit in chain(hierarchy, event.unit, day):
+        key = (code, unit, day)
+        spec = result.daily.get(key)
+        if spec is None:
+            spec = value_spec(hierarchy, indicator, unit, day)
+            if spec is None:
+                continue
+            result.daily[key] = spec
+            if day < today:
+                result.late[key] = affected_until(hierarchy, spec)
+            if (code, unit, spec.version_from) not in result.seen_current:
+                result.seen_current.add((code, unit, spec.version_from))
+                current = current_spec(catalog, hierarchy, code, unit, today, spec.version_from, spec.is_leaf)
+                if current is not None:
+                    result.current[(code, unit)] = current
+        if spec.increment:
+            buckets.append(key)
 
 
 def current_spec(
@@ -99,7 +105,7 @@ def late_specs(rows: Iterable[SeriesDay], catalog: Catalog, hierarchy: Hierarchy
     return out
 
 
-def _add(bucket: Bucket, event: AcceptedEvent) -> None:
+def _add(bucket: Bucket, event: Fact) -> None:
     bucket.numerator += event.numerator or 0
     bucket.denominator += event.denominator or 0
     bucket.events += 1

@@ -34,14 +34,13 @@ async def run(settings: AggregatorSettings, stop: asyncio.Event) -> None:
     try:
         await store.sync_tree(pool, tree_rows(hierarchy))
         await producer.start()
-        consumer.subscribe(
-            [settings.topic_events],
-            listener=SeekToStored(consumer, pool, settings.aggregator_group, settings.topic_events),
-        )
+        aggregator = Aggregator(settings, catalog, hierarchy, pool, consumer, producer, metrics)
+        listener = SeekToStored(consumer, pool, settings.aggregator_group, settings.topic_events, aggregator.drain)
+        consumer.subscribe([settings.topic_events], listener=listener)
         await consumer.start()
         ready = True
         log.info("aggregator consuming %s as %s", settings.topic_events, settings.aggregator_group)
-        await Aggregator(settings, catalog, hierarchy, pool, consumer, producer, metrics).run(stop)
+        await aggregator.run(stop)
     finally:
         ready = False
         await consumer.stop()

@@ -8,7 +8,9 @@ CREATE TEMP TABLE IF NOT EXISTS agg_stage (
 """
 
 # DISTINCT ON drops duplicates inside the batch (the first by offset wins); ON CONFLICT drops those seen before.
+# The ids of the new events come back only when some were duplicates ($1 = rows staged): the common case sends none.
 INSERT_EVENTS = """
+WITH new AS (
 INSERT INTO applied_events (event_id, indicator, unit, observed_at, numerator, denominator, value, source,
                             received_at, kafka_partition, kafka_offset)
 SELECT DISTINCT ON (event_id) event_id, indicator, unit, observed_at, numerator, denominator, value, source,
@@ -17,6 +19,8 @@ FROM agg_stage
 ORDER BY event_id, kafka_partition, kafka_offset
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
+)
+SELECT count(*)::int AS n, CASE WHEN count(*) < $1 THEN array_agg(event_id) END AS ids FROM new
 """
 
 ADD_BUCKETS = """

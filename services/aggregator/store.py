@@ -44,10 +44,11 @@ async def prepare(conn: asyncpg.Connection) -> None:
     await conn.execute(sql.CREATE_STAGE)
 
 
-async def insert_new_events(conn: asyncpg.Connection, rows: Sequence[StagedRow]) -> set[UUID]:
-    """Stage the batch and insert the events never seen before; returns their ids."""
+async def insert_new_events(conn: asyncpg.Connection, rows: Sequence[StagedRow]) -> set[UUID] | None:
+    """Stage the batch and insert the events never seen before; returns their ids, or None when all were new."""
     await conn.copy_records_to_table("agg_stage", records=rows, columns=STAGE_COLUMNS)
-    return {r["event_id"] for r in await conn.fetch(sql.INSERT_EVENTS)}
+    found = await conn.fetchrow(sql.INSERT_EVENTS, len(rows))
+    return None if found["n"] == len(rows) else set(found["ids"] or ())  # array_agg of no rows is NULL
 
 
 async def add_buckets(conn: asyncpg.Connection, buckets: dict[SeriesDay, Bucket]) -> None:
