@@ -4,39 +4,41 @@ import asyncio
 
 import httpx
 
-from bench.proc import Service, free_port
+from shared.adapters.processes import ROOT, ServiceProcess, free_port
 from shared.settings import Settings
 
 UNLIMITED = "1000000000"
 
+LOG_DIR = ROOT / ".run" / "logs" / "bench"
 
-def aggregator(settings: Settings, group: str) -> Service:
+
+def aggregator(settings: Settings, group: str) -> ServiceProcess:
     port = free_port()
     env = {"DX_AGGREGATOR_METRICS_PORT": str(port), "DX_AGGREGATOR_GROUP": group}
-    return Service("aggregator", settings, f"http://127.0.0.1:{port}/healthz", env)
+    return ServiceProcess("aggregator", settings, f"http://127.0.0.1:{port}/healthz", env, log_dir=LOG_DIR)
 
 
-def collector(settings: Settings) -> Service:
+def collector(settings: Settings) -> ServiceProcess:
     port = free_port()
     env = {
         "DX_COLLECTOR_PORT": str(port),
         "DX_COLLECTOR_RATE_EVENTS_PER_S": UNLIMITED,  # the benchmark measures speed, not the rate limit
         "DX_COLLECTOR_RATE_BURST": UNLIMITED,
     }
-    return Service("collector", settings, f"http://127.0.0.1:{port}/readyz", env)
+    return ServiceProcess("collector", settings, f"http://127.0.0.1:{port}/readyz", env, log_dir=LOG_DIR)
 
 
-def collector_url(service: Service) -> str:
+def collector_url(service: ServiceProcess) -> str:
     return service.ready_url.removesuffix("/readyz")
 
 
-def alerter(settings: Settings, alertmanager_url: str) -> Service:
+def alerter(settings: Settings, alertmanager_url: str) -> ServiceProcess:
     port = free_port()
     env = {"DX_ALERTER_METRICS_PORT": str(port), "DX_ALERTMANAGER_URL": alertmanager_url}
-    return Service("alerter", settings, f"http://127.0.0.1:{port}/metrics", env)
+    return ServiceProcess("alerter", settings, f"http://127.0.0.1:{port}/metrics", env, log_dir=LOG_DIR)
 
 
-async def counter(client: httpx.AsyncClient, service: Service, name: str) -> float:
+async def counter(client: httpx.AsyncClient, service: ServiceProcess, name: str) -> float:
     """The value of an unlabelled counter on the service's /metrics (0 when not exported yet)."""
     url = service.ready_url.rsplit("/", 1)[0] + "/metrics"
     text = (await client.get(url)).text

@@ -11,10 +11,10 @@ import orjson
 
 from bench import stack
 from bench.ceilings import produce
-from bench.proc import Service
 from bench.workload import PROVINCE, Workload
 from services.tools.tokens import create_source_token
 from shared import names
+from shared.adapters.processes import ServiceProcess
 from shared.settings import Settings
 
 APPLIED = names.M_EVENTS_APPLIED + "_total"
@@ -67,7 +67,7 @@ async def aggregator(settings: Settings, count: int, processes: int = 1, timeout
             s.stop()
 
 
-async def applied_so_far(client: httpx.AsyncClient, service: Service) -> float:
+async def applied_so_far(client: httpx.AsyncClient, service: ServiceProcess) -> float:
     """The service's applied counter; 0 while its HTTP server is not up yet."""
     if service.proc is not None and service.proc.poll() is not None:
         raise RuntimeError(f"aggregator exited:\n{service.log_tail()}")

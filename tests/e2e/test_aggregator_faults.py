@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from shared.adapters.processes import ServiceProcess, free_port
 from shared.domain.timeutil import local_date
 from tests.integration.test_aggregator_harness import (
     LEVEL4,
@@ -20,7 +21,6 @@ from tests.integration.test_aggregator_harness import (
     send,
 )
 from tests.support.env import eventually
-from tests.support.processes import ServiceProcess, free_port
 
 COMMUNES = ["14758", "14797", "14812", "14818", "15853"]
 

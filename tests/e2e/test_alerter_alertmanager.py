@@ -16,9 +16,9 @@ import asyncpg
 import httpx
 import pytest
 
+from shared.adapters.processes import ServiceProcess, free_port
 from shared.settings import Settings
 from tests.support.env import eventually
-from tests.support.processes import ServiceProcess, free_port
 
 WEBHOOK_PORT = 9099
 CATALOG = """

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import orjson
 
+from shared.adapters.processes import ServiceProcess, free_port
 from shared.settings import Settings
 from tests.e2e.test_alerter_alertmanager import Received, alerter, webhook, write_catalog
-from tests.integration.collector.support import add_source
+from tests.support.db import add_source
 from tests.support.env import eventually
-from tests.support.processes import ServiceProcess, free_port
 
 __all__ = ["webhook"]  # the module-scoped receiver on :9099
 

@@ -8,8 +8,9 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from shared.adapters.kafka import producer_kwargs
-from tests.integration.collector.support import add_source, ratio_event, read_topic, with_ids
-from tests.support.processes import ServiceProcess, free_port
+from shared.adapters.processes import ServiceProcess, free_port
+from tests.integration.collector.support import ratio_event, read_topic, with_ids
+from tests.support.db import add_source
 
 
 async def test_the_collector_process_serves_http_and_ingest(isolated):

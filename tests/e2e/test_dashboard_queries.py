@@ -26,11 +26,11 @@ from services.dashboards.build import build_all
 from services.dashboards.inspect import Query, expand_sql, queries, time_range
 from shared import names
 from shared.adapters.kafka import producer_kwargs
+from shared.adapters.processes import ROOT, ServiceProcess, settings_env
 from shared.domain.catalog import Catalog, Indicator, Measure
 from shared.domain.hierarchy import Hierarchy
 from shared.settings import Settings
-from tests.support.env import eventually, settings_env
-from tests.support.processes import ROOT, ServiceProcess
+from tests.support.env import eventually
 
 pytestmark = pytest.mark.default_ports
 

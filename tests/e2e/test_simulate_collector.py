@@ -11,10 +11,9 @@ import orjson
 import pytest
 
 from services.tools.dlq import read_topic
+from shared.adapters.processes import ROOT, ServiceProcess, free_port, settings_env
 from shared.domain.timeutil import LOCAL_TZ
 from shared.settings import Settings
-from tests.support.env import settings_env
-from tests.support.processes import ROOT, ServiceProcess, free_port
 
 
 @pytest.fixture

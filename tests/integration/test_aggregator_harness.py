@@ -7,15 +7,15 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
 
 from services.aggregator.main import run
 from services.aggregator.settings import AggregatorSettings
 from shared.adapters.kafka import producer_kwargs
+from shared.adapters.processes import free_port
 from shared.settings import Settings
-from tests.support.processes import free_port
+from tests.support.db import fetch as fetch  # re-exported for the tests of this layer
 
 LEVEL4 = "gov.level4_procedures_online"
 SATISFACTION = "gov.satisfaction"
@@ -76,14 +76,6 @@ async def running(settings: Settings, **overrides: Any) -> AsyncIterator[Aggrega
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
-
-
-async def fetch(settings: Settings, query: str, *args: Any, role: str = "owner") -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(settings.pg_dsn(role))
-    try:
-        return list(await conn.fetch(query, *args))
-    finally:
-        await conn.close()
 
 
 async def current(settings: Settings, indicator: str, unit: str) -> Any:

@@ -19,11 +19,11 @@ from services.alerter.service import Alerter, Publisher
 from services.alerter.settings import AlerterSettings
 from shared.adapters.kafka import producer_kwargs
 from shared.adapters.postgres import create_pool
+from shared.adapters.processes import ROOT, settings_env
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.settings import Settings
-from tests.support.env import eventually, settings_env
-from tests.support.processes import ROOT
+from tests.support.env import eventually
 
 NOW = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
 

@@ -11,9 +11,8 @@ from aiokafka import AIOKafkaProducer
 from services.tools.dlq import read_deadletters, read_topic, replay, select
 from shared import names
 from shared.adapters.kafka import producer_kwargs
+from shared.adapters.processes import ROOT, settings_env
 from shared.settings import Settings
-from tests.support.env import settings_env
-from tests.support.processes import ROOT
 
 EVENT = b'{"event_id":"5d3c1b7e-9a1f-4c55-8f0e-0c4b7a7d2e11","indicator":"gov.eid_users","unit":"99999"}'
 

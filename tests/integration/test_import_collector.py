@@ -16,9 +16,9 @@ from services.collector.sources import PgSources
 from services.tools.dlq import read_topic
 from shared import names
 from shared.adapters.postgres import create_pool
+from shared.adapters.processes import ROOT, ServiceProcess, free_port, settings_env
 from shared.settings import Settings
-from tests.support.env import eventually, settings_env
-from tests.support.processes import ROOT, ServiceProcess, free_port
+from tests.support.env import eventually
 
 CSV = """\
 indicator,unit,date,numerator,denominator,value

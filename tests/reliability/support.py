@@ -11,18 +11,17 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
 
-from services.collector.sources import PgSources
-from shared.adapters.postgres import create_pool
+from shared.adapters.processes import ServiceProcess, free_port
 from shared.domain.hierarchy import load_hierarchy
 from shared.domain.timeutil import local_date
 from shared.settings import Settings
 from tests.reliability.conftest import Tally
+from tests.support.db import add_source as add_source  # re-exported for the tests of this layer
+from tests.support.db import fetch as fetch
 from tests.support.env import eventually
-from tests.support.processes import ServiceProcess, free_port
 
 INDICATOR = "gov.satisfaction"  # increment ratio: every event adds 1 to the denominator of its commune and province
 PROVINCE = "38"
@@ -63,24 +62,6 @@ async def scrape(url: str, name: str) -> float:
         text = (await client.get(url)).text
     pattern = re.compile(rf"^{re.escape(name)}(?:\{{[^}}]*\}})? (\S+)$", re.MULTILINE)
     return sum(float(v) for v in pattern.findall(text))
-
-
-async def add_source(settings: Settings, name: str, indicators=None, units=None) -> dict[str, str]:
-    """A new source; returns the Authorization header with its token."""
-    pool = await create_pool(settings, "app", min_size=1, max_size=1)
-    try:
-        token = await PgSources(pool).add(name, indicators, units)
-    finally:
-        await pool.close()
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def fetch(settings: Settings, query: str, *args: Any, role: str = "owner") -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(settings.pg_dsn(role))
-    try:
-        return list(await conn.fetch(query, *args))
-    finally:
-        await conn.close()
 
 
 async def applied_count(settings: Settings) -> int:

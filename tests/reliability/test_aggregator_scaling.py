@@ -10,7 +10,8 @@ import pytest
 
 from shared.settings import Settings
 from tests.reliability.conftest import Tally
-from tests.reliability.support import Load, add_source, aggregator, base_url, collector, fetch, reconcile
+from tests.reliability.support import Load, aggregator, base_url, collector, reconcile
+from tests.support.db import add_source, fetch
 from tests.support.env import eventually
 
 pytestmark = pytest.mark.e2e

@@ -18,11 +18,12 @@ import orjson
 import pytest
 
 from shared import names
+from shared.adapters.processes import ServiceProcess, free_port, wait_http
 from shared.settings import Settings
 from tests.reliability.conftest import Tally
-from tests.reliability.support import fetch, scrape
+from tests.reliability.support import scrape
+from tests.support.db import fetch
 from tests.support.env import eventually
-from tests.support.processes import ServiceProcess, free_port
 
 pytestmark = pytest.mark.e2e
 MISSED = names.ALERT_MISSED
@@ -103,7 +104,7 @@ def alertmanager(webhook: tuple[Webhook, int]) -> Iterator[str]:
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            ServiceProcess("alertmanager", Settings(), f"{url}/-/ready", proc=proc).wait_ready(30)
+            wait_http(f"{url}/-/ready", 30)
             yield url
         finally:
             proc.terminate()

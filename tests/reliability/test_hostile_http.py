@@ -14,14 +14,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared.adapters.processes import ServiceProcess
+from shared.adapters.sandbox import create_database, create_topics, drop_database
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
 from shared.settings import Settings
 from tests.integration.collector.support import ratio_event, read_topic, with_ids
 from tests.reliability.conftest import Tally
-from tests.reliability.support import add_source, base_url, collector, fetch
-from tests.support.env import create_database, create_topics, drop_database
-from tests.support.processes import ServiceProcess
+from tests.reliability.support import base_url, collector
+from tests.support.db import add_source, fetch
 
 pytestmark = pytest.mark.e2e
 

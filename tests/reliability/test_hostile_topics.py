@@ -14,7 +14,8 @@ from shared.adapters.kafka import producer_kwargs
 from shared.settings import Settings
 from tests.integration.collector.support import ratio_event, read_topic, with_ids
 from tests.reliability.conftest import Tally
-from tests.reliability.support import add_source, aggregator, applied_count, collector
+from tests.reliability.support import aggregator, applied_count, collector
+from tests.support.db import add_source
 from tests.support.env import eventually
 
 pytestmark = pytest.mark.e2e

@@ -17,12 +17,13 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
 from shared.adapters.kafka import ensure_topics, producer_kwargs
+from shared.adapters.processes import ROOT, free_port
 from shared.settings import Settings
 from tests.integration.collector.support import ratio_event
 from tests.reliability.conftest import Tally
-from tests.reliability.support import add_source, aggregator, applied_count, base_url, collector
+from tests.reliability.support import aggregator, applied_count, base_url, collector
+from tests.support.db import add_source
 from tests.support.env import eventually
-from tests.support.processes import ROOT, free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,8 @@ from services.collector.sources import Sources
 from shared.settings import Settings
 from tests.integration.collector.support import collector_settings, revoke_source, running_app
 from tests.reliability.conftest import Tally
-from tests.reliability.support import add_source, base_url, collector, fetch
+from tests.reliability.support import base_url, collector
+from tests.support.db import add_source, fetch
 
 pytestmark = pytest.mark.integration
 

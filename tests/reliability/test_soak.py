@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from shared.adapters.processes import ServiceProcess, free_port
 from shared.settings import Settings
 from tests.reliability.conftest import Tally
-from tests.reliability.support import Load, add_source, aggregator, base_url, collector, reconcile
+from tests.reliability.support import Load, aggregator, base_url, collector, reconcile
 from tests.reliability.test_alerter_kill import alertmanager, webhook
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.db import add_source
 
 SECONDS = float(os.environ.get("DX_SOAK_SECONDS") or 0)
 KILL_EVERY = float(os.environ.get("DX_SOAK_KILL_EVERY") or 60)

@@ -15,6 +15,7 @@ from services.collector.sources import PgSources
 from shared.adapters.kafka import client_kwargs
 from shared.adapters.postgres import create_pool
 from shared.settings import Settings
+from tests.support.db import add_source as add_source  # re-exported for the tests of this layer
 from tests.support.env import eventually
 
 
@@ -30,16 +31,6 @@ async def running_app(settings: CollectorSettings) -> AsyncIterator[httpx.AsyncC
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://collector", timeout=60) as client:
             yield client
-
-
-async def add_source(settings: Settings, name: str, indicators=None, units=None) -> dict[str, str]:
-    """Create a source; returns the Authorization header carrying its token."""
-    pool = await create_pool(settings, "app", min_size=1, max_size=1)
-    try:
-        token = await PgSources(pool).add(name, indicators, units)
-    finally:
-        await pool.close()
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def revoke_source(settings: Settings, name: str) -> None:

@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from services.collector.settings import CollectorSettings
+from shared.adapters.sandbox import create_database, create_topics, drop_database
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
 from shared.settings import Settings
@@ -21,7 +22,6 @@ from tests.integration.collector.support import (
     running_app,
     with_ids,
 )
-from tests.support.env import create_database, create_topics, drop_database
 
 BIM_SON = "Thị xã Bỉm Sơn"
 

@@ -6,7 +6,8 @@ import orjson
 from shared.adapters.migrate import migrate
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
-from tests.integration.collector.support import add_source, collector_settings, ratio_event, running_app
+from tests.integration.collector.support import collector_settings, ratio_event, running_app
+from tests.support.db import add_source
 from tests.support.env import eventually
 
 

@@ -5,8 +5,8 @@ import sys
 
 import orjson
 
+from shared.adapters.processes import settings_env
 from tests.integration.collector.support import collector_settings, ratio_event, running_app
-from tests.support.env import settings_env
 
 
 async def dx(settings, *args: str) -> tuple[int, str]:
