@@ -1,19 +1,9 @@
-"""Dead-letter records (brief's contract): the reason, where the message came from, and the original bytes.
+"""The collector's dead-letter records: the shared format (shared/domain/deadletter.py) as a Kafka record."""
 
-An original longer than `max_original` bytes is cut to that length (a record holding it whole, plus its base64,
-could exceed Kafka's message size): then `original` is null, `original_b64` holds the first bytes, and
-`original_truncated` / `original_size` say so.
-"""
-
-import base64
 from datetime import datetime
-from typing import Any
 
-import orjson
-
-from services.collector.intake import Record, rfc3339
-from shared import names
-from shared.domain.events import reason_code
+from services.collector.intake import Record
+from shared.domain.deadletter import deadletter_headers, deadletter_value
 
 
 def deadletter_record(
@@ -27,27 +17,8 @@ def deadletter_record(
     now: datetime,
     max_original: int,
 ) -> Record:
-    raw = value or b""
-    truncated = len(raw) > max_original
-    kept = raw[:max_original]
-    doc: dict[str, Any] = {
-        "reason": errors[0],
-        "reasons": errors,
-        "source_topic": topic,
-        "source_partition": partition,
-        "source_offset": offset,
-        "service": "collector",
-        "dead_lettered_at": rfc3339(now),
-        "original": None if truncated else _utf8(kept),
-        "original_b64": base64.b64encode(kept).decode(),
-    }
-    if truncated:
-        doc.update(original_truncated=True, original_size=len(raw))
-    return Record(key, orjson.dumps(doc), ((names.DLQ_REASON_HEADER, reason_code(errors[0]).encode()),))
-
-
-def _utf8(raw: bytes) -> str | None:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    doc = deadletter_value(
+        errors, service="collector", topic=topic, partition=partition, offset=offset, original=value, now=now,
+        max_original=max_original,
+    )  # fmt: skip
+    return Record(key, doc, tuple(deadletter_headers(errors)))

@@ -18,12 +18,13 @@ from aiokafka.errors import KafkaError
 
 from services.collector.body import DuplicateKeyError, check_duplicate_keys
 from services.collector.deadletter import deadletter_record
-from services.collector.intake import Intake, Record, accepted_record, rfc3339
+from services.collector.intake import Intake, Record, accepted_record
 from services.collector.metrics import Metrics
 from services.collector.publisher import Publisher
 from services.collector.settings import CollectorSettings
 from services.collector.sources import NAME_PATTERN, Sources
 from shared.domain.events import reason_code
+from shared.domain.timeutil import rfc3339
 from shared.domain.validation import Scope
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ An event is checked against the schema (`EventV1`), the catalog and the hierarch
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from shared.domain.catalog import Catalog
 from shared.domain.events import EventV1, reason_code, reasons
 from shared.domain.hierarchy import Hierarchy
+from shared.domain.timeutil import rfc3339
 from shared.domain.validation import Scope, check_event, check_scope
 
 MAX_ECHOED_ID = 64  # an unreadable event_id longer than this is not echoed back
@@ -51,10 +52,6 @@ class Checked:
 
     records: list[Record] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class Intake:

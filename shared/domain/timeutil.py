@@ -20,3 +20,8 @@ def end_of_local_day(day: date) -> datetime:
 
 def start_of_local_day(day: date) -> datetime:
     return datetime.combine(day, time.min, LOCAL_TZ).astimezone(UTC)
+
+
+def rfc3339(moment: datetime) -> str:
+    """An aware timestamp as RFC 3339 in UTC with a `Z`, as every message of dxmon carries it."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

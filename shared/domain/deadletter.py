@@ -1,0 +1,61 @@
+"""Dead-letter records (dx.deadletter.v1): the reason, where the message came from, and the original bytes.
+
+One format for every service that dead-letters (collector, aggregator). An original longer than `max_original`
+bytes is cut to that length (a record holding it whole, plus its base64, could exceed Kafka's message size):
+then `original` is null, `original_b64` holds the first bytes, and `original_truncated` / `original_size` say so.
+"""
+
+import base64
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from shared.domain.events import reason_code
+from shared.domain.timeutil import rfc3339
+from shared.names import DLQ_REASON_HEADER
+
+DEFAULT_MAX_ORIGINAL = 64 * 1024
+
+
+def deadletter_value(
+    errors: list[str],
+    *,
+    service: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    original: bytes | None,
+    now: datetime,
+    max_original: int = DEFAULT_MAX_ORIGINAL,
+) -> bytes:
+    """The record's value: JSON with the reasons and the original message."""
+    raw = original or b""
+    truncated = len(raw) > max_original
+    kept = raw[:max_original]
+    doc: dict[str, Any] = {
+        "reason": errors[0],
+        "reasons": errors,
+        "source_topic": topic,
+        "source_partition": partition,
+        "source_offset": offset,
+        "service": service,
+        "dead_lettered_at": rfc3339(now),
+        "original": None if truncated or original is None else _utf8(kept),
+        "original_b64": base64.b64encode(kept).decode("ascii"),
+    }
+    if truncated:
+        doc.update(original_truncated=True, original_size=len(raw))
+    return orjson.dumps(doc)
+
+
+def deadletter_headers(errors: list[str]) -> list[tuple[str, bytes]]:
+    """`dx-reason`: the reason code of the first error, for consumers that filter without parsing."""
+    return [(DLQ_REASON_HEADER, reason_code(errors[0]).encode())]
+
+
+def _utf8(raw: bytes) -> str | None:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
