@@ -49,7 +49,8 @@ async def apply_batch(
     async with pool.acquire() as conn, conn.transaction():
         if items:
             await store.prepare(conn)
-            new_ids = await store.insert_new_events(conn, [staged(i) for i in items])
+            snapshots = [i.code for i in catalog.indicators if i.semantics is Semantics.SNAPSHOT]
+            new_ids = await store.insert_new_events(conn, [staged(i) for i in items], snapshots)
             if new_ids is None:
                 result.new = [i.event for i in items]
             else:

@@ -8,6 +8,7 @@ CREATE TEMP TABLE IF NOT EXISTS agg_stage (
 """
 
 # DISTINCT ON drops duplicates inside the batch (the first by offset wins); ON CONFLICT drops those seen before.
+# New snapshot events ($2: snapshot indicators) also go to agg_snapshots, where their "latest" is looked up.
 # The ids of the new events come back only when some were duplicates ($1 = rows staged): the common case sends none.
 INSERT_EVENTS = """
 WITH new AS (
@@ -18,7 +19,13 @@ SELECT DISTINCT ON (event_id) event_id, indicator, unit, observed_at, numerator,
 FROM agg_stage
 ORDER BY event_id, kafka_partition, kafka_offset
 ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id
+RETURNING event_id, indicator, unit, observed_at, numerator, denominator, value
+), snapshots AS (
+    INSERT INTO agg_snapshots (indicator, unit, observed_at, event_id, numerator, denominator, value)
+    SELECT indicator, unit, observed_at, event_id, numerator, denominator, value FROM new
+    WHERE indicator = ANY($2::text[])
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT DO NOTHING
 )
 SELECT count(*)::int AS n, CASE WHEN count(*) < $1 THEN array_agg(event_id) END AS ids FROM new
 """
@@ -63,7 +70,7 @@ SELECT m.indicator, m.unit, m.day, sum(e.numerator)::numeric AS num, sum(e.denom
 FROM members m
 CROSS JOIN LATERAL (
     SELECT a.numerator, a.denominator, a.value, a.observed_at
-    FROM applied_events a
+    FROM agg_snapshots a
     WHERE a.indicator = m.indicator AND a.unit = m.member AND a.observed_at >= m.lo_ts AND a.observed_at < m.hi_ts
     ORDER BY a.observed_at DESC, a.event_id DESC
     LIMIT 1

@@ -44,10 +44,12 @@ async def prepare(conn: asyncpg.Connection) -> None:
     await conn.execute(sql.CREATE_STAGE)
 
 
-async def insert_new_events(conn: asyncpg.Connection, rows: Sequence[StagedRow]) -> set[UUID] | None:
+async def insert_new_events(
+    conn: asyncpg.Connection, rows: Sequence[StagedRow], snapshot_indicators: list[str]
+) -> set[UUID] | None:
     """Stage the batch and insert the events never seen before; returns their ids, or None when all were new."""
     await conn.copy_records_to_table("agg_stage", records=rows, columns=STAGE_COLUMNS)
-    found = await conn.fetchrow(sql.INSERT_EVENTS, len(rows))
+    found = await conn.fetchrow(sql.INSERT_EVENTS, len(rows), snapshot_indicators)
     return None if found["n"] == len(rows) else set(found["ids"] or ())  # array_agg of no rows is NULL
 
 
