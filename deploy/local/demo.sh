@@ -14,6 +14,7 @@ stop_all() {
   deploy/local/stack.sh down || true
 }
 trap stop_all EXIT
+[[ -t 1 ]] || export COLUMNS=200   # piped or logged: give the status table room instead of 80 columns
 trap 'exit 130' INT TERM
 
 deploy/local/stack.sh up --infra-only
