@@ -2,13 +2,10 @@
 http://127.0.0.1:9099/alertmanager: this module listens there. Each test uses its own indicator code (a private
 catalog), so the Alertmanager groups (by alertname and indicator) and labels of other tests never mix with ours."""
 
-import json
 import signal
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +13,8 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.adapters.processes import ServiceProcess, free_port
 from shared.settings import Settings
+from tests.support.alerting import Webhook, fast_alerter, webhook_receiver
 from tests.support.env import eventually
 
 WEBHOOK_PORT = 9099
@@ -43,65 +40,15 @@ targets.2030 = {{ value = 80.0 }}
 """
 
 
-class Received:
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-    def for_alert(self, indicator: str, alertname: str) -> list[tuple[str, list[dict[str, Any]]]]:
-        """(status, alerts) of each notification of our group."""
-        with self.lock:
-            return [
-                (b["status"], b["alerts"])
-                for b in self.bodies
-                if b.get("groupLabels") == {"alertname": alertname, "indicator": indicator}
-            ]
-
-
 @pytest.fixture(scope="module")
-def webhook() -> Iterator[Received]:
-    received = Received()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with received.lock:
-                received.bodies.append(body)
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", WEBHOOK_PORT), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield received
-    server.shutdown()
-    server.server_close()
+def webhook() -> Iterator[Webhook]:
+    with webhook_receiver(WEBHOOK_PORT) as received:
+        yield received
 
 
 @pytest.fixture
 def code(tmp_path: Path) -> str:
     return f"t.am_{uuid.uuid4().hex[:10]}"
-
-
-def alerter(
-    settings: Settings, catalog: Path, name: str, clock_start: str | None = "2026-11-27T05:00:00+00:00"
-) -> ServiceProcess:
-    port = free_port()
-    env = {
-        "DX_CATALOG_PATH": str(catalog),
-        "DX_ALERTER_METRICS_PORT": str(port),
-        "DX_ALERTER_INSTANCE": name,
-        "DX_ALERTER_GRACE_SECONDS": "1",
-        "DX_ALERTER_RESEND_SECONDS": "2",
-        "DX_ALERTER_RECONCILE_SECONDS": "1",
-        "DX_ALERTER_EVAL_INTERVAL_SECONDS": "1",
-        "DX_ALERTER_LEADER_LEASE_SECONDS": "3",
-    }
-    if clock_start:
-        env["DX_ALERTER_CLOCK_START"] = clock_start
-    return ServiceProcess("alerter", settings, f"http://127.0.0.1:{port}/metrics", env)
 
 
 async def set_value(settings: Settings, code: str, value: float) -> None:
@@ -137,10 +84,10 @@ def write_catalog(tmp_path: Path, code: str) -> Path:
 
 
 async def test_a_missed_target_reaches_on_call_with_vietnamese_annotations_and_resolves_when_it_clears(
-    isolated: Settings, webhook: Received, code: str, tmp_path: Path
+    isolated: Settings, webhook: Webhook, code: str, tmp_path: Path
 ) -> None:
     await set_value(isolated, code, 40.0)
-    proc = alerter(isolated, write_catalog(tmp_path, code), "solo").start()
+    proc = fast_alerter(isolated, write_catalog(tmp_path, code), "solo").start()
     try:
 
         async def fired() -> list[Any]:
@@ -170,11 +117,11 @@ async def test_a_missed_target_reaches_on_call_with_vietnamese_annotations_and_r
 
 
 async def test_killed_and_doubled_alerters_send_one_notification_and_never_lose_the_resolve(
-    isolated: Settings, webhook: Received, code: str, tmp_path: Path
+    isolated: Settings, webhook: Webhook, code: str, tmp_path: Path
 ) -> None:
     catalog = write_catalog(tmp_path, code)
     await set_value(isolated, code, 40.0)
-    first, second = alerter(isolated, catalog, "a").start(), alerter(isolated, catalog, "b").start()
+    first, second = fast_alerter(isolated, catalog, "a").start(), fast_alerter(isolated, catalog, "b").start()
     try:
 
         async def fired() -> list[Any]:
@@ -183,7 +130,7 @@ async def test_killed_and_doubled_alerters_send_one_notification_and_never_lose_
         (_, (alert,)), *_ = await eventually(fired, timeout=30)
         first.kill(signal.SIGKILL)  # while the alert fires; whichever was the leader, state is in PostgreSQL
         await set_value(isolated, code, 55.0)  # the condition clears while one alerter is dead
-        first = alerter(isolated, catalog, "a").start()  # restarted under the same name
+        first = fast_alerter(isolated, catalog, "a").start()  # restarted under the same name
 
         async def resolved() -> list[Any]:
             return [n for n in webhook.for_alert(code, "DxTargetMissed") if n[0] == "resolved"]

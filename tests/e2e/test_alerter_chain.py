@@ -11,7 +11,8 @@ import orjson
 
 from shared.adapters.processes import ServiceProcess, free_port
 from shared.settings import Settings
-from tests.e2e.test_alerter_alertmanager import Received, alerter, webhook, write_catalog
+from tests.e2e.test_alerter_alertmanager import webhook, write_catalog
+from tests.support.alerting import Webhook, fast_alerter
 from tests.support.db import add_source
 from tests.support.env import eventually
 
@@ -24,7 +25,7 @@ def event(code: str, observed_at: str, numerator: int) -> dict[str, Any]:
 
 
 async def test_events_through_the_chain_page_on_call_and_a_correction_resolves_it(
-    isolated: Settings, webhook: Received, tmp_path: Path
+    isolated: Settings, webhook: Webhook, tmp_path: Path
 ) -> None:
     code = f"t.chain_{uuid.uuid4().hex[:10]}"
     catalog = write_catalog(tmp_path, code)
@@ -40,7 +41,7 @@ async def test_events_through_the_chain_page_on_call_and_a_correction_resolves_i
             f"http://127.0.0.1:{agg_port}/healthz",
             {"DX_AGGREGATOR_METRICS_PORT": str(agg_port)},
         ),
-        alerter(settings, catalog, "chain", clock_start=None),
+        fast_alerter(settings, catalog, "chain", clock_start=None),
     ]
     try:
         for proc in procs:

@@ -5,23 +5,21 @@ still resolved, and each alert notifies exactly once firing and once resolved (n
 import signal
 import subprocess
 import tempfile
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from shared import names
-from shared.adapters.processes import ServiceProcess, free_port, wait_http
+from shared.adapters.processes import free_port, wait_http
 from shared.settings import Settings
 from tests.reliability.conftest import Tally
 from tests.reliability.support import scrape
+from tests.support.alerting import Webhook, fast_alerter, webhook_receiver
 from tests.support.db import fetch
 from tests.support.env import eventually
 
@@ -58,36 +56,11 @@ receivers:
 """
 
 
-class Webhook:
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-    def statuses(self, code: str) -> list[str]:
-        with self.lock:
-            return [b["status"] for b in self.bodies if b["groupLabels"] == {"alertname": MISSED, "indicator": code}]
-
-
 @pytest.fixture
 def webhook() -> Iterator[tuple[Webhook, int]]:
-    received, port = Webhook(), free_port()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with received.lock:
-                received.bodies.append(body)
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield received, port
-    server.shutdown()
-    server.server_close()
+    port = free_port()
+    with webhook_receiver(port) as received:
+        yield received, port
 
 
 @pytest.fixture
@@ -109,23 +82,6 @@ def alertmanager(webhook: tuple[Webhook, int]) -> Iterator[str]:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-
-
-def alerter(settings: Settings, catalog: Path, name: str, am_url: str) -> ServiceProcess:
-    port = free_port()
-    env = {
-        "DX_CATALOG_PATH": str(catalog),
-        "DX_ALERTMANAGER_URL": am_url,
-        "DX_ALERTER_METRICS_PORT": str(port),
-        "DX_ALERTER_INSTANCE": name,
-        "DX_ALERTER_GRACE_SECONDS": "1",
-        "DX_ALERTER_RESEND_SECONDS": "2",
-        "DX_ALERTER_RECONCILE_SECONDS": "1",
-        "DX_ALERTER_EVAL_INTERVAL_SECONDS": "1",
-        "DX_ALERTER_LEADER_LEASE_SECONDS": "3",
-        "DX_ALERTER_CLOCK_START": "2026-11-27T05:00:00+00:00",  # the 2025 milestone is judged
-    }
-    return ServiceProcess("alerter", settings, f"http://127.0.0.1:{port}/metrics", env)
 
 
 async def set_values(settings: Settings, codes: list[str], value: float) -> None:
@@ -158,32 +114,32 @@ async def test_alerter_killed_while_alerts_fire(
     pillar = 'version = 1\n[pillars.gov]\nvi = "Chính quyền số"\nen = "Digital government"\n'
     catalog.write_text(pillar + "".join(INDICATOR.format(code=c) for c in codes), encoding="utf-8")
     await set_values(isolated, codes, 40.0)
-    proc = alerter(isolated, catalog, "first", alertmanager).start()
+    proc = fast_alerter(isolated, catalog, "first", alertmanager).start()
     try:
 
         async def all_fired() -> bool:
-            return all(hook.statuses(c) == ["firing"] for c in codes)
+            return all(hook.statuses(c, MISSED) == ["firing"] for c in codes)
 
         await eventually(all_fired, timeout=60)
         proc.kill(signal.SIGKILL)  # while firing
         tally.fault()
         killed_at = (await fetch(isolated, "SELECT now() AS t"))[0]["t"]
-        proc = alerter(isolated, catalog, "second", alertmanager).start()  # takes over once the lease expires
+        proc = fast_alerter(isolated, catalog, "second", alertmanager).start()  # takes over once the lease expires
         await eventually(lambda: sent_since(isolated, codes, killed_at), timeout=60)  # re-sent, still firing
 
         proc.kill(signal.SIGKILL)  # again while firing; the condition clears while no alerter runs
         tally.fault()
         await set_values(isolated, codes, 55.0)
-        proc = alerter(isolated, catalog, "third", alertmanager).start()
+        proc = fast_alerter(isolated, catalog, "third", alertmanager).start()
 
         async def all_resolved() -> bool:
-            return all(hook.statuses(c)[-1:] == ["resolved"] for c in codes)
+            return all(hook.statuses(c, MISSED)[-1:] == ["resolved"] for c in codes)
 
         await eventually(all_resolved, timeout=60)
         evaluations = await scrape(proc.ready_url, "dx_alert_evaluations_total")
         await eventually(lambda: _more(proc.ready_url, evaluations + 30), timeout=30)  # the third keeps working
         for code in codes:
-            assert hook.statuses(code) == ["firing", "resolved"], code  # one notification each: no storm
+            assert hook.statuses(code, MISSED) == ["firing", "resolved"], code  # one notification each: no storm
         async with httpx.AsyncClient(base_url=alertmanager) as client:
             active = (await client.get("/api/v2/alerts", params={"active": "true"})).json()
         assert [a for a in active if a["labels"].get("indicator") in codes and a["labels"]["alertname"] == MISSED] == []

@@ -1,0 +1,83 @@
+"""On-call side of the alert tests: a webhook receiver recording Alertmanager's notifications, and an alerter
+process with short intervals."""
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from shared.adapters.processes import ServiceProcess, free_port
+from shared.settings import Settings
+
+
+class Webhook:
+    """Notifications received (Alertmanager's webhook bodies), safe to read from the test's thread."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def for_alert(self, indicator: str, alertname: str) -> list[tuple[str, list[dict[str, Any]]]]:
+        """(status, alerts) of each notification of the group (alertname, indicator)."""
+        with self.lock:
+            return [
+                (b["status"], b["alerts"])
+                for b in self.bodies
+                if b.get("groupLabels") == {"alertname": alertname, "indicator": indicator}
+            ]
+
+    def statuses(self, indicator: str, alertname: str) -> list[str]:
+        return [status for status, _ in self.for_alert(indicator, alertname)]
+
+
+@contextmanager
+def webhook_receiver(port: int) -> Iterator[Webhook]:
+    received = Webhook()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with received.lock:
+                received.bodies.append(body)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def fast_alerter(
+    settings: Settings,
+    catalog: Path,
+    name: str,
+    alertmanager_url: str | None = None,
+    clock_start: str | None = "2026-11-27T05:00:00+00:00",  # the 2025 milestone is judged
+) -> ServiceProcess:
+    """An alerter on `catalog` with 1–3 s intervals, so a test sees firing, re-sends and leadership quickly."""
+    port = free_port()
+    env = {
+        "DX_CATALOG_PATH": str(catalog),
+        "DX_ALERTER_METRICS_PORT": str(port),
+        "DX_ALERTER_INSTANCE": name,
+        "DX_ALERTER_GRACE_SECONDS": "1",
+        "DX_ALERTER_RESEND_SECONDS": "2",
+        "DX_ALERTER_RECONCILE_SECONDS": "1",
+        "DX_ALERTER_EVAL_INTERVAL_SECONDS": "1",
+        "DX_ALERTER_LEADER_LEASE_SECONDS": "3",
+    }
+    if alertmanager_url:
+        env["DX_ALERTMANAGER_URL"] = alertmanager_url
+    if clock_start:
+        env["DX_ALERTER_CLOCK_START"] = clock_start
+    return ServiceProcess("alerter", settings, f"http://127.0.0.1:{port}/metrics", env)
