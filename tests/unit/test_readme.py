@@ -17,3 +17,9 @@ def test_the_two_commands_are_the_makefile_targets_ci_runs() -> None:
     assert "make demo" in README and "make test" in README
     assert "\ndemo:" in makefile and "\ntest:" in makefile
     assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")
+
+
+def test_env_example_documents_every_setting() -> None:
+    from services.cli.commands.config import env_example
+
+    assert (ROOT / ".env.example").read_text(encoding="utf-8") == env_example(), "run `dx config --env > .env.example`"
