@@ -11,7 +11,9 @@ from services.aggregator.fold import exact, late_specs, plan, spec_as_of_today
 from services.aggregator.store import Offsets, StagedRow
 from shared.domain.catalog import Catalog, Semantics
 from shared.domain.hierarchy import Hierarchy
-from shared.domain.rollup import ValueSpec
+from shared.domain.rollup import Sums, ValueSpec, compose
+
+NO_DATA = Sums(None, None, None, 0, None)
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ async def apply_batch(
 async def refresh_increments(
     pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy, today: date
 ) -> list[asyncpg.Record]:
-    """Re-evaluate current increment values as days leave the trailing window; returns the changed rows."""
+    """Re-evaluate current increment values as days leave the trailing window (an emptied window is NULL: no data);
+    returns the changed rows."""
     codes = [i.code for i in catalog.indicators if i.semantics is Semantics.INCREMENT]
     async with pool.acquire() as conn, conn.transaction():
         current = {}
@@ -78,7 +81,7 @@ async def refresh_increments(
             spec = spec_as_of_today(catalog, hierarchy, row["indicator"], row["unit"], today)
             if spec is not None:
                 current[(spec.indicator, spec.unit)] = spec
-        return await _recompute(conn, catalog, {}, current)
+        return await _recompute(conn, catalog, {}, current, empty_is_null=True)
 
 
 async def _recompute(
@@ -86,10 +89,14 @@ async def _recompute(
     catalog: Catalog,
     daily: dict[tuple[str, str, date], ValueSpec],
     current: dict[tuple[str, str], ValueSpec],
+    empty_is_null: bool = False,
 ) -> list[asyncpg.Record]:
     specs = dict(daily)
     specs.update({(s.indicator, s.unit, s.day): s for s in current.values()})
     await store.lock_series(conn, [(s.indicator, s.unit) for s in specs.values() if not s.is_leaf])
     values = await store.compute(conn, specs, catalog)
+    if empty_is_null:  # nothing left in the window: no value (the row stays, so the change is published)
+        for s in current.values():
+            values.setdefault((s.indicator, s.unit, s.day), compose(catalog[s.indicator], s, NO_DATA))
     await store.write_daily(conn, {k: values[k] for k in daily if k in values})
     return await store.write_current(conn, current.values(), values)

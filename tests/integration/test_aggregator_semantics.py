@@ -4,6 +4,8 @@ out-of-order snapshots and the 365-day window of increments."""
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from services.aggregator.apply import refresh_increments
+from shared.adapters.postgres import create_pool
 from shared.domain.timeutil import local_date
 from tests.integration.test_aggregator_harness import (
     LEVEL4,
@@ -111,3 +113,22 @@ async def test_increment_value_is_the_ratio_of_sums_over_the_trailing_365_days(i
     history = await daily(isolated, SATISFACTION, "14758")
     assert history[today - timedelta(days=365)] == Decimal(100)
     assert history[today - timedelta(days=1)] == pct(2, 4)  # the window ending that day still holds the old day
+
+
+async def test_an_increment_whose_window_empties_goes_to_null(isolated, catalog, hierarchy):
+    today = local_date(datetime.now(UTC))
+    async with running(isolated):
+        await send(
+            isolated, [event(SATISFACTION, "14758", f"{(today - timedelta(days=1)).isoformat()}T12:00:00+07:00", 1, 2)]
+        )
+        await eventually(lambda: all_applied(isolated, 1))
+    pool = await create_pool(isolated, "app")
+    try:
+        assert await refresh_increments(pool, catalog, hierarchy, today) == []  # nothing moved: nothing published
+        changed = await refresh_increments(pool, catalog, hierarchy, today + timedelta(days=365))
+    finally:
+        await pool.close()
+    assert {(r["unit"], r["value"]) for r in changed} == {("14758", None), ("38", None)}
+    for unit in ("14758", "38"):
+        row = await current(isolated, SATISFACTION, unit)
+        assert (row["numerator"], row["denominator"], row["value"]) == (0, 0, None)
