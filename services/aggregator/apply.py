@@ -7,7 +7,7 @@ import asyncpg
 
 from services.aggregator import sql, store
 from services.aggregator.decode import Fact
-from services.aggregator.fold import exact, late_specs, plan, spec_as_of_today
+from services.aggregator.fold import Plan, exact, late_specs, plan, spec_as_of_today
 from services.aggregator.store import Offsets, StagedRow
 from shared.domain.catalog import Catalog, Semantics
 from shared.domain.hierarchy import Hierarchy
@@ -38,30 +38,41 @@ def staged(item: Located) -> StagedRow:
             e.source, e.received_at, item.partition, item.offset)  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A batch ready for its transaction: the rows to COPY and the plan if every event is new (the usual case),
+    both worked out before the transaction so that they overlap the previous one."""
+
+    items: list[Located]
+    rows: list[StagedRow]
+    todo: Plan
+    today: date
+
+
+def stage(items: list[Located], catalog: Catalog, hierarchy: Hierarchy, today: date) -> Staged:
+    return Staged(items, [staged(i) for i in items], plan([i.event for i in items], catalog, hierarchy, today), today)
+
+
 async def apply_batch(
-    pool: asyncpg.Pool,
-    catalog: Catalog,
-    hierarchy: Hierarchy,
-    items: list[Located],
-    offsets: Offsets,
-    today: date,
+    pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy, batch: Staged, offsets: Offsets
 ) -> Applied:
     """Insert the new events, fold them into buckets and values, and store the offsets: all or nothing."""
     result = Applied()
+    items = batch.items
     async with pool.acquire() as conn, conn.transaction():
         if items:
             await store.prepare(conn)
             snapshots = [i.code for i in catalog.indicators if i.semantics is Semantics.SNAPSHOT]
-            new_ids = await store.insert_new_events(conn, [staged(i) for i in items], snapshots)
+            new_ids = await store.insert_new_events(conn, batch.rows, snapshots)
             if new_ids is None:
-                result.new = [i.event for i in items]
+                result.new, todo = [i.event for i in items], batch.todo
             else:
                 for item in sorted(items, key=lambda i: (i.partition, i.offset)):
                     if item.event.event_id in new_ids:
                         new_ids.discard(item.event.event_id)  # the first copy in the batch is the one applied
                         result.new.append(item.event)
+                todo = plan(result.new, catalog, hierarchy, batch.today)
             result.duplicates = len(items) - len(result.new)
-            todo = plan(result.new, catalog, hierarchy, today)
             await store.add_buckets(conn, todo.buckets)
             later = late_specs(await store.later_rows(conn, todo.late), catalog, hierarchy)
             result.changed = await _recompute(conn, catalog, {**later, **todo.daily}, todo.current)

@@ -14,18 +14,18 @@ database commit is best effort, for lag tools only: the database offsets are the
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from services.aggregator import store
-from services.aggregator.apply import Located, apply_batch, refresh_increments
+from services.aggregator.apply import Located, Staged, apply_batch, refresh_increments, stage
 from services.aggregator.decode import Decoder, code_of, deadletter_value
 from services.aggregator.metrics import Metrics
 from services.aggregator.settings import AggregatorSettings
@@ -36,37 +36,6 @@ from shared.domain.timeutil import local_date
 
 log = logging.getLogger("dxmon.aggregator")
 YIELD_EVERY = 250  # records decoded between two turns of the event loop (the transaction in flight needs them)
-
-
-class SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
-    """On assignment, continue each partition from the offset stored with the data (Kafka's own is a fallback)."""
-
-    def __init__(
-        self,
-        consumer: AIOKafkaConsumer,
-        pool: Any,
-        group: str,
-        topic: str,
-        drain: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
-        self.consumer, self.pool, self.group, self.topic, self.drain = consumer, pool, group, topic, drain
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        """Let the transaction in flight commit, so the next owner finds its offsets stored."""
-        if self.drain is not None:
-            await self.drain()
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        """Paused until the seek: the fetcher must not hand out records from Kafka's older committed offset."""
-        self.consumer.pause(*assigned)
-        try:
-            stored = await store.stored_offsets(self.pool, self.group, self.topic, [tp.partition for tp in assigned])
-            for tp in assigned:
-                if tp.partition in stored:
-                    self.consumer.seek(tp, stored[tp.partition])
-            log.info("assigned %s, stored offsets %s", sorted(tp.partition for tp in assigned), stored)
-        finally:
-            self.consumer.resume(*assigned)
 
 
 Records = dict[TopicPartition, list[Any]]
@@ -80,6 +49,7 @@ class Batch:
     good: list[Located]
     poison: list[tuple[Any, list[str]]]
     now: datetime
+    staged: Staged | None = None
 
     def first_offsets(self) -> dict[TopicPartition, int]:
         return {tp: records[0].offset for tp, records in self.records.items()}
@@ -141,6 +111,7 @@ class Aggregator:
                     batch.poison.append((record, decoded))
                 else:
                     batch.good.append(Located(decoded, record.partition, record.offset))
+        batch.staged = stage(batch.good, self.catalog, self.hierarchy, self.today())
         return batch
 
     def launch(self, batch: Batch) -> None:
@@ -182,7 +153,8 @@ class Aggregator:
                 {tp.partition: records[-1].offset + 1 for tp, records in batch.records.items()},
             )  # fmt: skip
             started = time.perf_counter()
-            result = await apply_batch(self.pool, self.catalog, self.hierarchy, batch.good, offsets, self.today())
+            assert batch.staged is not None
+            result = await apply_batch(self.pool, self.catalog, self.hierarchy, batch.staged, offsets)
         finally:
             committed.set()
         done = time.time()

@@ -10,7 +10,6 @@ import math
 import re
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
-from uuid import UUID
 
 import orjson
 from pydantic import ValidationError
@@ -25,7 +24,7 @@ from shared.domain.validation import check_event
 class Fact(NamedTuple):
     """A valid event as the aggregator uses it, with its local (Asia/Ho_Chi_Minh) observation day."""
 
-    event_id: UUID
+    event_id: str  # canonical: lowercase, hyphenated (str(UUID)); PostgreSQL parses it into uuid
     indicator: str
     unit: str
     observed_at: datetime
@@ -39,7 +38,7 @@ class Fact(NamedTuple):
 
 def fact_of(event: AcceptedEvent) -> Fact:
     e = event
-    return Fact(e.event_id, e.indicator, e.unit, e.observed_at, e.numerator, e.denominator, e.value, e.source,
+    return Fact(str(e.event_id), e.indicator, e.unit, e.observed_at, e.numerator, e.denominator, e.value, e.source,
                 e.received_at, local_date(e.observed_at))  # fmt: skip
 
 
@@ -67,6 +66,7 @@ _STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2
 _INDICATOR = re.compile(r"[a-z]{1,16}\.[a-z0-9_]{1,48}", re.ASCII)
 _UNIT = re.compile(r"[0-9]{2,6}", re.ASCII)
 _FIELDS = frozenset(AcceptedEvent.model_fields)
+PLACED_CACHE = 100_000
 
 
 class Decoder:
@@ -75,6 +75,7 @@ class Decoder:
     def __init__(self, catalog: Catalog, hierarchy: Hierarchy) -> None:
         self.catalog, self.hierarchy = catalog, hierarchy
         self.indicators = {i.code: i for i in catalog.indicators if _INDICATOR.fullmatch(i.code)}
+        self.placed: dict[tuple[str, str, date], bool] = {}  # (indicator, unit, day) → unit in force at its level
 
     def __call__(self, value: bytes | None, now: datetime) -> Fact | list[str]:
         fact = self.fast(value, now) if value is not None else None
@@ -101,7 +102,6 @@ class Decoder:
             or type(event_id) is not str
             or not _UUID.fullmatch(event_id)
             or type(unit) is not str
-            or not _UNIT.fullmatch(unit)
             or type(source) is not str
             or not 1 <= len(source) <= 64
             or observed_at > now + MAX_CLOCK_SKEW
@@ -112,10 +112,20 @@ class Decoder:
         if not _measure_ok(indicator, num, den, val):
             return None
         day = local_date(observed_at)
-        found = self.hierarchy.resolve(unit, day)
-        if found is None or found.level != indicator.reported_at:
+        placed = self.placed.get((code, unit, day))
+        if placed is None:
+            placed = self._placed(indicator, unit, day)
+        if not placed:
             return None
-        return Fact(UUID(event_id), code, unit, observed_at, num, den, val, source, received_at, day)
+        return Fact(event_id, code, unit, observed_at, num, den, val, source, received_at, day)
+
+    def _placed(self, indicator: Indicator, unit: str, day: date) -> bool:
+        found = self.hierarchy.resolve(unit, day) if _UNIT.fullmatch(unit) else None
+        placed = found is not None and found.level == indicator.reported_at
+        if len(self.placed) >= PLACED_CACHE:
+            self.placed.clear()
+        self.placed[(indicator.code, unit, day)] = placed
+        return placed
 
 
 def _stamp(raw: Any) -> datetime | None:

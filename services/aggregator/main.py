@@ -7,8 +7,9 @@ import signal
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.aggregator import store
-from services.aggregator.consumer import Aggregator, SeekToStored
+from services.aggregator.consumer import Aggregator
 from services.aggregator.metrics import Metrics, serve_http
+from services.aggregator.rebalance import SeekToStored
 from services.aggregator.settings import AggregatorSettings
 from shared.adapters.kafka import consumer_kwargs, producer_kwargs
 from shared.adapters.postgres import create_pool

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 
@@ -21,7 +20,7 @@ from services.aggregator.fold import Bucket, SeriesDay
 from shared.domain.catalog import Catalog
 from shared.domain.rollup import Computed, Sums, ValueSpec, compose
 
-StagedRow = tuple[UUID, str, str, datetime, int | None, int | None, Decimal | None, str, datetime, int, int]
+StagedRow = tuple[str, str, str, datetime, int | None, int | None, Decimal | None, str, datetime, int, int]
 STAGE_COLUMNS = [
     "event_id", "indicator", "unit", "observed_at", "numerator", "denominator", "value",
     "source", "received_at", "kafka_partition", "kafka_offset",
@@ -46,11 +45,11 @@ async def prepare(conn: asyncpg.Connection) -> None:
 
 async def insert_new_events(
     conn: asyncpg.Connection, rows: Sequence[StagedRow], snapshot_indicators: list[str]
-) -> set[UUID] | None:
+) -> set[str] | None:
     """Stage the batch and insert the events never seen before; returns their ids, or None when all were new."""
     await conn.copy_records_to_table("agg_stage", records=rows, columns=STAGE_COLUMNS)
     found = await conn.fetchrow(sql.INSERT_EVENTS, len(rows), snapshot_indicators)
-    return None if found["n"] == len(rows) else set(found["ids"] or ())  # array_agg of no rows is NULL
+    return None if found["n"] == len(rows) else {str(i) for i in found["ids"] or ()}  # array_agg(no rows) is NULL
 
 
 async def add_buckets(conn: asyncpg.Connection, buckets: dict[SeriesDay, Bucket]) -> None:

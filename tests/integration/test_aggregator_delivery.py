@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer
 
@@ -139,3 +140,25 @@ async def test_a_failing_transaction_is_retried_and_never_skipped_by_a_later_com
 async def _attempts(settings, n: int) -> bool:
     rows = await fetch(settings, "SELECT last_value, is_called FROM fail_attempts")
     return bool(rows[0]["is_called"] and rows[0]["last_value"] >= n)
+
+
+async def test_a_new_owner_starts_from_the_offsets_stored_with_the_data_not_from_kafkas(isolated):
+    """The group below has no offset in Kafka (so Kafka would start at 0) but has one in the database."""
+    at = yesterday_noon()
+    async with running(isolated) as first:
+        await send(isolated, [event(SATISFACTION, "14758", at, 1, 1) for _ in range(200)])
+        await eventually(lambda: _offsets_reach(isolated, 200, first.aggregator_group))
+    await fetch(
+        isolated,
+        "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) "
+        "SELECT 'moved', topic, partition, next_offset FROM consumer_offsets WHERE consumer_group = $1",
+        first.aggregator_group,
+    )
+    async with running(isolated, aggregator_group="moved") as moved:
+        await send(isolated, [event(SATISFACTION, "14758", at, 0, 1)])
+        await eventually(lambda: _offsets_reach(isolated, 201, "moved"))
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(f"http://127.0.0.1:{moved.aggregator_metrics_port}/metrics")).text
+    assert f"{names.M_EVENTS_APPLIED}_total 1.0" in text
+    assert f"{names.M_EVENTS_DUPLICATE}_total 0.0" in text  # nothing before the stored offset was read again
+    assert await satisfaction_totals(isolated) == (200, 201)
