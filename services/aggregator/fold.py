@@ -39,16 +39,24 @@ class Plan:
 
 
 def plan(events: Iterable[Fact], catalog: Catalog, hierarchy: Hierarchy, today: date) -> Plan:
-    """Each distinct (indicator, unit, day) is worked out once per batch; buckets add every event."""
+    """Each distinct (indicator, unit, day) is worked out once per batch; its events are summed once into the
+    buckets of its chain."""
     result = Plan()
-    touched: dict[tuple[str, str, date], list[SeriesDay]] = {}  # (indicator, unit, day) → bucket keys to add to
+    series: dict[SeriesDay, list[Fact]] = {}
     for event in events:
-        buckets = touched.get((event.indicator, event.unit, event.day))
-        if buckets is None:
-            buckets = touched[(event.indicator, event.unit, event.day)] = []
-            _plan_series(result, event, catalog, hierarchy, today, buckets)
-        for key in buckets:
-            _add(result.buckets.setdefault(key, Bucket()), event)
+        key = (event.indicator, event.unit, event.day)
+        facts = series.get(key)
+        if facts is None:
+            series[key] = [event]
+        else:
+            facts.append(event)
+    for facts in series.values():
+        buckets: list[SeriesDay] = []
+        _plan_series(result, facts[0], catalog, hierarchy, today, buckets)
+        if buckets:
+            total = _sum(facts)
+            for key in buckets:
+                _merge(result.buckets, key, total)
     return result
 
 
@@ -105,12 +113,25 @@ def late_specs(rows: Iterable[SeriesDay], catalog: Catalog, hierarchy: Hierarchy
     return out
 
 
-def _add(bucket: Bucket, event: Fact) -> None:
-    bucket.numerator += event.numerator or 0
-    bucket.denominator += event.denominator or 0
-    bucket.events += 1
-    if bucket.last_observed_at is None or event.observed_at > bucket.last_observed_at:
-        bucket.last_observed_at = event.observed_at
+def _sum(facts: list[Fact]) -> Bucket:
+    return Bucket(
+        sum(f.numerator or 0 for f in facts),
+        sum(f.denominator or 0 for f in facts),
+        len(facts),
+        max(f.observed_at for f in facts),
+    )
+
+
+def _merge(buckets: dict[SeriesDay, Bucket], key: SeriesDay, add: Bucket) -> None:
+    bucket = buckets.get(key)
+    if bucket is None:
+        buckets[key] = Bucket(add.numerator, add.denominator, add.events, add.last_observed_at)
+        return
+    bucket.numerator += add.numerator
+    bucket.denominator += add.denominator
+    bucket.events += add.events
+    assert bucket.last_observed_at is not None and add.last_observed_at is not None
+    bucket.last_observed_at = max(bucket.last_observed_at, add.last_observed_at)
 
 
 def exact(value: float | None) -> Decimal | None:
