@@ -26,11 +26,11 @@ from aiokafka.errors import KafkaError
 
 from services.aggregator import store
 from services.aggregator.apply import Located, Staged, apply_batch, refresh_increments, stage
-from services.aggregator.decode import Decoder, code_of, deadletter_value
+from services.aggregator.decode import Decoder, code_of
 from services.aggregator.metrics import Metrics
 from services.aggregator.settings import AggregatorSettings
-from shared import names
 from shared.domain.catalog import Catalog
+from shared.domain.deadletter import deadletter_headers, deadletter_value
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import local_date
 
@@ -171,10 +171,14 @@ class Aggregator:
         """Publish every poison message and wait for the acks before the offsets can move past them."""
         futures = []
         for record, errors in poison:
-            value = deadletter_value(errors, record.topic, record.partition, record.offset, record.value, now)
-            headers = [(names.DLQ_REASON_HEADER, code_of(errors).encode())]
+            value = deadletter_value(
+                errors, service="aggregator", topic=record.topic, partition=record.partition,
+                offset=record.offset, original=record.value, now=now,
+            )  # fmt: skip
             futures.append(
-                await self.producer.send(self.settings.topic_deadletter, value, key=record.key, headers=headers)
+                await self.producer.send(
+                    self.settings.topic_deadletter, value, key=record.key, headers=deadletter_headers(errors)
+                )
             )
             log.warning("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, errors[0])
         await asyncio.gather(*futures)

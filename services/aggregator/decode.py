@@ -5,10 +5,9 @@ faster: a lean check of the hot event shape that accepts only what the reference
 test) and hands anything else, valid or not, to the reference, so reasons and edge cases stay exactly its own.
 """
 
-import base64
 import math
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import orjson
@@ -143,29 +142,6 @@ def _measure_ok(indicator: Indicator, num: Any, den: Any, val: Any) -> bool:
     if indicator.max is not None and val > indicator.max:
         return False
     return not indicator.integer or val.is_integer()
-
-
-def deadletter_value(
-    errors: list[str], topic: str, partition: int, offset: int, original: bytes | None, now: datetime
-) -> bytes:
-    """The dx.deadletter.v1 value of a poison message."""
-    raw = original or b""
-    try:
-        text: str | None = raw.decode("utf-8") if original is not None else None
-    except UnicodeDecodeError:
-        text = None
-    record: dict[str, Any] = {
-        "reason": errors[0],
-        "reasons": errors,
-        "source_topic": topic,
-        "source_partition": partition,
-        "source_offset": offset,
-        "service": "aggregator",
-        "dead_lettered_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "original": text,
-        "original_b64": base64.b64encode(raw).decode("ascii"),
-    }
-    return orjson.dumps(record)
 
 
 def code_of(errors: list[str]) -> str:
