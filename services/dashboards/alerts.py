@@ -70,13 +70,7 @@ def _stat(title: str, query: Builder[Dataquery], span: int) -> stat.Panel:
 
 def _table(title: str, sql: str, height: int, description: str) -> table.Panel:
     return (
-        table.Panel()
-        .title(title)
-        .description(description)
-        .with_target(Sql(sql))
-        .height(height)
-        .span(24)
-        .mappings(common.status_mappings())
+        common.status_table(title, sql, height, description)
         .override_by_name("Mức độ", [DynamicConfigValue("custom.cellOptions", {"type": "color-text"})])
         .override_by_name("Sang trạng thái", [DynamicConfigValue("custom.cellOptions", {"type": "color-background"})])
         .override_by_name("Tóm tắt", [DynamicConfigValue("custom.width", 480)])

@@ -5,6 +5,7 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.builders import table
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.common import StackingMode
 from grafana_foundation_sdk.models.dashboard import (
@@ -18,6 +19,7 @@ from grafana_foundation_sdk.models.dashboard import (
     ValueMappingResult,
 )
 
+from services.dashboards.queries import Sql
 from shared import names
 from shared.domain.status import STATUS_ORDER, STATUS_VI, Status
 
@@ -118,6 +120,19 @@ def status_mappings() -> list[ValueMapping]:
             }
         )
     ]
+
+
+def status_table(title: str, sql: str, height: int, description: str = "") -> table.Panel:
+    """A full-width PostgreSQL table whose status codes read in Vietnamese; callers add their column overrides."""
+    return (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .with_target(Sql(sql))
+        .height(height)
+        .span(24)
+        .mappings(status_mappings())
+    )
 
 
 def all_rows(limit: int = 50) -> common_builders.ReduceDataOptions:

@@ -25,14 +25,8 @@ _TARGETS_SQL = f"""
 
 def _targets_table(title: str, milestone: str, description: str) -> table.Panel:
     return (
-        table.Panel()
-        .title(title)
-        .description(description)
-        .with_target(Sql(_TARGETS_SQL.replace("{milestone}", milestone)))
-        .height(12)
-        .span(24)
+        common.status_table(title, _TARGETS_SQL.replace("{milestone}", milestone), 12, description)
         .decimals(1)
-        .mappings(common.status_mappings())
         .override_by_name("Trạng thái", [DynamicConfigValue("custom.cellOptions", {"type": "color-background"})])
         .override_by_name("Chỉ tiêu", [DynamicConfigValue("custom.width", 420)])
     )

@@ -148,14 +148,8 @@ def _trajectory() -> timeseries.Panel:
 
 def _table(title: str, sql: str, height: int = 10, description: str = "") -> table.Panel:
     return (
-        table.Panel()
-        .title(title)
-        .description(description)
-        .with_target(Sql(sql))
-        .height(height)
-        .span(24)
+        common.status_table(title, sql, height, description)
         .decimals(1)
-        .mappings(common.status_mappings())
         .override_by_name("Trạng thái", [DynamicConfigValue("custom.cellOptions", {"type": "color-background"})])
         .override_by_name("Độ mới", [DynamicConfigValue("custom.cellOptions", {"type": "color-text"})])
         .override_by_name(
