@@ -14,30 +14,10 @@ import httpx
 import pytest
 
 from shared.settings import Settings
-from tests.support.alerting import Webhook, fast_alerter, webhook_receiver
+from tests.support.alerting import Webhook, fast_alerter, webhook_receiver, write_catalog
 from tests.support.env import eventually
 
 WEBHOOK_PORT = 9099
-CATALOG = """
-version = 1
-[pillars.gov]
-vi = "Chính quyền số"
-en = "Digital government"
-
-[[indicators]]
-code = "{code}"
-pillar = "gov"
-label_vi = "Chỉ tiêu kiểm thử cảnh báo"
-label_en = "Alerter test indicator"
-measure = "ratio"
-semantics = "snapshot"
-reported_at = "province"
-display_unit = "%"
-tolerance = 3.0
-reporting_interval_days = 3650
-targets.2025 = {{ value = 50.0 }}
-targets.2030 = {{ value = 80.0 }}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +55,6 @@ async def history(settings: Settings, code: str) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in rows]
     finally:
         await conn.close()
-
-
-def write_catalog(tmp_path: Path, code: str) -> Path:
-    path = tmp_path / "catalog.toml"
-    path.write_text(CATALOG.format(code=code), encoding="utf-8")
-    return path
 
 
 async def test_a_missed_target_reaches_on_call_with_vietnamese_annotations_and_resolves_when_it_clears(

@@ -11,8 +11,8 @@ import orjson
 
 from shared.adapters.processes import ServiceProcess, free_port
 from shared.settings import Settings
-from tests.e2e.test_alerter_alertmanager import webhook, write_catalog
-from tests.support.alerting import Webhook, fast_alerter
+from tests.e2e.test_alerter_alertmanager import webhook
+from tests.support.alerting import Webhook, fast_alerter, write_catalog
 from tests.support.db import add_source
 from tests.support.env import eventually
 

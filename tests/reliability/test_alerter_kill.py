@@ -19,28 +19,13 @@ from shared.adapters.processes import free_port, wait_http
 from shared.settings import Settings
 from tests.reliability.conftest import Tally
 from tests.reliability.support import scrape
-from tests.support.alerting import Webhook, fast_alerter, webhook_receiver
+from tests.support.alerting import Webhook, fast_alerter, webhook_receiver, write_catalog
 from tests.support.db import fetch
 from tests.support.env import eventually
 
 pytestmark = pytest.mark.e2e
 MISSED = names.ALERT_MISSED
 
-INDICATOR = """
-[[indicators]]
-code = "{code}"
-pillar = "gov"
-label_vi = "Chỉ tiêu kiểm thử {code}"
-label_en = "Reliability test indicator"
-measure = "ratio"
-semantics = "snapshot"
-reported_at = "province"
-display_unit = "%"
-tolerance = 3.0
-reporting_interval_days = 3650
-targets.2025 = {{ value = 50.0 }}
-targets.2030 = {{ value = 80.0 }}
-"""
 AM_CONFIG = """
 route:
   receiver: hook
@@ -110,9 +95,7 @@ async def test_alerter_killed_while_alerts_fire(
 ) -> None:
     hook = webhook[0]
     codes = [f"t.rel_{uuid.uuid4().hex[:8]}" for _ in range(3)]
-    catalog = tmp_path / "catalog.toml"
-    pillar = 'version = 1\n[pillars.gov]\nvi = "Chính quyền số"\nen = "Digital government"\n'
-    catalog.write_text(pillar + "".join(INDICATOR.format(code=c) for c in codes), encoding="utf-8")
+    catalog = write_catalog(tmp_path, *codes)
     await set_values(isolated, codes, 40.0)
     proc = fast_alerter(isolated, catalog, "first", alertmanager).start()
     try:

@@ -12,6 +12,31 @@ from typing import Any
 from shared.adapters.processes import ServiceProcess, free_port
 from shared.settings import Settings
 
+CATALOG_HEADER = 'version = 1\n[pillars.gov]\nvi = "Chính quyền số"\nen = "Digital government"\n'
+TEST_INDICATOR = """
+[[indicators]]
+code = "{code}"
+pillar = "gov"
+label_vi = "Chỉ tiêu kiểm thử cảnh báo"
+label_en = "Alerter test indicator"
+measure = "ratio"
+semantics = "snapshot"
+reported_at = "province"
+display_unit = "%"
+tolerance = 3.0
+reporting_interval_days = 3650
+targets.2025 = {{ value = 50.0 }}
+targets.2030 = {{ value = 80.0 }}
+"""
+
+
+def write_catalog(folder: Path, *codes: str) -> Path:
+    """A private catalog of province ratio indicators (targets 50 % in 2025, 80 % in 2030), one per code, so a
+    test's alerts (grouped by alertname and indicator) never mix with another's in a shared Alertmanager."""
+    path = folder / "catalog.toml"
+    path.write_text(CATALOG_HEADER + "".join(TEST_INDICATOR.format(code=c) for c in codes), encoding="utf-8")
+    return path
+
 
 class Webhook:
     """Notifications received (Alertmanager's webhook bodies), safe to read from the test's thread."""

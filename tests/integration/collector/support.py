@@ -1,6 +1,5 @@
 """Helpers for the collector's integration tests: an in-process app, tokens, reading a topic."""
 
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +16,7 @@ from shared.adapters.postgres import create_pool
 from shared.settings import Settings
 from tests.support.db import add_source as add_source  # re-exported for the tests of this layer
 from tests.support.env import eventually
+from tests.support.events import ratio_event as ratio_event  # re-exported for the collector tests
 
 
 def collector_settings(base: Settings, **over: Any) -> CollectorSettings:
@@ -61,19 +61,6 @@ async def read_topic(
         return records
     finally:
         await consumer.stop()
-
-
-def ratio_event(**over: Any) -> dict[str, Any]:
-    event = {
-        "event_id": str(uuid.uuid4()),
-        "indicator": "gov.eid_users",
-        "unit": "14755",
-        "observed_at": "2025-05-01T10:00:00+07:00",
-        "numerator": 40,
-        "denominator": 100,
-    }
-    event.update(over)
-    return {k: v for k, v in event.items() if v is not None}
 
 
 def with_ids(event_ids: set[str]) -> Callable[[list[ConsumerRecord]], bool]:

@@ -1,6 +1,5 @@
 """Validation of a batch: what is published for a valid event, and one case per rejection reason."""
 
-import uuid
 from datetime import UTC, datetime
 
 import orjson
@@ -8,21 +7,9 @@ import pytest
 
 from services.collector.intake import Intake
 from shared.domain.validation import Scope
+from tests.support.events import ratio_event as ratio
 
 NOW = datetime(2025, 5, 2, 3, 0, tzinfo=UTC)
-
-
-def ratio(**over):
-    event = {
-        "event_id": str(uuid.uuid4()),
-        "indicator": "gov.eid_users",
-        "unit": "14755",
-        "observed_at": "2025-05-01T10:00:00+07:00",
-        "numerator": 40,
-        "denominator": 100,
-    }
-    event.update(over)
-    return {k: v for k, v in event.items() if v is not None}
 
 
 @pytest.fixture(scope="module")
