@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.sandbox import create_database, create_topics, drop_database
+from shared.adapters.sandbox import create_database, create_topics, delete_topics, drop_database
 from shared.domain.catalog import Catalog, load_catalog
 from shared.domain.hierarchy import Hierarchy, load_hierarchy
 from shared.settings import Settings
@@ -51,6 +51,9 @@ async def db_settings(settings: Settings, catalog: Catalog, hierarchy: Hierarchy
 
 
 @pytest.fixture
-async def isolated(db_settings: Settings) -> Settings:
-    """A fresh database and fresh, uniquely named topics."""
-    return await create_topics(db_settings)
+async def isolated(db_settings: Settings) -> AsyncIterator[Settings]:
+    """A fresh database and fresh, uniquely named topics; the topics are deleted afterwards (thousands of leftover
+    partitions slow the broker's start and exhaust its heap)."""
+    fresh = await create_topics(db_settings)
+    yield fresh
+    await delete_topics(fresh)

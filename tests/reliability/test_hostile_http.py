@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.adapters.processes import ServiceProcess
-from shared.adapters.sandbox import create_database, create_topics, drop_database
+from shared.adapters.sandbox import create_database, create_topics, delete_topics, drop_database
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
 from shared.settings import Settings
@@ -65,6 +65,7 @@ async def api() -> AsyncIterator[Api]:
             yield Api(settings, proc, base_url(proc), auth)
         finally:
             proc.stop()
+            await delete_topics(settings)
     finally:
         await drop_database(base, db.pg_database)
 

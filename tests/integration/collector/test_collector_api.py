@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from services.collector.settings import CollectorSettings
-from shared.adapters.sandbox import create_database, create_topics, drop_database
+from shared.adapters.sandbox import create_database, create_topics, delete_topics, drop_database
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
 from shared.settings import Settings
@@ -46,8 +46,11 @@ async def collector() -> AsyncIterator[Collector]:
             await create_topics(db), collector_ingest_enabled=False, collector_source_cache_ttl_s=0
         )
         auth = await add_source(settings, "portal")
-        async with running_app(settings) as client:
-            yield Collector(settings, client, auth)
+        try:
+            async with running_app(settings) as client:
+                yield Collector(settings, client, auth)
+        finally:
+            await delete_topics(settings)
     finally:
         await drop_database(base, db.pg_database)
 
