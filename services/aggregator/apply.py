@@ -1,14 +1,16 @@
 """Apply one batch of events in one PostgreSQL transaction, together with the consumer offsets it reaches."""
 
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import asyncpg
 
 from services.aggregator import sql, store
-from services.aggregator.decode import Fact
-from services.aggregator.fold import Plan, exact, late_specs, plan, spec_as_of_today
-from services.aggregator.store import Offsets, StagedRow
+from services.aggregator.decode import Decoder
+from services.aggregator.fold import Plan, late_specs, plan, plan_series, spec_as_of_today
+from services.aggregator.prepare import Part, Prepared, first_copies
+from services.aggregator.store import Offsets
 from shared.domain.catalog import Catalog, Semantics
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.rollup import Sums, ValueSpec, compose
@@ -16,64 +18,52 @@ from shared.domain.rollup import Sums, ValueSpec, compose
 NO_DATA = Sums(None, None, None, 0, None)
 
 
-@dataclass(frozen=True)
-class Located:
-    """An event and where it was read."""
-
-    event: Fact
-    partition: int
-    offset: int
-
-
 @dataclass
 class Applied:
-    new: list[Fact] = field(default_factory=list)
+    applied: int = 0  # events counted now (never seen before)
     duplicates: int = 0
+    received: dict[datetime, int] = field(default_factory=dict)  # received_at → events applied
     changed: list[asyncpg.Record] = field(default_factory=list)
-
-
-def staged(item: Located) -> StagedRow:
-    e = item.event
-    return (e.event_id, e.indicator, e.unit, e.observed_at, e.numerator, e.denominator, exact(e.value),
-            e.source, e.received_at, item.partition, item.offset)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Staged:
-    """A batch ready for its transaction: the rows to COPY and the plan if every event is new (the usual case),
-    both worked out before the transaction so that they overlap the previous one."""
+    """A batch ready for its transaction: its COPY data and its plan if every event is new (the usual case), both
+    worked out before the transaction so that they overlap the previous one; its raw parts for the rare batch that
+    holds events applied before."""
 
-    items: list[Located]
-    rows: list[StagedRow]
+    prepared: Prepared
     todo: Plan
+    parts: list[Part]
+    now: datetime
     today: date
 
 
-def stage(items: list[Located], catalog: Catalog, hierarchy: Hierarchy, today: date) -> Staged:
-    return Staged(items, [staged(i) for i in items], plan([i.event for i in items], catalog, hierarchy, today), today)
+def stage(
+    prepared: Prepared, parts: list[Part], now: datetime, catalog: Catalog, hierarchy: Hierarchy, today: date
+) -> Staged:
+    return Staged(prepared, plan_series(prepared.series, catalog, hierarchy, today), parts, now, today)
 
 
 async def apply_batch(
-    pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy, batch: Staged, offsets: Offsets
+    pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy, decoder: Decoder, batch: Staged, offsets: Offsets
 ) -> Applied:
     """Insert the new events, fold them into buckets and values, and store the offsets: all or nothing."""
     result = Applied()
-    items = batch.items
+    prepared = batch.prepared
     async with pool.acquire() as conn, conn.transaction():
-        if items:
+        if prepared.rows:
             await store.prepare(conn)
-            snapshots = [i.code for i in catalog.indicators if i.semantics is Semantics.SNAPSHOT]
-            new_ids = await store.insert_new_events(conn, batch.rows, snapshots)
+            new_ids = await store.insert_new_events(conn, prepared.copy, prepared.rows)
             if new_ids is None:
-                result.new, todo = [i.event for i in items], batch.todo
-            else:
-                for item in sorted(items, key=lambda i: (i.partition, i.offset)):
-                    if item.event.event_id in new_ids:
-                        new_ids.discard(item.event.event_id)  # the first copy in the batch is the one applied
-                        result.new.append(item.event)
-                todo = plan(result.new, catalog, hierarchy, batch.today)
-            result.duplicates = len(items) - len(result.new)
+                result.applied, result.received, todo = prepared.rows, prepared.received, batch.todo
+            else:  # some were applied before: decode again here, keeping the first copy of each new event
+                new = first_copies(decoder, batch.parts, batch.now, new_ids)
+                result.applied, result.received = len(new), dict(Counter(f.received_at for f in new))
+                todo = plan(new, catalog, hierarchy, batch.today)
+            result.duplicates = prepared.rows - result.applied
             await store.add_buckets(conn, todo.buckets)
+            await store.add_snapshot_days(conn, todo.snapshots)
             later = late_specs(await store.later_rows(conn, todo.late), catalog, hierarchy)
             result.changed = await _recompute(conn, catalog, {**later, **todo.daily}, todo.current)
         await store.save_offsets(conn, offsets)

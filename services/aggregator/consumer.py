@@ -1,6 +1,7 @@
 """The consume loop: batches from dx.events.v1, dead letters, one transaction per batch, then notifications.
 
-Pipelined one deep: batch n+1 is fetched and decoded (Python) while batch n's transaction runs (PostgreSQL).
+Pipelined one deep: batch n+1 is fetched and prepared (decoded, staged and summed, in a worker process by default)
+while batch n's transaction runs (PostgreSQL).
 Transactions still run strictly one after another, in order; when batch n fails, batch n+1 is dropped unapplied
 and every partition of both is rewound to its first offset, so no later offset is ever stored past a failure.
 
@@ -25,17 +26,18 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from services.aggregator import store
-from services.aggregator.apply import Located, Staged, apply_batch, refresh_increments, stage
+from services.aggregator.apply import Staged, apply_batch, refresh_increments, stage
 from services.aggregator.decode import Decoder, code_of
 from services.aggregator.metrics import Metrics
+from services.aggregator.prepare import Part
 from services.aggregator.settings import AggregatorSettings
+from services.aggregator.workers import Preparer
 from shared.domain.catalog import Catalog
 from shared.domain.deadletter import deadletter_headers, deadletter_value
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import local_date
 
 log = logging.getLogger("dxmon.aggregator")
-YIELD_EVERY = 250  # records decoded between two turns of the event loop (the transaction in flight needs them)
 
 
 Records = dict[TopicPartition, list[Any]]
@@ -43,13 +45,12 @@ Records = dict[TopicPartition, list[Any]]
 
 @dataclass
 class Batch:
-    """One getmany's records, decoded: what the transaction applies and where each partition starts."""
+    """One getmany's records, prepared: what the transaction applies, the poison, where each partition starts."""
 
     records: Records
-    good: list[Located]
+    staged: Staged
     poison: list[tuple[Any, list[str]]]
     now: datetime
-    staged: Staged | None = None
 
     def first_offsets(self) -> dict[TopicPartition, int]:
         return {tp: records[0].offset for tp, records in self.records.items()}
@@ -72,11 +73,15 @@ class Aggregator:
         consumer: AIOKafkaConsumer,
         producer: AIOKafkaProducer,
         metrics: Metrics,
+        preparer: Preparer | None = None,
     ) -> None:
         self.settings, self.catalog, self.hierarchy = settings, catalog, hierarchy
         self.pool, self.consumer, self.producer, self.metrics = pool, consumer, producer, metrics
         self.last_refresh = 0.0
-        self.decoder = Decoder(catalog, hierarchy)
+        self.preparer = preparer or Preparer(
+            Decoder(catalog, hierarchy), settings.catalog_path, settings.units_dir, in_worker=False
+        )
+        self.decoder = self.preparer.decoder
         self.in_flight: InFlight | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -98,21 +103,14 @@ class Aggregator:
             await self.settle(None)
 
     async def prepare(self, records: Records) -> Batch:
-        """Decode every record (CPU work that overlaps the transaction in flight, yielding to it now and then)."""
+        """Decode, stage and sum every record (CPU work that overlaps the transaction in flight), then plan."""
         now = datetime.now(UTC)
-        batch = Batch(records, [], [], now)
-        decoder = self.decoder
-        for tp in sorted(records, key=lambda t: t.partition):
-            for i, record in enumerate(records[tp]):
-                if i % YIELD_EVERY == YIELD_EVERY - 1:
-                    await asyncio.sleep(0)
-                decoded = decoder(record.value, now)
-                if isinstance(decoded, list):
-                    batch.poison.append((record, decoded))
-                else:
-                    batch.good.append(Located(decoded, record.partition, record.offset))
-        batch.staged = stage(batch.good, self.catalog, self.hierarchy, self.today())
-        return batch
+        tps = sorted(records, key=lambda t: t.partition)
+        parts = [Part(tp.partition, [r.offset for r in records[tp]], [r.value for r in records[tp]]) for tp in tps]
+        prepared = await self.preparer(parts, now)
+        poison = [(records[tps[p]][i], errors) for p, i, errors in prepared.poison]
+        staged = stage(prepared, parts, now, self.catalog, self.hierarchy, self.today())
+        return Batch(records, staged, poison, now)
 
     def launch(self, batch: Batch) -> None:
         committed = asyncio.Event()
@@ -147,23 +145,21 @@ class Aggregator:
         try:
             if batch.poison:
                 await self.deadletter(batch.poison, batch.now)
-            self.metrics.batch_size.observe(len(batch.good) + len(batch.poison))
+            self.metrics.batch_size.observe(batch.staged.prepared.rows + len(batch.poison))
             offsets = store.Offsets(
                 self.settings.aggregator_group, self.settings.topic_events,
                 {tp.partition: records[-1].offset + 1 for tp, records in batch.records.items()},
             )  # fmt: skip
             started = time.perf_counter()
-            assert batch.staged is not None
-            result = await apply_batch(self.pool, self.catalog, self.hierarchy, batch.staged, offsets)
+            result = await apply_batch(self.pool, self.catalog, self.hierarchy, self.decoder, batch.staged, offsets)
         finally:
             committed.set()
         done = time.time()
         self.metrics.transaction_seconds.observe(time.perf_counter() - started)
-        self.metrics.applied.inc(len(result.new))
+        self.metrics.applied.inc(result.applied)
         self.metrics.duplicates.inc(result.duplicates)
-        observe = self.metrics.e2e_latency.observe
-        for event in result.new:
-            observe(max(0.0, done - event.received_at.timestamp()))
+        for received_at, events in result.received.items():
+            self.metrics.e2e_latency.observe(max(0.0, done - received_at.timestamp()), events)
         await self.notify(result.changed)
         await self.commit_kafka(batch.records)
 

@@ -14,7 +14,15 @@ import orjson
 from pydantic import ValidationError
 
 from shared.domain.catalog import Catalog, Indicator, Measure
-from shared.domain.events import EARLIEST_OBSERVATION, MAX_CLOCK_SKEW, MAX_COUNT, AcceptedEvent, reason_code, reasons
+from shared.domain.events import (
+    EARLIEST_OBSERVATION,
+    MAX_CLOCK_SKEW,
+    MAX_COUNT,
+    SOURCE_NAME_PATTERN,
+    AcceptedEvent,
+    reason_code,
+    reasons,
+)
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import local_date
 from shared.domain.validation import check_event
@@ -64,6 +72,7 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 _STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})", re.ASCII)
 _INDICATOR = re.compile(r"[a-z]{1,16}\.[a-z0-9_]{1,48}", re.ASCII)
 _UNIT = re.compile(r"[0-9]{2,6}", re.ASCII)
+_SOURCE = re.compile(SOURCE_NAME_PATTERN)
 _FIELDS = frozenset(AcceptedEvent.model_fields)
 PLACED_CACHE = 100_000
 
@@ -75,6 +84,8 @@ class Decoder:
         self.catalog, self.hierarchy = catalog, hierarchy
         self.indicators = {i.code: i for i in catalog.indicators if _INDICATOR.fullmatch(i.code)}
         self.placed: dict[tuple[str, str, date], bool] = {}  # (indicator, unit, day) → unit in force at its level
+        self.received: dict[str, datetime] = {}  # received_at texts seen (shared by the events of one request)
+        self.sources: set[str] = set()  # source names seen (a handful)
 
     def __call__(self, value: bytes | None, now: datetime) -> Fact | list[str]:
         fact = self.fast(value, now) if value is not None else None
@@ -90,7 +101,10 @@ class Decoder:
             if type(d) is not dict or not d.keys() <= _FIELDS:
                 return None
             event_id, code, unit, source = d["event_id"], d["indicator"], d["unit"], d["source"]
-            observed_at, received_at = _stamp(d["observed_at"]), _stamp(d["received_at"])
+            observed_at, received_text = _stamp(d["observed_at"]), d["received_at"]
+            received_at = self.received.get(received_text) if type(received_text) is str else None
+            if received_at is None:
+                received_at = self._received(received_text)
         except (orjson.JSONDecodeError, KeyError, ValueError):
             return None
         indicator = self.indicators.get(code) if type(code) is str else None
@@ -102,7 +116,7 @@ class Decoder:
             or not _UUID.fullmatch(event_id)
             or type(unit) is not str
             or type(source) is not str
-            or not 1 <= len(source) <= 64
+            or (source not in self.sources and not self._source(source))
             or observed_at > now + MAX_CLOCK_SKEW
             or observed_at < EARLIEST_OBSERVATION
         ):
@@ -117,6 +131,22 @@ class Decoder:
         if not placed:
             return None
         return Fact(event_id, code, unit, observed_at, num, den, val, source, received_at, day)
+
+    def _received(self, raw: Any) -> datetime | None:
+        moment = _stamp(raw)
+        if moment is not None:
+            if len(self.received) >= PLACED_CACHE:
+                self.received.clear()
+            self.received[raw] = moment
+        return moment
+
+    def _source(self, source: str) -> bool:
+        if not _SOURCE.fullmatch(source):
+            return False
+        if len(self.sources) >= PLACED_CACHE:
+            self.sources.clear()
+        self.sources.add(source)
+        return True
 
     def _placed(self, indicator: Indicator, unit: str, day: date) -> bool:
         found = self.hierarchy.resolve(unit, day) if _UNIT.fullmatch(unit) else None

@@ -3,10 +3,9 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 
 from services.aggregator.decode import Fact
-from shared.domain.catalog import Catalog
+from shared.domain.catalog import Catalog, Semantics
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.rollup import ValueSpec, affected_until, as_of_day, chain, value_spec
 
@@ -22,10 +21,27 @@ class Bucket:
 
 
 @dataclass
+class SeriesSum:
+    """The events of one (indicator, unit, local day) in a batch: their sums and the latest of them (by observed_at,
+    then event_id)."""
+
+    numerator: int
+    denominator: int
+    events: int
+    observed_at: datetime
+    event_id: str
+    latest_numerator: int | None
+    latest_denominator: int | None
+    latest_value: float | None
+
+
+@dataclass
 class Plan:
-    """Buckets to add, daily values and current values to recompute, and late days to propagate."""
+    """Buckets to add, snapshot days to upsert, daily values and current values to recompute, late days to
+    propagate."""
 
     buckets: dict[SeriesDay, Bucket] = field(default_factory=dict)
+    snapshots: dict[SeriesDay, SeriesSum] = field(default_factory=dict)  # reporting units' latest per day
     daily: dict[SeriesDay, ValueSpec] = field(default_factory=dict)
     current: dict[tuple[str, str], ValueSpec] = field(default_factory=dict)
     late: dict[SeriesDay, date] = field(default_factory=dict)  # (indicator, unit, day) → until (exclusive)
@@ -39,34 +55,62 @@ class Plan:
 
 
 def plan(events: Iterable[Fact], catalog: Catalog, hierarchy: Hierarchy, today: date) -> Plan:
-    """Each distinct (indicator, unit, day) is worked out once per batch; its events are summed once into the
-    buckets of its chain."""
-    result = Plan()
-    series: dict[SeriesDay, list[Fact]] = {}
+    """The plan of a batch of new events."""
+    return plan_series(sums_by_series(events), catalog, hierarchy, today)
+
+
+def sums_by_series(events: Iterable[Fact]) -> dict[SeriesDay, SeriesSum]:
+    """The events of a batch summed per (indicator, unit, local day)."""
+    series: dict[SeriesDay, SeriesSum] = {}
     for event in events:
-        key = (event.indicator, event.unit, event.day)
-        facts = series.get(key)
-        if facts is None:
-            series[key] = [event]
-        else:
-            facts.append(event)
-    for facts in series.values():
+        add_fact(series, event)
+    return series
+
+
+def add_fact(series: dict[SeriesDay, SeriesSum], e: Fact) -> None:
+    key = (e.indicator, e.unit, e.day)
+    s = series.get(key)
+    if s is None:
+        series[key] = SeriesSum(e.numerator or 0, e.denominator or 0, 1, e.observed_at, e.event_id, e.numerator,
+                                e.denominator, e.value)  # fmt: skip
+        return
+    s.numerator += e.numerator or 0
+    s.denominator += e.denominator or 0
+    s.events += 1
+    if e.observed_at > s.observed_at or (e.observed_at == s.observed_at and e.event_id > s.event_id):
+        s.observed_at, s.event_id = e.observed_at, e.event_id
+        s.latest_numerator, s.latest_denominator, s.latest_value = e.numerator, e.denominator, e.value
+
+
+def plan_series(series: dict[SeriesDay, SeriesSum], catalog: Catalog, hierarchy: Hierarchy, today: date) -> Plan:
+    """Each distinct (indicator, unit, day) is worked out once per batch; an increment's sum is added once into
+    the buckets of its chain, a snapshot's latest observation is kept for its day."""
+    result = Plan()
+    for key, total in series.items():
+        code, unit, day = key
         buckets: list[SeriesDay] = []
-        _plan_series(result, facts[0], catalog, hierarchy, today, buckets)
-        if buckets:
-            total = _sum(facts)
-            for key in buckets:
-                _merge(result.buckets, key, total)
+        _plan_series(result, code, unit, day, catalog, hierarchy, today, buckets)
+        if catalog[code].semantics is Semantics.SNAPSHOT:
+            result.snapshots[key] = total
+        add = Bucket(total.numerator, total.denominator, total.events, total.observed_at)
+        for bucket_key in buckets:
+            _merge(result.buckets, bucket_key, add)
     return result
 
 
 def _plan_series(
-    result: Plan, event: Fact, catalog: Catalog, hierarchy: Hierarchy, today: date, buckets: list[SeriesDay]
+    result: Plan,
+    code: str,
+    reporting_unit: str,
+    day: date,
+    catalog: Catalog,
+    hierarchy: Hierarchy,
+    today: date,
+    buckets: list[SeriesDay],
 ) -> None:
-    """The specs (daily, current, late) of the first event of a series-day, and the bucket keys of its chain."""
-    code, day = event.indicator, event.day
+    """The specs (daily, current, late) of a series-day, and the bucket keys of its chain."""
     indicator = catalog[code]
-    for unit in chain(hierarchy, event.unit, day):
+    for unit in chain(hierarchy, reporting_unit, day):
         key = (code, unit, day)
         spec = result.daily.get(key)
         if spec is None:
@@ -113,15 +157,6 @@ def late_specs(rows: Iterable[SeriesDay], catalog: Catalog, hierarchy: Hierarchy
     return out
 
 
-def _sum(facts: list[Fact]) -> Bucket:
-    return Bucket(
-        sum(f.numerator or 0 for f in facts),
-        sum(f.denominator or 0 for f in facts),
-        len(facts),
-        max(f.observed_at for f in facts),
-    )
-
-
 def _merge(buckets: dict[SeriesDay, Bucket], key: SeriesDay, add: Bucket) -> None:
     bucket = buckets.get(key)
     if bucket is None:
@@ -132,8 +167,3 @@ def _merge(buckets: dict[SeriesDay, Bucket], key: SeriesDay, add: Bucket) -> Non
     bucket.events += add.events
     assert bucket.last_observed_at is not None and add.last_observed_at is not None
     bucket.last_observed_at = max(bucket.last_observed_at, add.last_observed_at)
-
-
-def exact(value: float | None) -> Decimal | None:
-    """The decimal a JSON number means (shortest repr), so sums of values are exact."""
-    return None if value is None else Decimal(repr(value))

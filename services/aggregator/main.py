@@ -8,9 +8,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.aggregator import store
 from services.aggregator.consumer import Aggregator
+from services.aggregator.decode import Decoder
 from services.aggregator.metrics import Metrics, serve_http
 from services.aggregator.rebalance import SeekToStored
 from services.aggregator.settings import AggregatorSettings
+from services.aggregator.workers import Preparer
 from shared.adapters.kafka import consumer_kwargs, producer_kwargs
 from shared.adapters.postgres import create_pool
 from shared.domain.catalog import load_catalog
@@ -32,10 +34,13 @@ async def run(settings: AggregatorSettings, stop: asyncio.Event) -> None:
     consumer = AIOKafkaConsumer(
         **consumer_kwargs(settings, settings.aggregator_group), max_poll_records=settings.aggregator_max_records
     )
+    decoder = Decoder(catalog, hierarchy)
+    preparer = Preparer(decoder, settings.catalog_path, settings.units_dir, settings.aggregator_decode_worker)
     try:
         await store.sync_tree(pool, tree_rows(hierarchy))
+        await preparer.start()
         await producer.start()
-        aggregator = Aggregator(settings, catalog, hierarchy, pool, consumer, producer, metrics)
+        aggregator = Aggregator(settings, catalog, hierarchy, pool, consumer, producer, metrics, preparer)
         listener = SeekToStored(consumer, pool, settings.aggregator_group, settings.topic_events, aggregator.drain)
         consumer.subscribe([settings.topic_events], listener=listener)
         await consumer.start()
@@ -47,6 +52,7 @@ async def run(settings: AggregatorSettings, stop: asyncio.Event) -> None:
         await consumer.stop()
         await producer.stop()
         await pool.close()
+        preparer.close()
         server.close()
         log.info("aggregator stopped")
 

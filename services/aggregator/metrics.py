@@ -1,15 +1,41 @@
 """The aggregator's Prometheus metrics (names in shared.names) and its small HTTP server (/metrics, /healthz)."""
 
 import asyncio
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import HistogramMetricFamily
+from prometheus_client.utils import floatToGoString
 
 from shared import names
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 30, 60)
 _BATCH_BUCKETS = (1, 10, 50, 100, 500, 1000, 2000, 5000, 10000, 20000)
+
+
+class CountingHistogram:
+    """A histogram that records many equal observations at once (a batch's events share a few received_at values),
+    exposed like prometheus_client's (`_bucket`, `_count`, `_sum`); its `observe` takes one per call."""
+
+    def __init__(self, name: str, documentation: str, buckets: Sequence[float], registry: CollectorRegistry) -> None:
+        self.name, self.documentation = name, documentation
+        self.bounds = (*buckets, float("inf"))
+        self.counts = [0] * len(self.bounds)
+        self.total = 0.0
+        registry.register(self)
+
+    def observe(self, value: float, count: int = 1) -> None:
+        self.counts[bisect_left(self.bounds, value)] += count  # the first bucket with value <= le
+        self.total += value * count
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        cumulative, buckets = 0, []
+        for bound, count in zip(self.bounds, self.counts, strict=True):
+            cumulative += count
+            buckets.append((floatToGoString(bound), cumulative))  # type: ignore[no-untyped-call]
+        yield HistogramMetricFamily(self.name, self.documentation, buckets=buckets, sum_value=self.total)
 
 
 class Metrics:
@@ -25,11 +51,8 @@ class Metrics:
         self.transaction_seconds = Histogram(
             names.M_TRANSACTION_SECONDS, "Time of one batch's database transaction", registry=r
         )
-        self.e2e_latency = Histogram(
-            names.M_E2E_LATENCY,
-            "From received_at (collector) to the rollup commit",
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
+        self.e2e_latency = CountingHistogram(
+            names.M_E2E_LATENCY, "From received_at (collector) to the rollup commit", _LATENCY_BUCKETS, r
         )
         self.lag = Gauge(names.M_CONSUMER_LAG, "Messages not yet applied", ["topic", "partition"], registry=r)
 

@@ -9,6 +9,9 @@ from shared.settings import Settings
 class AggregatorSettings(Settings):
     aggregator_group: str = Field(names.GROUP_AGGREGATOR, description="consumer group on dx.events.v1")
     aggregator_max_records: int = Field(10000, gt=0, description="most events applied in one transaction")
+    aggregator_decode_worker: bool = Field(
+        True, description="decode batches in a worker process, beside the transactions (false: in-process)"
+    )
     aggregator_batch_timeout_ms: int = Field(200, gt=0, description="longest wait to fill a batch")
     aggregator_retry_seconds: float = Field(1.0, gt=0, description="pause before retrying a failed batch")
     aggregator_refresh_seconds: float = Field(

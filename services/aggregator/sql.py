@@ -1,33 +1,40 @@
 """The aggregator's SQL, in one place to read. Arrays come in through unnest; writes sort their keys."""
 
+# Times are staged as microseconds since the epoch (prepare.copy_line says why).
 CREATE_STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS agg_stage (
-    event_id uuid, indicator text, unit text, observed_at timestamptz, numerator bigint, denominator bigint,
-    value numeric, source text, received_at timestamptz, kafka_partition int, kafka_offset bigint
+    event_id uuid, indicator text, unit text, observed_us bigint, numerator bigint, denominator bigint,
+    value numeric, source text, received_us bigint, kafka_partition int, kafka_offset bigint
 ) ON COMMIT DELETE ROWS
 """
 
 # DISTINCT ON drops duplicates inside the batch (the first by offset wins); ON CONFLICT drops those seen before.
-# New snapshot events ($2: snapshot indicators) also go to agg_snapshots, where their "latest" is looked up.
 # The ids of the new events come back only when some were duplicates ($1 = rows staged): the common case sends none.
 INSERT_EVENTS = """
 WITH new AS (
 INSERT INTO applied_events (event_id, indicator, unit, observed_at, numerator, denominator, value, source,
                             received_at, kafka_partition, kafka_offset)
-SELECT DISTINCT ON (event_id) event_id, indicator, unit, observed_at, numerator, denominator, value, source,
-       received_at, kafka_partition, kafka_offset
+SELECT DISTINCT ON (event_id) event_id, indicator, unit, timestamptz 'epoch' + observed_us * interval '1 microsecond',
+       numerator, denominator, value, source, timestamptz 'epoch' + received_us * interval '1 microsecond',
+       kafka_partition, kafka_offset
 FROM agg_stage
 ORDER BY event_id, kafka_partition, kafka_offset
 ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id, indicator, unit, observed_at, numerator, denominator, value
-), snapshots AS (
-    INSERT INTO agg_snapshots (indicator, unit, observed_at, event_id, numerator, denominator, value)
-    SELECT indicator, unit, observed_at, event_id, numerator, denominator, value FROM new
-    WHERE indicator = ANY($2::text[])
-    ORDER BY 1, 2, 3, 4
-    ON CONFLICT DO NOTHING
+RETURNING event_id
 )
 SELECT count(*)::int AS n, CASE WHEN count(*) < $1 THEN array_agg(event_id) END AS ids FROM new
+"""
+
+# The latest snapshot observation per (indicator, unit, local day): a later one (observed_at, then event_id) wins.
+ADD_SNAPSHOT_DAYS = """
+INSERT INTO agg_snapshot_days (indicator, unit, day, observed_at, event_id, numerator, denominator, value)
+SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::timestamptz[], $5::uuid[], $6::bigint[], $7::bigint[],
+                     $8::numeric[])
+ORDER BY 1, 2, 3
+ON CONFLICT (indicator, unit, day) DO UPDATE SET
+    observed_at = EXCLUDED.observed_at, event_id = EXCLUDED.event_id, numerator = EXCLUDED.numerator,
+    denominator = EXCLUDED.denominator, value = EXCLUDED.value
+WHERE (EXCLUDED.observed_at, EXCLUDED.event_id) > (agg_snapshot_days.observed_at, agg_snapshot_days.event_id)
 """
 
 ADD_BUCKETS = """
@@ -52,12 +59,13 @@ LOCK_SERIES = """
 SELECT pg_advisory_xact_lock(u.k) FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, i) ORDER BY u.i
 """
 
-# Per spec: the latest event (observed_at, then event_id) of each member in [lo_ts, hi_ts), summed.
+# Per spec: the latest event (observed_at, then event_id) of each member in [lo_ts, hi_ts), summed. Windows run from
+# a local midnight to a local midnight, so they are the days [lo_day, day] of agg_snapshot_days ($5: lo_day).
 # Members of a rollup are its descendants in its version; a reporting unit is its own only member.
 SNAPSHOT_SUMS = """
 WITH k AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::timestamptz[], $6::timestamptz[],
-                         $7::bool[]) AS k(indicator, unit, day, version_from, lo_ts, hi_ts, is_leaf)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::date[], $6::bool[])
+        AS k(indicator, unit, day, version_from, lo_day, is_leaf)
 ), members AS (
     SELECT k.*, t.unit AS member, t.child
     FROM k JOIN agg_unit_tree t ON t.version_from = k.version_from AND t.ancestor = k.unit
@@ -70,9 +78,9 @@ SELECT m.indicator, m.unit, m.day, sum(e.numerator)::numeric AS num, sum(e.denom
 FROM members m
 CROSS JOIN LATERAL (
     SELECT a.numerator, a.denominator, a.value, a.observed_at
-    FROM agg_snapshots a
-    WHERE a.indicator = m.indicator AND a.unit = m.member AND a.observed_at >= m.lo_ts AND a.observed_at < m.hi_ts
-    ORDER BY a.observed_at DESC, a.event_id DESC
+    FROM agg_snapshot_days a
+    WHERE a.indicator = m.indicator AND a.unit = m.member AND a.day BETWEEN m.lo_day AND m.day
+    ORDER BY a.day DESC
     LIMIT 1
 ) e
 GROUP BY m.indicator, m.unit, m.day

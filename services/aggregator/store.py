@@ -7,23 +7,24 @@ every committed contribution. Multi-row writes sort their keys so concurrent ins
 """
 
 import hashlib
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
 from services.aggregator import sql
-from services.aggregator.fold import Bucket, SeriesDay
+from services.aggregator.fold import Bucket, SeriesDay, SeriesSum
 from shared.domain.catalog import Catalog
 from shared.domain.rollup import Computed, Sums, ValueSpec, compose
+from shared.domain.timeutil import local_date
 
-StagedRow = tuple[str, str, str, datetime, int | None, int | None, Decimal | None, str, datetime, int, int]
 STAGE_COLUMNS = [
-    "event_id", "indicator", "unit", "observed_at", "numerator", "denominator", "value",
-    "source", "received_at", "kafka_partition", "kafka_offset",
+    "event_id", "indicator", "unit", "observed_us", "numerator", "denominator", "value",
+    "source", "received_us", "kafka_partition", "kafka_offset",
 ]  # fmt: skip
 
 
@@ -43,13 +44,12 @@ async def prepare(conn: asyncpg.Connection) -> None:
     await conn.execute(sql.CREATE_STAGE)
 
 
-async def insert_new_events(
-    conn: asyncpg.Connection, rows: Sequence[StagedRow], snapshot_indicators: list[str]
-) -> set[str] | None:
-    """Stage the batch and insert the events never seen before; returns their ids, or None when all were new."""
-    await conn.copy_records_to_table("agg_stage", records=rows, columns=STAGE_COLUMNS)
-    found = await conn.fetchrow(sql.INSERT_EVENTS, len(rows), snapshot_indicators)
-    return None if found["n"] == len(rows) else {str(i) for i in found["ids"] or ()}  # array_agg(no rows) is NULL
+async def insert_new_events(conn: asyncpg.Connection, copy: bytes, rows: int) -> set[str] | None:
+    """Stage the batch (`rows` rows of STAGE_COLUMNS in COPY text format) and insert the events never seen before;
+    returns their ids, or None when all were new."""
+    await conn.copy_to_table("agg_stage", source=io.BytesIO(copy), columns=STAGE_COLUMNS, format="text")
+    found = await conn.fetchrow(sql.INSERT_EVENTS, rows)
+    return None if found["n"] == rows else {str(i) for i in found["ids"] or ()}  # array_agg(no rows) is NULL
 
 
 async def add_buckets(conn: asyncpg.Connection, buckets: dict[SeriesDay, Bucket]) -> None:
@@ -65,6 +65,24 @@ async def add_buckets(conn: asyncpg.Connection, buckets: dict[SeriesDay, Bucket]
         [buckets[k].denominator for k in keys],
         [buckets[k].events for k in keys],
         [buckets[k].last_observed_at for k in keys],
+    )
+
+
+async def add_snapshot_days(conn: asyncpg.Connection, latest: dict[SeriesDay, SeriesSum]) -> None:
+    if not latest:
+        return
+    keys = sorted(latest)
+    rows = [latest[k] for k in keys]
+    await conn.execute(
+        sql.ADD_SNAPSHOT_DAYS,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+        [r.observed_at for r in rows],
+        [r.event_id for r in rows],
+        [r.latest_numerator for r in rows],
+        [r.latest_denominator for r in rows],
+        [None if r.latest_value is None else Decimal(repr(r.latest_value)) for r in rows],  # the decimal meant
     )
 
 
@@ -95,7 +113,9 @@ async def compute(
     if snap:
         rows += await conn.fetch(
             sql.SNAPSHOT_SUMS,
-            *_columns(snap, "indicator", "unit", "day", "version_from", "lo_ts", "hi_ts", "is_leaf"),
+            *_columns(snap, "indicator", "unit", "day", "version_from"),
+            [local_date(s.lo_ts) for s in snap],  # windows are whole local days: [lo_ts, hi_ts) = [lo_day, day]
+            [s.is_leaf for s in snap],
         )
     if incr:
         rows += await conn.fetch(

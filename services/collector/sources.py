@@ -16,10 +16,11 @@ from typing import Protocol
 
 import asyncpg
 
+from shared.domain.events import SOURCE_NAME_PATTERN
 from shared.domain.validation import Scope
 
 TOKEN_PREFIX = "dxs"
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+NAME_PATTERN = re.compile(SOURCE_NAME_PATTERN)
 _TOKEN = re.compile(r"^dxs_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _CACHE_MAX = 10_000
 

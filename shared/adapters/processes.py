@@ -6,7 +6,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import suppress
 from pathlib import Path
 
 import httpx
@@ -128,12 +129,31 @@ class ServiceProcess:
                 self.kill()
 
     def peak_rss_mb(self) -> float:
-        return rss_mb(self.pid)
+        """Peak resident memory of the process and of its live child processes (the aggregator's decode worker)."""
+        return sum(_alive_or_zero(rss_mb, pid) for pid in (self.pid, *self.children()))
 
     def cpu(self) -> float:
-        return cpu_seconds(self.pid)
+        """CPU seconds of the process and of its live child processes."""
+        return sum(_alive_or_zero(cpu_seconds, pid) for pid in (self.pid, *self.children()))
+
+    def children(self) -> list[int]:
+        """PIDs of the process's live children (empty once it has exited)."""
+        out: list[int] = []
+        with suppress(OSError):
+            for task in Path(f"/proc/{self.pid}/task").iterdir():
+                with suppress(OSError):
+                    out += [int(pid) for pid in (task / "children").read_text().split()]
+        return out
 
     def log_tail(self, lines: int = 40) -> str:
         if self.log_path is None or not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _alive_or_zero(measure: Callable[[int], float], pid: int) -> float:
+    """`measure(pid)`, or 0 if the process has just exited."""
+    try:
+        return measure(pid)
+    except OSError:
+        return 0.0

@@ -33,6 +33,8 @@ _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]
 
 IndicatorCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{1,16}\.[a-z0-9_]{1,48}$")]
 UnitCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,6}$")]
+SOURCE_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"  # names of sources (`dx sources add NAME`)
+SourceName = Annotated[str, StringConstraints(pattern=SOURCE_NAME_PATTERN)]
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
 
 
@@ -89,7 +91,7 @@ class AcceptedEvent(EventV1):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    source: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    source: SourceName  # the collector sets it from the credential: always a source's name
     received_at: AwareDatetime
 
 

@@ -1,12 +1,15 @@
 """Real aggregator processes: SIGKILL in the middle of a batch, then restart; two processes in one group.
 Either way the totals equal exactly what was sent."""
 
+import asyncio
+import os
 import random
 import re
 import signal
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from shared.adapters.processes import ServiceProcess, free_port
@@ -116,6 +119,48 @@ async def test_two_processes_in_one_group_give_exact_totals(isolated):
     for proc in (one, two):
         assert re.search(r"assigned \[\d", proc.log_tail(400)), "each process owned partitions at some point"
         assert proc.proc is not None and proc.proc.returncode == 0, proc.log_tail()  # SIGTERM: a clean stop
+
+
+def decode_worker(proc: ServiceProcess) -> int | None:
+    """The PID of the aggregator's decode worker (its child running multiprocessing's spawn_main), if any."""
+    for pid in proc.children():
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return pid
+    return None
+
+
+async def test_a_killed_decode_worker_is_replaced_and_its_batch_still_applied(isolated):
+    events, expected = workload(3000, seed=3)
+    agg = aggregator(isolated, f"aggregator-worker-{uuid.uuid4().hex[:8]}").start()
+    try:
+        worker = decode_worker(agg)
+        assert worker is not None
+        os.kill(worker, signal.SIGSTOP)
+        await send(isolated, events[:1500])
+        await asyncio.sleep(1.5)
+        assert await applied_count(isolated) == 0  # the first batch waits on the stopped worker
+        os.kill(worker, signal.SIGKILL)  # … which dies holding it
+        await eventually(lambda: _all(isolated, 1500), timeout=60)
+        await send(isolated, events[1500:])
+        await eventually(lambda: _all(isolated, len(events)), timeout=60)
+        replacement = decode_worker(agg)
+        assert replacement is not None and replacement != worker  # later batches went to a new worker
+        assert "decode worker died" in agg.log_tail(400)
+    finally:
+        agg.stop()
+    await assert_totals(isolated, expected)
+
+
+async def test_a_killed_aggregator_leaves_no_decode_worker_behind(isolated):
+    agg = aggregator(isolated, f"aggregator-orphan-{uuid.uuid4().hex[:8]}").start()
+    children = agg.children()
+    assert decode_worker(agg) in children
+    agg.kill(signal.SIGKILL)
+    await eventually(lambda: _all_gone(children), timeout=10)
+
+
+async def _all_gone(pids: list[int]) -> bool:
+    return await asyncio.to_thread(lambda: not any(Path(f"/proc/{pid}").exists() for pid in pids))
 
 
 async def _some_applied(settings) -> bool:

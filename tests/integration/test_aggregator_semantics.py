@@ -132,3 +132,34 @@ async def test_an_increment_whose_window_empties_goes_to_null(isolated, catalog,
     for unit in ("14758", "38"):
         row = await current(isolated, SATISFACTION, unit)
         assert (row["numerator"], row["denominator"], row["value"]) == (0, 0, None)
+
+
+async def test_within_a_day_the_latest_observation_wins_whatever_the_order_of_arrival(isolated):
+    low, high = "00000000-0000-4000-8000-000000000000", "ffffffff-ffff-4fff-bfff-ffffffffffff"
+    afternoon, morning = "2025-08-20T15:00:00+07:00", "2025-08-20T09:00:00+07:00"
+    async with running(isolated):
+        await send(isolated, [event(LEVEL4, "14758", afternoon, 50, 100)])
+        await eventually(lambda: all_applied(isolated, 1))
+        await send(isolated, [event(LEVEL4, "14758", morning, 10, 100)])  # earlier the same day: not the latest
+        await eventually(lambda: all_applied(isolated, 2))
+        assert (await current(isolated, LEVEL4, "14758"))["value"] == Decimal(50)
+        # the same instant as the afternoon one: the greater event_id wins, in one batch or in two
+        await send(isolated, [event(LEVEL4, "14758", afternoon, 70, 100, event_id=high),
+                              event(LEVEL4, "14758", afternoon, 20, 100, event_id=low)])  # fmt: skip
+        await eventually(lambda: all_applied(isolated, 4))
+    assert (await current(isolated, LEVEL4, "14758"))["value"] == Decimal(70)
+    assert await daily(isolated, LEVEL4, "14758") == {date(2025, 8, 20): Decimal(70)}
+    assert await daily(isolated, LEVEL4, "38") == {date(2025, 8, 20): Decimal(70)}
+
+
+async def test_any_rfc3339_offset_is_stored_as_the_instant_it_names(isolated):
+    # ±23:59 is valid RFC 3339 but beyond what PostgreSQL's timestamp parser takes (±15:59): staged as an instant
+    sent = event(LEVEL4, "14758", "2025-08-21T23:59:00.5+23:59", 3, 4)
+    sent["received_at"] = "2025-08-21T03:00:00-15:59"
+    async with running(isolated):
+        await send(isolated, [sent])
+        await eventually(lambda: all_applied(isolated, 1))
+    row = (await fetch(isolated, "SELECT observed_at, received_at FROM applied_events"))[0]
+    assert row["observed_at"] == datetime(2025, 8, 21, 0, 0, 0, 500000, tzinfo=UTC)
+    assert row["received_at"] == datetime(2025, 8, 21, 18, 59, tzinfo=UTC)
+    assert await daily(isolated, LEVEL4, "14758") == {date(2025, 8, 21): Decimal(75)}  # 07:00:00.5 local

@@ -70,7 +70,9 @@ class FakeApply:
         self.calls: list[dict[int, int]] = []  # offsets of each transaction, in order
         self.running = 0
 
-    async def __call__(self, pool: Any, catalog: Any, hierarchy: Any, batch: Staged, offsets: Offsets) -> Applied:
+    async def __call__(
+        self, pool: Any, catalog: Any, hierarchy: Any, decoder: Any, batch: Staged, offsets: Offsets
+    ) -> Applied:
         assert self.running == 0, "two transactions at once"
         self.running += 1
         try:
@@ -79,7 +81,7 @@ class FakeApply:
                 await self.gate.wait()
                 if self.first_fails:
                     raise RuntimeError("injected")
-            return Applied(new=[i.event for i in batch.items])
+            return Applied(applied=batch.prepared.rows)
         finally:
             self.running -= 1
 
