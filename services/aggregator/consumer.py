@@ -83,6 +83,7 @@ class Aggregator:
         )
         self.decoder = self.preparer.decoder
         self.in_flight: InFlight | None = None
+        self.finishing: asyncio.Task[None] | None = None  # the last batch's acks and Kafka commit (after the commit)
 
     async def run(self, stop: asyncio.Event) -> None:
         s = self.settings
@@ -101,6 +102,8 @@ class Aggregator:
                 await self.update_lag()
         finally:
             await self.settle(None)
+            if self.finishing is not None:
+                await self.finishing
 
     async def prepare(self, records: Records) -> Batch:
         """Decode, stage and sum every record (CPU work that overlaps the transaction in flight), then plan."""
@@ -160,8 +163,19 @@ class Aggregator:
         self.metrics.duplicates.inc(result.duplicates)
         for received_at, events in result.received.items():
             self.metrics.e2e_latency.observe(max(0.0, done - received_at.timestamp()), events)
-        await self.notify(result.changed)
-        await self.commit_kafka(batch.records)
+        acks = await self.send_rollups(result.changed)
+        self.finishing = asyncio.create_task(self.finish(self.finishing, acks, batch.records))
+
+    async def finish(self, previous: "asyncio.Task[None] | None", acks: list[Any], records: Records) -> None:
+        """Off the loop's critical path, in batch order: wait for the rollups' acks, then commit the offsets to Kafka.
+        The notifications were handed to the producer in batch order, so each key's order holds."""
+        if previous is not None:
+            await asyncio.wait([previous])
+        try:
+            await self.rollups_acked(acks)
+            await self.commit_kafka(records)
+        except Exception:
+            log.exception("after the commit: notifications or Kafka offset commit failed (the database has both)")
 
     async def deadletter(self, poison: list[tuple[Any, list[str]]], now: datetime) -> None:
         """Publish every poison message and wait for the acks before the offsets can move past them."""
@@ -181,13 +195,20 @@ class Aggregator:
         for _, errors in poison:
             self.metrics.deadlettered.labels(reason=code_of(errors)).inc()
 
-    async def notify(self, changed: Iterable[Any]) -> None:
-        """dx.rollups.v1, after the commit; a lost notification only delays the alerter (it also polls)."""
+    async def send_rollups(self, changed: Iterable[Any]) -> list[Any]:
+        """Hand dx.rollups.v1 messages to the producer (after the commit); returns their ack futures. A lost
+        notification only delays the alerter (it also polls)."""
+        futures = []
         try:
-            futures = []
             for row in changed:
                 key = f"{row['indicator']}:{row['unit']}".encode()
                 futures.append(await self.producer.send(self.settings.topic_rollups, rollup_message(row), key=key))
+        except KafkaError:
+            log.exception("rollup notifications not published")
+        return futures
+
+    async def rollups_acked(self, futures: list[Any]) -> None:
+        try:
             await asyncio.gather(*futures)
         except KafkaError:
             log.exception("rollup notifications not published")
@@ -211,7 +232,8 @@ class Aggregator:
             return
         self.last_refresh = time.monotonic()
         try:
-            await self.notify(await refresh_increments(self.pool, self.catalog, self.hierarchy, self.today()))
+            changed = await refresh_increments(self.pool, self.catalog, self.hierarchy, self.today())
+            await self.rollups_acked(await self.send_rollups(changed))
         except Exception:
             log.exception("refresh of increment values failed; will retry")
 

@@ -24,7 +24,7 @@ from shared.domain.events import (
     reasons,
 )
 from shared.domain.hierarchy import Hierarchy
-from shared.domain.timeutil import local_date
+from shared.domain.timeutil import local_date, micros
 from shared.domain.validation import check_event
 
 
@@ -41,12 +41,13 @@ class Fact(NamedTuple):
     source: str
     received_at: datetime
     day: date
+    observed_us: int  # observed_at in microseconds since the epoch (how it is staged)
 
 
 def fact_of(event: AcceptedEvent) -> Fact:
     e = event
     return Fact(str(e.event_id), e.indicator, e.unit, e.observed_at, e.numerator, e.denominator, e.value, e.source,
-                e.received_at, local_date(e.observed_at))  # fmt: skip
+                e.received_at, local_date(e.observed_at), micros(e.observed_at))  # fmt: skip
 
 
 def decode(value: bytes | None, catalog: Catalog, hierarchy: Hierarchy, now: datetime) -> AcceptedEvent | list[str]:
@@ -75,6 +76,8 @@ _UNIT = re.compile(r"[0-9]{2,6}", re.ASCII)
 _SOURCE = re.compile(SOURCE_NAME_PATTERN)
 _FIELDS = frozenset(AcceptedEvent.model_fields)
 PLACED_CACHE = 100_000
+EARLIEST_US = micros(EARLIEST_OBSERVATION)
+MINUTE_US = 60_000_000
 
 
 class Decoder:
@@ -86,6 +89,9 @@ class Decoder:
         self.placed: dict[tuple[str, str, date], bool] = {}  # (indicator, unit, day) → unit in force at its level
         self.received: dict[str, datetime] = {}  # received_at texts seen (shared by the events of one request)
         self.sources: set[str] = set()  # source names seen (a handful)
+        self.days: dict[int, date] = {}  # minute since the epoch → its local date (offsets are whole minutes)
+        self.now: datetime | None = None
+        self.latest_us = 0  # observations after this instant are in the future (now + the allowed clock skew)
 
     def __call__(self, value: bytes | None, now: datetime) -> Fact | list[str]:
         fact = self.fast(value, now) if value is not None else None
@@ -96,6 +102,8 @@ class Decoder:
 
     def fast(self, value: bytes, now: datetime) -> Fact | None:
         """The fact when the message is of the hot shape and valid; None means "ask the reference"."""
+        if now is not self.now:
+            self.now, self.latest_us = now, micros(now + MAX_CLOCK_SKEW)
         try:
             d = orjson.loads(value)
             if type(d) is not dict or not d.keys() <= _FIELDS:
@@ -117,20 +125,30 @@ class Decoder:
             or type(unit) is not str
             or type(source) is not str
             or (source not in self.sources and not self._source(source))
-            or observed_at > now + MAX_CLOCK_SKEW
-            or observed_at < EARLIEST_OBSERVATION
         ):
+            return None
+        observed_us = micros(observed_at)
+        if observed_us > self.latest_us or observed_us < EARLIEST_US:
             return None
         num, den, val = d.get("numerator"), d.get("denominator"), d.get("value")
         if not _measure_ok(indicator, num, den, val):
             return None
-        day = local_date(observed_at)
+        day = self.days.get(observed_us // MINUTE_US)
+        if day is None:
+            day = self._day(observed_at, observed_us)
         placed = self.placed.get((code, unit, day))
         if placed is None:
             placed = self._placed(indicator, unit, day)
         if not placed:
             return None
-        return Fact(event_id, code, unit, observed_at, num, den, val, source, received_at, day)
+        return Fact(event_id, code, unit, observed_at, num, den, val, source, received_at, day, observed_us)
+
+    def _day(self, observed_at: datetime, observed_us: int) -> date:
+        day = local_date(observed_at)
+        if len(self.days) >= PLACED_CACHE:
+            self.days.clear()
+        self.days[observed_us // MINUTE_US] = day
+        return day
 
     def _received(self, raw: Any) -> datetime | None:
         moment = _stamp(raw)

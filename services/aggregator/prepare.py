@@ -7,14 +7,13 @@ data), a few hundred per-series sums and the poison messages' reasons out.
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from services.aggregator.decode import Decoder, Fact
 from services.aggregator.fold import SeriesDay, SeriesSum, add_fact
+from shared.domain.timeutil import micros
 
 NULL = "\\N"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -84,11 +83,6 @@ def copy_line(e: Fact, partition: int, offset: int, stamps: dict[datetime, int])
     den = NULL if e.denominator is None else e.denominator
     val = NULL if e.value is None else repr(e.value)  # the shortest repr: the decimal the JSON number meant
     return (
-        f"{e.event_id}\t{e.indicator}\t{e.unit}\t{micros(e.observed_at)}\t{num}\t{den}\t{val}\t{e.source}\t"
+        f"{e.event_id}\t{e.indicator}\t{e.unit}\t{e.observed_us}\t{num}\t{den}\t{val}\t{e.source}\t"
         f"{received}\t{partition}\t{offset}\n"
     )
-
-
-def micros(moment: datetime) -> int:
-    """Microseconds since 1970-01-01T00:00:00Z of an aware timestamp (exact)."""
-    return (moment - EPOCH) // MICROSECOND

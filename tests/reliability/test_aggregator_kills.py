@@ -54,7 +54,8 @@ async def test_sigkill_after_fetch_and_in_the_middle_of_the_write(isolated: Sett
         # 1. after fetch: the batch is read from Kafka, its transaction waits to write anything (applied_events)
         # 2. mid-write: events, buckets and values written (uncommitted), the offsets not yet (consumer_offsets)
         for table in ("applied_events", "consumer_offsets"):
-            await eventually(lambda: _applied(isolated, len(acked)), timeout=60)  # the last restart caught up
+            sent = len(acked)
+            await eventually(lambda n=sent: _applied(isolated, n), timeout=60)  # the last restart caught up
             before = await applied_count(isolated)
             lock = await _locked(isolated, table)
             try:
