@@ -32,6 +32,7 @@ class Options:
     concurrency: int
     per_request: int
     scale_out: bool
+    scale_out_events: int
     e2e_rate: int
     e2e_seconds: float
     e2e_per_request: int
@@ -53,7 +54,9 @@ async def throughput_run(
         out["naive"] = opts.naive_events / await naive(iso, iso.topic_events, opts.naive_events)
         bodies = generate(hierarchy, opts.collector_events, seed + 1000).bodies(opts.per_request)
         out["collector"] = await throughput.collector(iso, bodies, opts.per_request, opts.concurrency)
-    if opts.scale_out:
+    if opts.scale_out:  # more events: the first process works alone until the group has rebalanced (~1 s)
+        workload = generate(hierarchy, opts.scale_out_events, seed + 2000)
+        messages = workload.messages()
         async with isolated(settings, catalog, hierarchy) as iso:
             await produce(iso, iso.topic_events, messages)
             out["aggregator_x2"] = await throughput.aggregator(iso, len(messages), processes=2)

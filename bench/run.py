@@ -31,6 +31,7 @@ def parse(argv: list[str]) -> Options:
     p.add_argument("--naive-events", type=int, help="events per naive run (default 6,000; quick 2,000)")
     p.add_argument("--concurrency", type=int, default=4, help="HTTP connections of the collector load (default 4)")
     p.add_argument("--no-scale-out", action="store_true", help="skip the two-aggregator measurement")
+    p.add_argument("--scale-out-events", type=int, help="events of the two-aggregator run (default 2 x --events)")
     p.add_argument("--chain-only", action="store_true", help="only the end-to-end / alerter phase (no JSON summary)")
     p.add_argument("--e2e-seconds", type=float, help="seconds per end-to-end segment (default 20; quick 6)")
     a = p.parse_args(argv)
@@ -45,6 +46,7 @@ def parse(argv: list[str]) -> Options:
         concurrency=a.concurrency,
         per_request=500,
         scale_out=not a.no_scale_out,
+        scale_out_events=a.scale_out_events or 2 * (a.events or (40_000 if quick else 200_000)),
         e2e_rate=2_000,
         e2e_seconds=a.e2e_seconds or (6.0 if quick else 20.0),
         e2e_per_request=100,

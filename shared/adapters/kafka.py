@@ -65,6 +65,7 @@ def consumer_kwargs(settings: Settings, group: str) -> dict[str, Any]:
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "isolation_level": "read_committed",
+        "heartbeat_interval_ms": 1000,  # a member added, stopped or lost is noticed within a second, not three
     }
 
 

@@ -46,7 +46,7 @@ def test_province_totals_add_increments_and_take_the_latest_snapshot_per_commune
 
 
 def test_summary_has_every_figure_of_the_issue_and_judges_the_targets() -> None:
-    opts = Options(3, 1000, 1000, 100, 4, 500, True, 2000, 1.0, 100, 1)
+    opts = Options(3, 1000, 1000, 100, 4, 500, True, 2000, 2000, 1.0, 100, 1)
     run = {
         "producer": Measured(40_000.0), "collector": Measured(24_000.0, 70.0, 5.0, 0.5, 6.0),
         "aggregator": Measured(18_000.0, 75.0, 7.0, 0.0, 10.0), "ceiling": 70_000.0, "naive": 1_500.0,
