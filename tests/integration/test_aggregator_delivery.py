@@ -70,14 +70,17 @@ async def test_poison_goes_to_the_dead_letter_topic_and_the_partition_keeps_movi
     good = event(LEVEL4, "14758", "2025-08-10T10:00:00+07:00", 1, 2)
     unknown = event("gov.nothing_here", "14758", "2025-08-10T10:00:00+07:00", 1, 2)
     wrong_level = event(LEVEL4, "380", "2025-03-10T10:00:00+07:00", 1, 2)
+    not_a_source = {**event(LEVEL4, "14758", "2025-08-10T10:00:00+07:00", 1, 2), "source": "tab\there\u0000"}
     async with running(isolated):
-        await send(isolated, [unknown, wrong_level], raw=[(b"k", b"{not json"), (None, b"\xff\xfe")], partition=0)
+        await send(isolated, [unknown, wrong_level, not_a_source], raw=[(b"k", b"{not json"), (None, b"\xff\xfe")],
+                   partition=0)  # fmt: skip
         await send(isolated, [good], partition=0)
         await eventually(lambda: all_applied(isolated, 1))
-        await eventually(lambda: _offsets_reach(isolated, 5))
-    records = await _read_all(isolated, isolated.topic_deadletter, 4)
+        await eventually(lambda: _offsets_reach(isolated, 6))
+    records = await _read_all(isolated, isolated.topic_deadletter, 5)
     by_reason = {orjson.loads(r.value)["reason"].split(":")[0]: r for r in records}
-    assert set(by_reason) == {"unknown_indicator", "wrong_level", "undecodable"}
+    assert set(by_reason) == {"unknown_indicator", "wrong_level", "undecodable", "invalid_field"}
+    assert orjson.loads(by_reason["invalid_field"].value)["reason"].startswith("invalid_field: source:")
     wrong = orjson.loads(by_reason["wrong_level"].value)
     assert wrong["service"] == "aggregator" and wrong["source_topic"] == isolated.topic_events
     assert orjson.loads(wrong["original"]) == wrong_level and wrong["source_partition"] == 0
