@@ -26,7 +26,7 @@ def parse(argv: list[str]) -> Options:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     p.add_argument("--quick", action="store_true", help="smaller volumes and shorter segments (about 2 minutes)")
     p.add_argument("--runs", type=int, default=3, help="runs per figure (the median is reported); at least 3")
-    p.add_argument("--events", type=int, help="events per aggregator / producer run (default 200,000; quick 40,000)")
+    p.add_argument("--events", type=int, help="events per aggregator / producer run (default 200,000; quick 120,000)")
     p.add_argument("--collector-events", type=int, help="events POSTed per collector run (default 150,000)")
     p.add_argument("--naive-events", type=int, help="events per naive run (default 6,000; quick 2,000)")
     p.add_argument("--concurrency", type=int, default=4, help="HTTP connections of the collector load (default 4)")
@@ -38,15 +38,16 @@ def parse(argv: list[str]) -> Options:
     global CHAIN_ONLY
     CHAIN_ONLY = a.chain_only
     quick = a.quick
+    events = a.events or (120_000 if quick else 200_000)  # a dozen batches at least: start-up stays small
     return Options(
         runs=max(3, a.runs),
-        events=a.events or (40_000 if quick else 200_000),
+        events=events,
         collector_events=a.collector_events or (30_000 if quick else 150_000),
         naive_events=a.naive_events or (2_000 if quick else 6_000),
         concurrency=a.concurrency,
         per_request=500,
         scale_out=not a.no_scale_out,
-        scale_out_events=a.scale_out_events or 2 * (a.events or (40_000 if quick else 200_000)),
+        scale_out_events=a.scale_out_events or 2 * events,
         e2e_rate=2_000,
         e2e_seconds=a.e2e_seconds or (6.0 if quick else 20.0),
         e2e_per_request=100,
