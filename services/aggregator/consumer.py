@@ -50,7 +50,6 @@ class Batch:
     records: Records
     staged: Staged
     poison: list[tuple[Any, list[str]]]
-    now: datetime
 
     def first_offsets(self) -> dict[TopicPartition, int]:
         return {tp: records[0].offset for tp, records in self.records.items()}
@@ -113,7 +112,7 @@ class Aggregator:
         prepared = await self.preparer(parts, now)
         poison = [(records[tps[p]][i], errors) for p, i, errors in prepared.poison]
         staged = stage(prepared, parts, now, self.catalog, self.hierarchy, self.today())
-        return Batch(records, staged, poison, now)
+        return Batch(records, staged, poison)
 
     def launch(self, batch: Batch) -> None:
         committed = asyncio.Event()
@@ -147,7 +146,7 @@ class Aggregator:
     async def handle(self, batch: Batch, committed: asyncio.Event) -> None:
         try:
             if batch.poison:
-                await self.deadletter(batch.poison, batch.now)
+                await self.deadletter(batch.poison, batch.staged.now)
             self.metrics.batch_size.observe(batch.staged.prepared.rows + len(batch.poison))
             offsets = store.Offsets(
                 self.settings.aggregator_group, self.settings.topic_events,

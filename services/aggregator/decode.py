@@ -8,7 +8,7 @@ test) and hands anything else, valid or not, to the reference, so reasons and ed
 import math
 import re
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 from pydantic import ValidationError
@@ -75,9 +75,11 @@ _INDICATOR = re.compile(r"[a-z]{1,16}\.[a-z0-9_]{1,48}", re.ASCII)
 _UNIT = re.compile(r"[0-9]{2,6}", re.ASCII)
 _SOURCE = re.compile(SOURCE_NAME_PATTERN)
 _FIELDS = frozenset(AcceptedEvent.model_fields)
-PLACED_CACHE = 100_000
+CACHE_MAX = 100_000  # entries of each memo below before it starts afresh
 EARLIEST_US = micros(EARLIEST_OBSERVATION)
 MINUTE_US = 60_000_000
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class Decoder:
@@ -88,7 +90,7 @@ class Decoder:
         self.indicators = {i.code: i for i in catalog.indicators if _INDICATOR.fullmatch(i.code)}
         self.placed: dict[tuple[str, str, date], bool] = {}  # (indicator, unit, day) → unit in force at its level
         self.received: dict[str, datetime] = {}  # received_at texts seen (shared by the events of one request)
-        self.sources: set[str] = set()  # source names seen (a handful)
+        self.sources: dict[str, bool] = {}  # source text → a valid source name (a handful)
         self.days: dict[int, date] = {}  # minute since the epoch → its local date (offsets are whole minutes)
         self.now: datetime | None = None
         self.latest_us = 0  # observations after this instant are in the future (now + the allowed clock skew)
@@ -124,7 +126,7 @@ class Decoder:
             or not _UUID.fullmatch(event_id)
             or type(unit) is not str
             or type(source) is not str
-            or (source not in self.sources and not self._source(source))
+            or not (self.sources.get(source) or self._source(source))
         ):
             return None
         observed_us = micros(observed_at)
@@ -144,35 +146,27 @@ class Decoder:
         return Fact(event_id, code, unit, observed_at, num, den, val, source, received_at, day, observed_us)
 
     def _day(self, observed_at: datetime, observed_us: int) -> date:
-        day = local_date(observed_at)
-        if len(self.days) >= PLACED_CACHE:
-            self.days.clear()
-        self.days[observed_us // MINUTE_US] = day
-        return day
+        return _remember(self.days, observed_us // MINUTE_US, local_date(observed_at))
 
     def _received(self, raw: Any) -> datetime | None:
         moment = _stamp(raw)
-        if moment is not None:
-            if len(self.received) >= PLACED_CACHE:
-                self.received.clear()
-            self.received[raw] = moment
-        return moment
+        return moment if moment is None else _remember(self.received, raw, moment)
 
     def _source(self, source: str) -> bool:
-        if not _SOURCE.fullmatch(source):
-            return False
-        if len(self.sources) >= PLACED_CACHE:
-            self.sources.clear()
-        self.sources.add(source)
-        return True
+        return _remember(self.sources, source, _SOURCE.fullmatch(source) is not None)
 
     def _placed(self, indicator: Indicator, unit: str, day: date) -> bool:
         found = self.hierarchy.resolve(unit, day) if _UNIT.fullmatch(unit) else None
         placed = found is not None and found.level == indicator.reported_at
-        if len(self.placed) >= PLACED_CACHE:
-            self.placed.clear()
-        self.placed[(indicator.code, unit, day)] = placed
-        return placed
+        return _remember(self.placed, (indicator.code, unit, day), placed)
+
+
+def _remember(memo: dict[K, V], key: K, value: V) -> V:
+    """Store a memoised answer (the memo starts afresh when full) and return it."""
+    if len(memo) >= CACHE_MAX:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 def _stamp(raw: Any) -> datetime | None:

@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 from services.aggregator.decode import Fact
 from shared.domain.catalog import Catalog, Semantics
@@ -46,12 +47,6 @@ class Plan:
     current: dict[tuple[str, str], ValueSpec] = field(default_factory=dict)
     late: dict[SeriesDay, date] = field(default_factory=dict)  # (indicator, unit, day) → until (exclusive)
     seen_current: set[SeriesDay] = field(default_factory=set)  # (indicator, unit, version) whose current is done
-
-    def specs(self) -> dict[SeriesDay, ValueSpec]:
-        """Every distinct value to compute (a current value as of today is also today's daily value)."""
-        out = dict(self.daily)
-        out.update({(s.indicator, s.unit, s.day): s for s in self.current.values()})
-        return out
 
 
 def plan(events: Iterable[Fact], catalog: Catalog, hierarchy: Hierarchy, today: date) -> Plan:
@@ -167,3 +162,8 @@ def _merge(buckets: dict[SeriesDay, Bucket], key: SeriesDay, add: Bucket) -> Non
     bucket.events += add.events
     assert bucket.last_observed_at is not None and add.last_observed_at is not None
     bucket.last_observed_at = max(bucket.last_observed_at, add.last_observed_at)
+
+
+def exact(value: float | None) -> Decimal | None:
+    """The decimal a JSON number means (its shortest repr), so sums of values are exact."""
+    return None if value is None else Decimal(repr(value))

@@ -81,7 +81,7 @@ def copy_line(e: Fact, partition: int, offset: int, stamps: dict[datetime, int])
         received = stamps[e.received_at] = micros(e.received_at)
     num = NULL if e.numerator is None else e.numerator
     den = NULL if e.denominator is None else e.denominator
-    val = NULL if e.value is None else repr(e.value)  # the shortest repr: the decimal the JSON number meant
+    val = NULL if e.value is None else repr(e.value)  # as fold.exact: the decimal the JSON number meant
     return (
         f"{e.event_id}\t{e.indicator}\t{e.unit}\t{e.observed_us}\t{num}\t{den}\t{val}\t{e.source}\t"
         f"{received}\t{partition}\t{offset}\n"

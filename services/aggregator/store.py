@@ -11,13 +11,12 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
 from services.aggregator import sql
-from services.aggregator.fold import Bucket, SeriesDay, SeriesSum
+from services.aggregator.fold import Bucket, SeriesDay, SeriesSum, exact
 from shared.domain.catalog import Catalog
 from shared.domain.rollup import Computed, Sums, ValueSpec, compose
 from shared.domain.timeutil import local_date
@@ -82,7 +81,7 @@ async def add_snapshot_days(conn: asyncpg.Connection, latest: dict[SeriesDay, Se
         [r.event_id for r in rows],
         [r.latest_numerator for r in rows],
         [r.latest_denominator for r in rows],
-        [None if r.latest_value is None else Decimal(repr(r.latest_value)) for r in rows],  # the decimal meant
+        [exact(r.latest_value) for r in rows],
     )
 
 

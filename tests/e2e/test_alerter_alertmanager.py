@@ -78,14 +78,7 @@ async def test_a_missed_target_reaches_on_call_with_vietnamese_annotations_and_r
         assert alert["annotations"]["grafana"].startswith(isolated.grafana_url)
 
         await set_value(isolated, code, 55.0)  # the 2025 result is corrected: achieved
-
-        async def resolved() -> list[Any]:
-            return [n for n in webhook.for_alert(code, "DxTargetMissed") if n[0] == "resolved"]
-
-        (_, (gone,)), *_ = await eventually(resolved, timeout=60)
-        assert gone["startsAt"] == alert["startsAt"]
-        assert [n[0] for n in webhook.for_alert(code, "DxTargetMissed")] == ["firing", "resolved"]
-        assert await history(isolated, code) == [("inactive", "pending"), ("pending", "firing"), ("firing", "resolved")]
+        await resolved_once(isolated, webhook, code, alert)
     finally:
         proc.stop()
 
@@ -105,17 +98,22 @@ async def test_killed_and_doubled_alerters_send_one_notification_and_never_lose_
         first.kill(signal.SIGKILL)  # while the alert fires; whichever was the leader, state is in PostgreSQL
         await set_value(isolated, code, 55.0)  # the condition clears while one alerter is dead
         first = fast_alerter(isolated, catalog, "a").start()  # restarted under the same name
-
-        async def resolved() -> list[Any]:
-            return [n for n in webhook.for_alert(code, "DxTargetMissed") if n[0] == "resolved"]
-
-        (_, (gone,)), *_ = await eventually(resolved, timeout=60)
-        assert gone["startsAt"] == alert["startsAt"]
-        assert [n[0] for n in webhook.for_alert(code, "DxTargetMissed")] == ["firing", "resolved"]
-        assert await history(isolated, code) == [("inactive", "pending"), ("pending", "firing"), ("firing", "resolved")]
+        await resolved_once(isolated, webhook, code, alert)
         async with httpx.AsyncClient(base_url=isolated.alertmanager_url) as client:
             in_am = (await client.get("/api/v2/alerts", params={"filter": f'indicator="{code}"'})).json()
         assert [a for a in in_am if a["labels"]["alertname"] == "DxTargetMissed"] == []  # resolved, not re-opened
     finally:
         first.stop()
         second.stop()
+
+
+async def resolved_once(isolated: Settings, webhook: Webhook, code: str, alert: dict[str, Any]) -> None:
+    """The firing alert is resolved by one notification with its startsAt, and its history is complete."""
+
+    async def resolved() -> list[Any]:
+        return [n for n in webhook.for_alert(code, "DxTargetMissed") if n[0] == "resolved"]
+
+    (_, (gone,)), *_ = await eventually(resolved, timeout=60)
+    assert gone["startsAt"] == alert["startsAt"]
+    assert [n[0] for n in webhook.for_alert(code, "DxTargetMissed")] == ["firing", "resolved"]
+    assert await history(isolated, code) == [("inactive", "pending"), ("pending", "firing"), ("firing", "resolved")]
