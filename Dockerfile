@@ -5,6 +5,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
+COPY dx ./dx
 RUN pip install . && useradd --system --uid 10001 dxmon
 USER dxmon
 # Overridden per service in docker-compose.yml: python -m services.collector | aggregator | alerter

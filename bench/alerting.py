@@ -10,12 +10,12 @@ import orjson
 
 from bench.ceilings import produce
 from bench.workload import rfc3339
+from dx.simulation import Simulator
 from services.alerter.clock import SystemClock
 from services.alerter.metrics import build_metrics
 from services.alerter.rules import Tracked
 from services.alerter.service import Alerter, Publisher
 from services.alerter.settings import AlerterSettings
-from services.tools.simulation import Simulator
 from shared.adapters.postgres import create_pool
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy

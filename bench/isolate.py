@@ -1,12 +1,12 @@
-"""A throw-away migrated database, topics and consumer groups per measurement (shared/adapters/sandbox.py)."""
+"""A throw-away migrated database, topics and consumer groups per measurement (testing/sandbox.py)."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from shared.adapters.sandbox import sandbox
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.settings import Settings
+from testing.sandbox import sandbox
 
 
 @asynccontextmanager

@@ -14,7 +14,7 @@ from bench.ceilings import aggregator_ceiling, naive, produce
 from bench.chain import CommitWatch, Probes, latencies, paced_load
 from bench.isolate import isolated
 from bench.workload import generate
-from services.tools.tokens import create_source_token
+from dx.tokens import create_source_token
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.settings import Settings

@@ -4,8 +4,8 @@ import asyncio
 
 import httpx
 
-from shared.adapters.processes import ROOT, ServiceProcess, free_port
 from shared.settings import Settings
+from testing.processes import ROOT, ServiceProcess, free_port
 
 UNLIMITED = "1000000000"
 

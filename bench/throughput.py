@@ -12,10 +12,10 @@ import orjson
 from bench import stack
 from bench.ceilings import produce
 from bench.workload import PROVINCE, Workload
-from services.tools.tokens import create_source_token
+from dx.tokens import create_source_token
 from shared import names
-from shared.adapters.processes import ServiceProcess
 from shared.settings import Settings
+from testing.processes import ServiceProcess
 
 APPLIED = names.M_EVENTS_APPLIED + "_total"
 

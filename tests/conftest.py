@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.sandbox import create_database, create_topics, delete_topics, drop_database
 from shared.domain.catalog import Catalog, load_catalog
 from shared.domain.hierarchy import Hierarchy, load_hierarchy
 from shared.settings import Settings
+from testing.sandbox import create_database, create_topics, delete_topics, drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -32,8 +32,8 @@ from services.aggregator.metrics import Metrics
 from services.aggregator.prepare import Part
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.workers import Preparer
+from shared.contracts.deadletter import deadletter_headers, deadletter_value
 from shared.domain.catalog import Catalog
-from shared.domain.deadletter import deadletter_headers, deadletter_value
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import local_date
 

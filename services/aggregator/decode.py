@@ -13,8 +13,7 @@ from typing import Any, NamedTuple, TypeVar
 import orjson
 from pydantic import ValidationError
 
-from shared.domain.catalog import Catalog, Indicator, Measure
-from shared.domain.events import (
+from shared.contracts.events import (
     EARLIEST_OBSERVATION,
     MAX_CLOCK_SKEW,
     MAX_COUNT,
@@ -23,6 +22,7 @@ from shared.domain.events import (
     reason_code,
     reasons,
 )
+from shared.domain.catalog import Catalog, Indicator, Measure
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import local_date, micros
 from shared.domain.validation import check_event

@@ -19,7 +19,7 @@ from services.collector.publisher import Publisher, PublishError
 from services.collector.ratelimit import RateLimiter
 from services.collector.settings import CollectorSettings
 from services.collector.sources import AuthError, Sources
-from shared.domain.events import EventV1
+from shared.contracts.events import EventV1
 
 
 @dataclass

@@ -1,9 +1,9 @@
-"""The collector's dead-letter records: the shared format (shared/domain/deadletter.py) as a Kafka record."""
+"""The collector's dead-letter records: the shared format (shared/contracts/deadletter.py) as a Kafka record."""
 
 from datetime import datetime
 
 from services.collector.intake import Record
-from shared.domain.deadletter import deadletter_headers, deadletter_value
+from shared.contracts.deadletter import deadletter_headers, deadletter_value
 
 
 def deadletter_record(

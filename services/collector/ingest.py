@@ -23,7 +23,7 @@ from services.collector.metrics import Metrics
 from services.collector.publisher import Publisher
 from services.collector.settings import CollectorSettings
 from services.collector.sources import NAME_PATTERN, Sources
-from shared.domain.events import reason_code
+from shared.contracts.events import reason_code
 from shared.domain.timeutil import rfc3339
 from shared.domain.validation import Scope
 

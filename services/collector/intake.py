@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from shared.contracts.events import EventV1, reason_code, reasons
 from shared.domain.catalog import Catalog
-from shared.domain.events import EventV1, reason_code, reasons
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import rfc3339
 from shared.domain.validation import Scope, check_event, check_scope

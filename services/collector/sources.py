@@ -16,7 +16,7 @@ from typing import Protocol
 
 import asyncpg
 
-from shared.domain.events import SOURCE_NAME_PATTERN
+from shared.contracts.events import SOURCE_NAME_PATTERN
 from shared.domain.validation import Scope
 
 TOKEN_PREFIX = "dxs"

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from shared.contracts.events import EARLIEST_OBSERVATION
 from shared.domain.catalog import Indicator, Measure, Semantics
-from shared.domain.events import EARLIEST_OBSERVATION
 from shared.domain.hierarchy import Hierarchy, Version
 from shared.domain.timeutil import start_of_local_day
 

@@ -7,8 +7,8 @@ The collector (HTTP and ingest topic) and the aggregator (poison messages) share
 from dataclasses import dataclass
 from datetime import date
 
+from shared.contracts.events import EventV1
 from shared.domain.catalog import Catalog, Indicator, Measure
-from shared.domain.events import EventV1
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import local_date
 

@@ -12,8 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from shared.adapters.processes import ServiceProcess, free_port
 from shared.domain.timeutil import local_date
+from testing.processes import ServiceProcess, free_port
 from tests.integration.test_aggregator_harness import (
     LEVEL4,
     SATISFACTION,

@@ -8,7 +8,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from shared.adapters.kafka import producer_kwargs
-from shared.adapters.processes import ServiceProcess, free_port
+from testing.processes import ServiceProcess, free_port
 from tests.integration.collector.support import ratio_event, read_topic, with_ids
 from tests.support.db import add_source
 

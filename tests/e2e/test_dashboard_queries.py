@@ -23,13 +23,13 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from services.dashboards.build import build_all
-from services.dashboards.inspect import Query, expand_sql, queries, time_range
 from shared import names
 from shared.adapters.kafka import producer_kwargs
-from shared.adapters.processes import ROOT, ServiceProcess, settings_env
 from shared.domain.catalog import Catalog, Indicator, Measure
 from shared.domain.hierarchy import Hierarchy
 from shared.settings import Settings
+from testing.dashboards import Query, expand_sql, queries, time_range
+from testing.processes import ROOT, ServiceProcess, settings_env
 from tests.support.env import eventually
 
 pytestmark = pytest.mark.default_ports
@@ -82,7 +82,7 @@ def services(isolated: Settings) -> Iterator[Settings]:
 def _add_source(settings: Settings) -> str:
     name = f"dash-e2e-{uuid.uuid4().hex[:8]}"
     out = subprocess.run(
-        [sys.executable, "-m", "services.cli.main", "sources", "add", name],
+        [sys.executable, "-m", "dx.main", "sources", "add", name],
         env=settings_env(settings),
         cwd=ROOT,
         capture_output=True,

@@ -10,10 +10,10 @@ import asyncpg
 import orjson
 import pytest
 
-from services.tools.dlq import read_topic
-from shared.adapters.processes import ROOT, ServiceProcess, free_port, settings_env
+from dx.dlq import read_topic
 from shared.domain.timeutil import LOCAL_TZ
 from shared.settings import Settings
+from testing.processes import ROOT, ServiceProcess, free_port, settings_env
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def collector(isolated: Settings) -> Iterator[Settings]:
 
 def _simulate(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "services.cli.main", "simulate", *args],
+        [sys.executable, "-m", "dx.main", "simulate", *args],
         env={**settings_env(settings), "COLUMNS": "200"},
         cwd=ROOT,
         capture_output=True,

@@ -13,8 +13,8 @@ from aiokafka import AIOKafkaProducer
 from services.aggregator.main import run
 from services.aggregator.settings import AggregatorSettings
 from shared.adapters.kafka import producer_kwargs
-from shared.adapters.processes import free_port
 from shared.settings import Settings
+from testing.processes import free_port
 from tests.support.db import fetch as fetch  # re-exported for the tests of this layer
 
 LEVEL4 = "gov.level4_procedures_online"

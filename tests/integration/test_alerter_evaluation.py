@@ -19,10 +19,10 @@ from services.alerter.service import Alerter, Publisher
 from services.alerter.settings import AlerterSettings
 from shared.adapters.kafka import producer_kwargs
 from shared.adapters.postgres import create_pool
-from shared.adapters.processes import ROOT, settings_env
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.settings import Settings
+from testing.processes import ROOT, settings_env
 from tests.support.env import eventually
 
 NOW = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
@@ -94,7 +94,7 @@ async def test_a_full_evaluation_covers_every_target_in_force_and_feeds_gauges_a
     assert 'dx_unit_info{level="province",name="Tỉnh Thanh Hóa",parent="",unit="38"} 1.0' in exposition
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli.main", "status", "--unit", "38", "--json",
+        sys.executable, "-m", "dx.main", "status", "--unit", "38", "--json",
         env=settings_env(isolated), cwd=ROOT, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     stdout, _ = await proc.communicate()

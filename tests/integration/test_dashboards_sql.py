@@ -8,8 +8,8 @@ import asyncpg
 import pytest
 
 from services.dashboards.build import build_all
-from services.dashboards.inspect import Query, expand_sql, queries, time_range
 from shared.settings import Settings
+from testing.dashboards import Query, expand_sql, queries, time_range
 
 NOW = datetime.now(UTC)
 INDICATOR, PROVINCE, COMMUNE = "gov.eid_users", "38", "14758"  # 14758 (Hàm Rồng) is in force under 38 since 2025-07

@@ -8,11 +8,11 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from services.tools.dlq import read_deadletters, read_topic, replay, select
+from dx.dlq import read_deadletters, read_topic, replay, select
 from shared import names
 from shared.adapters.kafka import producer_kwargs
-from shared.adapters.processes import ROOT, settings_env
 from shared.settings import Settings
+from testing.processes import ROOT, settings_env
 
 EVENT = b'{"event_id":"5d3c1b7e-9a1f-4c55-8f0e-0c4b7a7d2e11","indicator":"gov.eid_users","unit":"99999"}'
 
@@ -94,7 +94,7 @@ async def test_replay_re_drives_dead_letters_to_their_source_topics_once(isolate
 
 def _dx(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "services.cli.main", *args],
+        [sys.executable, "-m", "dx.main", *args],
         env={**settings_env(settings), "COLUMNS": "200"},
         cwd=ROOT,
         capture_output=True,

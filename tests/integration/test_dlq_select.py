@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from services.tools.dlq import DeadLetter, SelectionError, parse_record, refusal, select
+from dx.dlq import DeadLetter, SelectionError, parse_record, refusal, select
 from shared.settings import Settings
 
 T = datetime(2026, 1, 1, tzinfo=UTC)

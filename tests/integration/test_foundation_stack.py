@@ -70,7 +70,7 @@ async def test_migrations_are_safe_twice_and_concurrently(
 async def test_two_fresh_databases_migrating_at_once_both_end_complete(
     settings: Settings, catalog: Catalog, hierarchy: Hierarchy
 ) -> None:
-    from shared.adapters.sandbox import create_database, drop_database
+    from testing.sandbox import create_database, drop_database
 
     created = await asyncio.gather(*(create_database(settings, catalog, hierarchy) for _ in range(2)))
     try:

@@ -12,12 +12,12 @@ import httpx
 import orjson
 import pytest
 
+from dx.dlq import read_topic
 from services.collector.sources import PgSources
-from services.tools.dlq import read_topic
 from shared import names
 from shared.adapters.postgres import create_pool
-from shared.adapters.processes import ROOT, ServiceProcess, free_port, settings_env
 from shared.settings import Settings
+from testing.processes import ROOT, ServiceProcess, free_port, settings_env
 from tests.support.env import eventually
 
 CSV = """\
@@ -62,7 +62,7 @@ async def _token(settings: Settings) -> str:
 def _import(settings: Settings, url: str, token: str, path: Path, errors: Path) -> subprocess.CompletedProcess[str]:
     command = ["import", str(path), "--token", token, "--collector-url", url, "--errors", str(errors), "--batch", "2"]
     return subprocess.run(
-        [sys.executable, "-m", "services.cli.main", *command],
+        [sys.executable, "-m", "dx.main", *command],
         env={**settings_env(settings), "COLUMNS": "200"},
         cwd=ROOT,
         capture_output=True,

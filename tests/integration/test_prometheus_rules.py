@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from services.dashboards.build import build_all
-from services.dashboards.inspect import queries
+from testing.dashboards import queries
 
 ROOT = Path(__file__).resolve().parents[2]
 PROM = ROOT / "deploy" / "prometheus"

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from shared.adapters.processes import ROOT
+from testing.processes import ROOT
 
 RESULTS = Path(os.environ.get("DX_RELIABILITY_RESULTS", ROOT / ".run" / "reliability" / "results.jsonl"))
 

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import orjson
 
-from shared.adapters.processes import ServiceProcess, free_port
 from shared.domain.hierarchy import load_hierarchy
 from shared.domain.timeutil import local_date
 from shared.settings import Settings
+from testing.processes import ServiceProcess, free_port
 from tests.reliability.conftest import Tally
 from tests.support.db import add_source as add_source  # re-exported for the tests of this layer
 from tests.support.db import fetch as fetch

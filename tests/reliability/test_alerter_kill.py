@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from shared import names
-from shared.adapters.processes import free_port, wait_http
 from shared.settings import Settings
+from testing.processes import free_port, wait_http
 from tests.reliability.conftest import Tally
 from tests.reliability.support import scrape
 from tests.support.alerting import Webhook, fast_alerter, webhook_receiver, write_catalog

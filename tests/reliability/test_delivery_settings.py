@@ -13,8 +13,8 @@ from services.aggregator.main import run as run_aggregator
 from services.aggregator.settings import AggregatorSettings
 from services.collector.main import create_app
 from shared.adapters.kafka import consumer_kwargs, producer_kwargs, topic_specs
-from shared.adapters.processes import ROOT, free_port
 from shared.settings import Settings
+from testing.processes import ROOT, free_port
 from tests.integration.collector.support import collector_settings
 from tests.support.db import fetch
 from tests.support.env import eventually

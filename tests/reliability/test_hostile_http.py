@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.adapters.processes import ServiceProcess
-from shared.adapters.sandbox import create_database, create_topics, delete_topics, drop_database
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
 from shared.settings import Settings
+from testing.processes import ServiceProcess
+from testing.sandbox import create_database, create_topics, delete_topics, drop_database
 from tests.integration.collector.support import ratio_event, read_topic, with_ids
 from tests.reliability.conftest import Tally
 from tests.reliability.support import base_url, collector

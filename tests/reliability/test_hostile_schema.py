@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from shared.domain.events import EARLIEST_OBSERVATION, MAX_CLOCK_SKEW, MAX_COUNT, EventV1, reasons
+from shared.contracts.events import EARLIEST_OBSERVATION, MAX_CLOCK_SKEW, MAX_COUNT, EventV1, reasons
 
 CODES = {"missing_field", "unknown_field", "out_of_range", "invalid_field", "invalid_timestamp", "wrong_measure",
          "observed_in_future", "observed_too_old"}  # fmt: skip

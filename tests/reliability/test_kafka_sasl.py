@@ -17,8 +17,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
 from shared.adapters.kafka import ensure_topics, producer_kwargs
-from shared.adapters.processes import ROOT, free_port
 from shared.settings import Settings
+from testing.processes import ROOT, free_port
 from tests.integration.collector.support import ratio_event
 from tests.reliability.conftest import Tally
 from tests.reliability.support import aggregator, applied_count, base_url, collector

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.processes import ServiceProcess, free_port
 from shared.settings import Settings
+from testing.processes import ServiceProcess, free_port
 from tests.reliability.conftest import Tally
 from tests.reliability.support import Load, aggregator, base_url, collector, reconcile
 from tests.reliability.test_alerter_kill import alertmanager, webhook

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from shared.adapters.processes import ServiceProcess, free_port
 from shared.settings import Settings
+from testing.processes import ServiceProcess, free_port
 
 CATALOG_HEADER = 'version = 1\n[pillars.gov]\nvi = "Chính quyền số"\nen = "Digital government"\n'
 TEST_INDICATOR = """

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.processes import ROOT, free_port
+from testing.processes import ROOT, free_port
 
 SCRIPTS = ROOT / "deploy" / "local"
 

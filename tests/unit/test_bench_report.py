@@ -7,8 +7,8 @@ from bench.phases import ChainResult, Options
 from bench.report import figures, table
 from bench.throughput import Measured
 from bench.workload import COUNT_SNAPSHOT, Workload, generate
+from shared.contracts.events import AcceptedEvent, EventV1
 from shared.domain.catalog import Catalog
-from shared.domain.events import AcceptedEvent, EventV1
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.validation import check_event
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.cli.main import main
+from dx.main import main
 
 
 def test_an_unreachable_database_is_reported_in_one_line(
@@ -15,7 +15,7 @@ def test_an_unreachable_database_is_reported_in_one_line(
 
 
 def test_every_subcommand_is_registered() -> None:
-    from services.cli.main import build_parser
+    from dx.main import build_parser
 
     parser = build_parser()
     choices = parser._subparsers._group_actions[0].choices or {}  # type: ignore[union-attr]

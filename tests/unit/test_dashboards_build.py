@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from services.cli.main import main
+from dx.main import main
 from services.dashboards.build import OUTPUT_DIR, build_all, rendered
 
 

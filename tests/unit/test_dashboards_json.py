@@ -9,7 +9,7 @@ import yaml
 
 from services.dashboards import datasources, recorded
 from services.dashboards.build import build_all
-from services.dashboards.inspect import panels, queries, referenced_variables
+from testing.dashboards import panels, queries, referenced_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVISIONING = ROOT / "deploy" / "grafana" / "provisioning"

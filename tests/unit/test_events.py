@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from shared.contracts.events import AcceptedEvent, EventV1, reason_code, reasons
 from shared.domain.catalog import Catalog
-from shared.domain.events import AcceptedEvent, EventV1, reason_code, reasons
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.validation import Scope, check_event, check_scope
 

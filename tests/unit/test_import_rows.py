@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from services.tools.import_file import parse_file
-from services.tools.importer import ImportFileError, RowError, error_for_row
+from dx.import_file import parse_file
+from dx.importer import ImportFileError, RowError, error_for_row
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.cli.commands.config import markdown_table
+from dx.commands.config import markdown_table
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -20,6 +20,6 @@ def test_the_two_commands_are_the_makefile_targets_ci_runs() -> None:
 
 
 def test_env_example_documents_every_setting() -> None:
-    from services.cli.commands.config import env_example
+    from dx.commands.config import env_example
 
     assert (ROOT / ".env.example").read_text(encoding="utf-8") == env_example(), "run `dx config --env > .env.example`"

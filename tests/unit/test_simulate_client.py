@@ -4,8 +4,8 @@ import httpx
 import orjson
 import pytest
 
-from services.tools.client import CollectorClient, CollectorError
-from services.tools.sending import Pacer, Summary, batches, send_all
+from dx.client import CollectorClient, CollectorError
+from dx.sending import Pacer, Summary, batches, send_all
 
 
 class Script:

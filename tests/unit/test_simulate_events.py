@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from services.tools.profiles import Model, is_west
-from services.tools.simulation import Simulator
+from dx.profiles import Model, is_west
+from dx.simulation import Simulator
+from shared.contracts.events import EventV1
 from shared.domain.catalog import Catalog
-from shared.domain.events import EventV1
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import LOCAL_TZ
 from shared.domain.validation import check_event

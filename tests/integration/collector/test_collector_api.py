@@ -8,10 +8,10 @@ import orjson
 import pytest
 
 from services.collector.settings import CollectorSettings
-from shared.adapters.sandbox import create_database, create_topics, delete_topics, drop_database
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
 from shared.settings import Settings
+from testing.sandbox import create_database, create_topics, delete_topics, drop_database
 from tests.integration.collector.support import (
     add_source,
     collector_settings,

@@ -5,13 +5,13 @@ import sys
 
 import orjson
 
-from shared.adapters.processes import settings_env
+from testing.processes import settings_env
 from tests.integration.collector.support import collector_settings, ratio_event, running_app
 
 
 async def dx(settings, *args: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli.main", *args,
+        sys.executable, "-m", "dx.main", *args,
         env=settings_env(settings), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     out, _ = await proc.communicate()

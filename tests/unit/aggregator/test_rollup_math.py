@@ -6,7 +6,7 @@ from uuid import uuid4
 
 from services.aggregator.decode import decode, fact_of
 from services.aggregator.fold import plan
-from shared.domain.events import EARLIEST_OBSERVATION, AcceptedEvent
+from shared.contracts.events import EARLIEST_OBSERVATION, AcceptedEvent
 from shared.domain.rollup import Sums, as_of_day, chain, compose, percent, tree_rows, value_spec
 
 TODAY = date(2026, 11, 27)

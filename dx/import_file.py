@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.tools.client import CollectorClient
-from services.tools.importer import ParsedRow, RowError, error_for_row, parse_row, read_rows
-from services.tools.sending import batches
+from dx.client import CollectorClient
+from dx.importer import ParsedRow, RowError, error_for_row, parse_row, read_rows
+from dx.sending import batches
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 

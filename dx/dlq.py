@@ -19,7 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.adapters.kafka import client_kwargs, producer_kwargs
 from shared.adapters.postgres import create_pool
-from shared.domain.events import reason_code
+from shared.contracts.events import reason_code
 from shared.settings import Settings
 
 

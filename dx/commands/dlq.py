@@ -6,7 +6,7 @@ import asyncio
 from rich.console import Console
 from rich.table import Table
 
-from services.tools.dlq import DeadLetter, SelectionError, read_deadletters, replay, replayed_refs, select
+from dx.dlq import DeadLetter, SelectionError, read_deadletters, replay, replayed_refs, select
 from shared.domain.timeutil import LOCAL_TZ
 from shared.settings import Settings
 

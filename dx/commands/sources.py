@@ -5,7 +5,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from services.cli.context import Context, load_context
+from dx.context import Context, load_context
 from services.collector.sources import PgSources
 from shared.adapters.postgres import create_pool
 

@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from services.cli.context import Context, load_context
+from dx.context import Context, load_context
 from shared.adapters.postgres import connect
 from shared.domain.catalog import LEVEL_DEPTH
 from shared.domain.status import STATUS_ORDER, STATUS_VI, Status, fmt

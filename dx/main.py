@@ -1,4 +1,4 @@
-"""The `dx` command. Each module in `services.cli.commands` adds its sub-commands through `register()`."""
+"""The `dx` command. Each module in `dx.commands` adds its sub-commands through `register()`."""
 
 import argparse
 import importlib
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.cli import commands
+from dx import commands
 
 
 def build_parser() -> argparse.ArgumentParser:

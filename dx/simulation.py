@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from services.tools.profiles import Model
+from dx.profiles import Model
 from shared.domain.catalog import Catalog, Indicator, Measure, Semantics
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import LOCAL_TZ, local_date

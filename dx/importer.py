@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from shared.contracts.events import EventV1, reasons
 from shared.domain.catalog import Catalog
-from shared.domain.events import EventV1, reasons
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import LOCAL_TZ
 from shared.domain.validation import check_event

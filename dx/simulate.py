@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from services.tools.client import CollectorClient
-from services.tools.sending import Pacer, Summary, send_all
-from services.tools.simulation import Event, Simulator
-from services.tools.tokens import obtain_token
+from dx.client import CollectorClient
+from dx.sending import Pacer, Summary, send_all
+from dx.simulation import Event, Simulator
+from dx.tokens import obtain_token
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import local_date

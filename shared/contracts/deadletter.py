@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from shared.domain.events import reason_code
+from shared.contracts.events import reason_code
 from shared.domain.timeutil import rfc3339
 from shared.names import DLQ_REASON_HEADER
 

@@ -4,10 +4,10 @@ import argparse
 import asyncio
 from datetime import date
 
-from services.cli.context import load_context
-from services.tools.client import CollectorError
-from services.tools.sending import Summary
-from services.tools.simulate import SimulateOptions, simulate
+from dx.client import CollectorError
+from dx.context import load_context
+from dx.sending import Summary
+from dx.simulate import SimulateOptions, simulate
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TypeVar
 
-from services.tools.client import BatchResult, CollectorClient
-from shared.domain.events import reason_code
+from dx.client import BatchResult, CollectorClient
+from shared.contracts.events import reason_code
 
 T = TypeVar("T")
 

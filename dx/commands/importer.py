@@ -9,11 +9,11 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from services.cli.context import Context, load_context
-from services.tools.client import CollectorClient, CollectorError
-from services.tools.import_file import ImportReport, parse_file, send_rows
-from services.tools.importer import ImportFileError, ParsedRow
-from services.tools.tokens import obtain_token
+from dx.client import CollectorClient, CollectorError
+from dx.context import Context, load_context
+from dx.import_file import ImportReport, parse_file, send_rows
+from dx.importer import ImportFileError, ParsedRow
+from dx.tokens import obtain_token
 
 EPILOG = """\
 columns (header row; any order; other columns are ignored):

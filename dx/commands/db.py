@@ -3,7 +3,7 @@
 import argparse
 import asyncio
 
-from services.cli.context import load_context
+from dx.context import load_context
 from shared.adapters.migrate import migrate
 
 

@@ -1,0 +1,1 @@
+"""Test and benchmark harness (throw-away sandboxes, service processes, dashboard inspection); not installed."""
