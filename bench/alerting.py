@@ -17,6 +17,7 @@ from services.alerter.rules import Tracked
 from services.alerter.service import Alerter, Publisher
 from services.alerter.settings import AlerterSettings
 from shared.adapters.postgres import create_pool
+from shared.contracts.keys import pair_key
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import local_date
@@ -29,7 +30,7 @@ async def load_history(settings: Settings, catalog: Catalog, hierarchy: Hierarch
     received = rfc3339(now)
     events = Simulator(catalog, hierarchy, seed=8).history(local_date(now - timedelta(days=days)), now)
     extra = {"source": "bench-history", "received_at": received}
-    messages = [(f"{e['indicator']}:{e['unit']}".encode(), orjson.dumps({**e, **extra})) for e in events]
+    messages = [(pair_key(e["indicator"], e["unit"]), orjson.dumps({**e, **extra})) for e in events]
     await produce(settings, settings.topic_events, messages)
     return len(messages)
 

@@ -21,12 +21,12 @@ import orjson
 
 from bench.throughput import post
 from bench.workload import PROVINCE, stream
+from shared.contracts.topics import CHANNEL_ALERTER, parse_notify
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import LOCAL_TZ
 from shared.settings import Settings
 
 PROBE_INDICATOR = "overall.dti_rank"
-CHANNEL = "dx_alerter"  # services.alerter.store.CHANNEL
 UPDATED_AT = "SELECT extract(epoch FROM updated_at)::float8 FROM current_values WHERE indicator = $1 AND unit = $2"
 
 
@@ -115,12 +115,12 @@ class Probes:
         self.rng = random.Random()
 
     def on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        if f"{PROBE_INDICATOR}\t{PROVINCE}" in payload.splitlines():
+        if (PROBE_INDICATOR, PROVINCE) in parse_notify(payload):
             self.notified.put_nowait(time.time())
 
     async def run(self, stop: asyncio.Event, pause: float = 0.2) -> None:
         conn = await asyncpg.connect(self.settings.pg_dsn("app"))
-        await conn.add_listener(CHANNEL, self.on_notify)
+        await conn.add_listener(CHANNEL_ALERTER, self.on_notify)
         try:
             while not stop.is_set():
                 while not self.notified.empty():

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from shared import names
+from shared.contracts.keys import pair_key
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import LOCAL_TZ, local_date
 
@@ -36,7 +37,7 @@ class Workload:
         """dx.events.v1 messages (key, value) as the collector would publish them."""
         stamp = rfc3339(received_at or datetime.now(UTC))
         return [
-            (f"{e['indicator']}:{e['unit']}".encode(), orjson.dumps({**e, "source": SOURCE, "received_at": stamp}))
+            (pair_key(e["indicator"], e["unit"]), orjson.dumps({**e, "source": SOURCE, "received_at": stamp}))
             for e in self.events
         ]
 

@@ -2,13 +2,6 @@
 
 from typing import Final
 
-# Kafka topics (DESIGN §6)
-TOPIC_INGEST: Final = "dx.ingest.v1"
-TOPIC_EVENTS: Final = "dx.events.v1"
-TOPIC_DEADLETTER: Final = "dx.deadletter.v1"
-TOPIC_ROLLUPS: Final = "dx.rollups.v1"
-TOPIC_ALERTS: Final = "dx.alerts.v1"
-
 # Consumer groups
 GROUP_COLLECTOR_INGEST: Final = "collector-ingest"
 GROUP_AGGREGATOR: Final = "aggregator"
@@ -23,9 +16,6 @@ PORT_POSTGRES: Final = 5432
 PORT_PROMETHEUS: Final = 9090
 PORT_ALERTMANAGER: Final = 9093
 PORT_GRAFANA: Final = 3000
-
-# Dead-letter record headers / fields
-DLQ_REASON_HEADER: Final = "dx-reason"
 
 # Domain gauges, exported by the alerter (DESIGN §8)
 M_INDICATOR_VALUE: Final = "dx_indicator_value"

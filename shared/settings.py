@@ -10,6 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared import names
+from shared.contracts import topics
 
 
 class Settings(BaseSettings):
@@ -29,11 +30,11 @@ class Settings(BaseSettings):
     kafka_group_prefix: str = Field("", description="prefix of every consumer group id (isolates test runs)")
 
     # Topics (DESIGN §6); overridable so tests can isolate themselves
-    topic_ingest: str = Field(names.TOPIC_INGEST, description="raw events from source systems that speak Kafka")
-    topic_events: str = Field(names.TOPIC_EVENTS, description="validated events, key indicator:unit")
-    topic_deadletter: str = Field(names.TOPIC_DEADLETTER, description="rejected messages with the reason")
-    topic_rollups: str = Field(names.TOPIC_ROLLUPS, description="rollup changes (compacted)")
-    topic_alerts: str = Field(names.TOPIC_ALERTS, description="alert state changes")
+    topic_ingest: str = Field(topics.TOPIC_INGEST, description="raw events from source systems that speak Kafka")
+    topic_events: str = Field(topics.TOPIC_EVENTS, description="validated events, key indicator:unit")
+    topic_deadletter: str = Field(topics.TOPIC_DEADLETTER, description="rejected messages with the reason")
+    topic_rollups: str = Field(topics.TOPIC_ROLLUPS, description="rollup changes (compacted)")
+    topic_alerts: str = Field(topics.TOPIC_ALERTS, description="alert state changes")
 
     # PostgreSQL
     pg_host: str = Field("127.0.0.1", description="PostgreSQL host")

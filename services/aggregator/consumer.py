@@ -18,10 +18,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
@@ -33,6 +31,7 @@ from services.aggregator.prepare import Part
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.workers import Preparer
 from shared.contracts.deadletter import deadletter_headers, deadletter_value
+from shared.contracts.rollups import rollup_key, rollup_value
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import local_date
@@ -200,8 +199,8 @@ class Aggregator:
         futures = []
         try:
             for row in changed:
-                key = f"{row['indicator']}:{row['unit']}".encode()
-                futures.append(await self.producer.send(self.settings.topic_rollups, rollup_message(row), key=key))
+                key = rollup_key(row["indicator"], row["unit"])
+                futures.append(await self.producer.send(self.settings.topic_rollups, rollup_value(row), key=key))
         except KafkaError:
             log.exception("rollup notifications not published")
         return futures
@@ -239,22 +238,3 @@ class Aggregator:
     @staticmethod
     def today() -> date:
         return local_date(datetime.now(UTC))
-
-
-def rollup_message(row: Any) -> bytes:
-    """The dx.rollups.v1 value of one changed current_values row (numbers as JSON numbers)."""
-
-    def num(x: Decimal | None) -> float | int | None:
-        if x is None:
-            return None
-        return int(x) if x == x.to_integral_value() else float(x)
-
-    def ts(x: datetime | None) -> str | None:
-        return None if x is None else x.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-    return orjson.dumps({
-        "indicator": row["indicator"], "unit": row["unit"], "level": row["level"], "value": num(row["value"]),
-        "numerator": num(row["numerator"]), "denominator": num(row["denominator"]), "coverage": row["coverage"],
-        "reporting_children": row["reporting_children"], "children_in_force": row["children_in_force"],
-        "last_observed_at": ts(row["last_observed_at"]), "updated_at": ts(row["updated_at"]),
-    })  # fmt: skip

@@ -16,6 +16,9 @@ from services.alerter.settings import AlerterSettings
 from shared import names
 from shared.adapters.kafka import consumer_kwargs, producer_kwargs
 from shared.adapters.postgres import connect, create_pool
+from shared.contracts.alerts import AlertV1, alert_key, alert_value
+from shared.contracts.rollups import rollup_pair
+from shared.contracts.topics import CHANNEL_ALERTER
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
 
@@ -24,8 +27,8 @@ class KafkaPublisher(Publisher):
     def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
         self.producer, self.topic = producer, topic
 
-    async def publish(self, key: bytes, value: bytes) -> None:
-        await self.producer.send_and_wait(self.topic, value, key=key)
+    async def publish(self, alert: AlertV1) -> None:
+        await self.producer.send_and_wait(self.topic, alert_value(alert), key=alert_key(alert.fingerprint))
 
 
 async def consume(alerter: Alerter, settings: AlerterSettings) -> None:
@@ -38,9 +41,9 @@ async def consume(alerter: Alerter, settings: AlerterSettings) -> None:
             pairs = set()
             for records in batches.values():
                 for record in records:
-                    indicator, sep, unit = (record.key or b"").decode("utf-8", "replace").partition(":")
-                    if sep:
-                        pairs.add((indicator, unit))
+                    pair = rollup_pair(record.key)
+                    if pair is not None:
+                        pairs.add(pair)
             if not batches:
                 continue
             try:
@@ -66,7 +69,7 @@ async def main(settings: AlerterSettings, clock: Clock | None = None) -> None:
     alerter = Alerter(settings, catalog, hierarchy, pool, sink, KafkaPublisher(producer, settings.topic_alerts),
                       metrics, clock)  # fmt: skip
     listener = await connect(settings)
-    await listener.add_listener("dx_alerter", alerter.on_notify)
+    await listener.add_listener(CHANNEL_ALERTER, alerter.on_notify)
     start_http_server(settings.alerter_metrics_port, settings.alerter_metrics_host, registry=metrics.registry)
     log.info("alerter %s up; metrics on :%d", alerter.holder, settings.alerter_metrics_port)
     tasks = [asyncio.create_task(c) for c in (alerter.periodic(), alerter.lead(), consume(alerter, settings))]

@@ -18,7 +18,6 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-import orjson
 
 from services.alerter import store
 from services.alerter.alertmanager import AlertSink
@@ -27,6 +26,8 @@ from services.alerter.evaluator import Inputs, Pair, evaluate, history_query, ke
 from services.alerter.metrics import AlerterMetrics, Snapshot
 from services.alerter.rules import Describe, Plan, TargetRow, Timing, Tracked, alerts_for, step
 from services.alerter.settings import AlerterSettings
+from shared.contracts.alerts import AlertV1, alert_from_outbox
+from shared.contracts.topics import parse_notify
 from shared.domain.catalog import Catalog
 from shared.domain.forecast import ForecastConfig
 from shared.domain.hierarchy import Hierarchy
@@ -39,7 +40,7 @@ log = logging.getLogger("dxmon.alerter")
 class Publisher:
     """Where transitions go (dx.alerts.v1); a Kafka producer in production."""
 
-    async def publish(self, key: bytes, value: bytes) -> None:
+    async def publish(self, alert: AlertV1) -> None:
         raise NotImplementedError
 
 
@@ -128,20 +129,12 @@ class Alerter:
         async with self.pool.acquire() as conn:
             rows = await store.unpublished(conn)
             for r in rows:
-                value = {
-                    "id": r["id"], "fingerprint": r["fingerprint"], "alertname": r["alertname"],
-                    "labels": orjson.loads(r["labels"]), "annotations": orjson.loads(r["annotations"]),
-                    "from": r["from_state"], "state": r["to_state"], "starts_at": r["starts_at"],
-                    "ends_at": r["ends_at"], "at": r["at"],
-                }  # fmt: skip
-                await self.publisher.publish(r["fingerprint"].encode(), orjson.dumps(value))
+                await self.publisher.publish(alert_from_outbox(r))
             if rows:
                 await store.mark_published(conn, [r["id"] for r in rows])
 
     def on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        for line in payload.splitlines():
-            indicator, _, unit = line.partition("\t")
-            self.queued.add((indicator, unit))
+        self.queued |= parse_notify(payload)
         self.wake.set()
 
     async def lead_once(self, full: bool) -> bool:

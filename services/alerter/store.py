@@ -9,10 +9,10 @@ import orjson
 
 from services.alerter.evaluator import Current, HistoryQuery, Inputs, Pair
 from services.alerter.rules import Plan, TargetRow, Tracked
+from shared.contracts.topics import CHANNEL_ALERTER, notify_payloads
 from shared.domain.status import Status
 from shared.domain.trajectory import History
 
-CHANNEL = "dx_alerter"
 LEASE = "alerter"
 
 _HISTORY = """
@@ -102,9 +102,9 @@ async def write_status(
         if complete:
             await conn.execute(_DELETE_OTHERS, cols[0], cols[1], cols[2])
         if notify:
-            pairs = sorted({f"{r.indicator}\t{r.unit}" for r in rows})
-            for i in range(0, len(pairs), 100):
-                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, "\n".join(pairs[i : i + 100]))
+            payloads = notify_payloads({(r.indicator, r.unit) for r in rows})
+            for payload in payloads:
+                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL_ALERTER, payload)
 
 
 def _row(r: asyncpg.Record) -> TargetRow:

@@ -24,13 +24,13 @@ from services.collector.publisher import Publisher
 from services.collector.settings import CollectorSettings
 from services.collector.sources import NAME_PATTERN, Sources
 from shared.contracts.events import reason_code
+from shared.contracts.topics import SOURCE_HEADER
 from shared.domain.timeutil import rfc3339
 from shared.domain.validation import Scope
 
 log = logging.getLogger(__name__)
 
 INGEST_SOURCE = "kafka-ingest"
-SOURCE_HEADER = "dx-source"
 RETRY_DELAY_S = 1.0
 
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
-from shared.contracts.events import EventV1, reason_code, reasons
+from shared.contracts.events import EventV1, accepted_value, reason_code, reasons
+from shared.contracts.keys import pair_key
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import rfc3339
@@ -87,8 +87,7 @@ class Intake:
 
 def accepted_record(raw: dict[str, Any], source: str, received_at: str) -> Record:
     """The dx.events.v1 record: the event exactly as sent plus source and received_at, keyed indicator:unit."""
-    key = f"{raw['indicator']}:{raw['unit']}".encode()
-    return Record(key, orjson.dumps({**raw, "source": source, "received_at": received_at}))
+    return Record(pair_key(raw["indicator"], raw["unit"]), accepted_value(raw, source, received_at))
 
 
 def echoed_event_id(raw: Any) -> str | None:

@@ -10,12 +10,31 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.events import reason_code
+from shared.contracts.topics import DLQ_REASON_HEADER
 from shared.domain.timeutil import rfc3339
-from shared.names import DLQ_REASON_HEADER
 
 DEFAULT_MAX_ORIGINAL = 64 * 1024
+
+
+class DeadLetterV1(BaseModel):
+    """A dead-letter record's value. Key: the original message's key. Header `dx-reason`: the first reason's code."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    reason: str = Field(description="the first error, `code: field: message`")
+    reasons: list[str] = Field(description="every error found")
+    source_topic: str = Field(description="dx.ingest.v1 or dx.events.v1")
+    source_partition: int
+    source_offset: int
+    service: str = Field(description="collector or aggregator")
+    dead_lettered_at: AwareDatetime
+    original: str | None = Field(description="the original bytes as UTF-8; null if not UTF-8 or truncated")
+    original_b64: str = Field(description="the original bytes (or their first max_original bytes), base64")
+    original_truncated: bool = False
+    original_size: int | None = Field(None, description="length of the original when truncated")
 
 
 def deadletter_value(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Self
 from uuid import UUID
 
+import orjson
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -23,6 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from shared.contracts.keys import pair_key
 from shared.domain.timeutil import LOCAL_TZ
 
 EARLIEST_OBSERVATION = datetime(2020, 1, 1, tzinfo=LOCAL_TZ)
@@ -81,9 +83,9 @@ class EventV1(BaseModel):
         return self
 
     @property
-    def key(self) -> str:
+    def key(self) -> bytes:
         """Kafka key of the event: `indicator:unit`."""
-        return f"{self.indicator}:{self.unit}"
+        return pair_key(self.indicator, self.unit)
 
 
 class AcceptedEvent(EventV1):
@@ -124,6 +126,11 @@ _CUSTOM_CODES = {
     "observed_in_future",
     "observed_too_old",
 }
+
+
+def accepted_value(raw: dict[str, Any], source: str, received_at: str) -> bytes:
+    """The dx.events.v1 value of a valid event: the event exactly as sent, plus `source` and `received_at`."""
+    return orjson.dumps({**raw, "source": source, "received_at": received_at})
 
 
 def reason_code(error: str) -> str:

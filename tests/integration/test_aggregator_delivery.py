@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer
 
 from shared import names
 from shared.adapters.kafka import consumer_kwargs
+from shared.contracts.topics import DLQ_REASON_HEADER
 from shared.domain.timeutil import local_date
 from tests.integration.test_aggregator_harness import (
     LEVEL4,
@@ -84,7 +85,7 @@ async def test_poison_goes_to_the_dead_letter_topic_and_the_partition_keeps_movi
     wrong = orjson.loads(by_reason["wrong_level"].value)
     assert wrong["service"] == "aggregator" and wrong["source_topic"] == isolated.topic_events
     assert orjson.loads(wrong["original"]) == wrong_level and wrong["source_partition"] == 0
-    assert dict(by_reason["wrong_level"].headers)[names.DLQ_REASON_HEADER] == b"wrong_level"
+    assert dict(by_reason["wrong_level"].headers)[DLQ_REASON_HEADER] == b"wrong_level"
     binary = [orjson.loads(r.value) for r in records if orjson.loads(r.value)["original"] is None]
     assert binary and binary[0]["original_b64"] == "//4="
     assert (await current(isolated, LEVEL4, "14758"))["value"] == Decimal(50)

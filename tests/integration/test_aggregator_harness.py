@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaProducer
 from services.aggregator.main import run
 from services.aggregator.settings import AggregatorSettings
 from shared.adapters.kafka import producer_kwargs
+from shared.contracts.keys import pair_key
 from shared.settings import Settings
 from testing.processes import free_port
 from tests.support.db import fetch as fetch  # re-exported for the tests of this layer
@@ -48,7 +49,7 @@ async def send(
             await producer.send(
                 settings.topic_events,
                 orjson.dumps(e),
-                key=f"{e['indicator']}:{e['unit']}".encode(),
+                key=pair_key(e["indicator"], e["unit"]),
                 partition=partition,
             )
             for e in events

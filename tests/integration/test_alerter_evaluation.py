@@ -19,6 +19,7 @@ from services.alerter.service import Alerter, Publisher
 from services.alerter.settings import AlerterSettings
 from shared.adapters.kafka import producer_kwargs
 from shared.adapters.postgres import create_pool
+from shared.contracts.alerts import AlertV1
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.settings import Settings
@@ -38,10 +39,10 @@ class Sink:
 
 class Outbox(Publisher):
     def __init__(self) -> None:
-        self.messages: list[tuple[bytes, bytes]] = []
+        self.messages: list[AlertV1] = []
 
-    async def publish(self, key: bytes, value: bytes) -> None:
-        self.messages.append((key, value))
+    async def publish(self, alert: AlertV1) -> None:
+        self.messages.append(alert)
 
 
 async def seed(settings: Settings, rows: list[tuple[str, str, date, float]]) -> None:

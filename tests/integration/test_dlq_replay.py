@@ -9,8 +9,8 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from dx.dlq import read_deadletters, read_topic, replay, select
-from shared import names
 from shared.adapters.kafka import producer_kwargs
+from shared.contracts.topics import DLQ_REASON_HEADER
 from shared.settings import Settings
 from testing.processes import ROOT, settings_env
 
@@ -50,7 +50,7 @@ async def _write_deadletters(settings: Settings) -> None:
         for key, value in records:
             reason = orjson.loads(value)["reason"].split(":")[0].encode()
             await producer.send_and_wait(
-                settings.topic_deadletter, value, key=key, partition=0, headers=[(names.DLQ_REASON_HEADER, reason)]
+                settings.topic_deadletter, value, key=key, partition=0, headers=[(DLQ_REASON_HEADER, reason)]
             )
     finally:
         await producer.stop()

@@ -9,8 +9,8 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from shared import names
 from shared.adapters.kafka import producer_kwargs
+from shared.contracts.topics import DLQ_REASON_HEADER
 from shared.settings import Settings
 from tests.integration.collector.support import ratio_event, read_topic, with_ids
 from tests.reliability.conftest import Tally
@@ -68,7 +68,7 @@ async def test_garbage_on_the_ingest_topic_is_dead_lettered_with_reasons(isolate
             if value is not None and value in {orjson.dumps(e) for e in good}:
                 continue
             doc, headers = reasons.get(meta.offset, ({}, ()))
-            handled = bool(doc.get("reason")) and dict(headers).get(names.DLQ_REASON_HEADER) is not None
+            handled = bool(doc.get("reason")) and dict(headers).get(DLQ_REASON_HEADER) is not None
             tally.bad_input(handled)
             assert handled, (meta.offset, value[:80] if value else value)
         assert len(dead) == len(bad)

@@ -152,4 +152,4 @@ def test_scope_rejects_other_indicators_and_other_units_as_forbidden(hierarchy: 
 def test_an_accepted_event_carries_source_and_received_at() -> None:
     raw = {**ratio(), "source": "portal", "received_at": "2026-11-27T12:00:00Z"}
     event = AcceptedEvent.model_validate(raw, context={"now": NOW})
-    assert (event.source, event.key) == ("portal", "gov.satisfaction:14758")
+    assert (event.source, event.key) == ("portal", b"gov.satisfaction:14758")

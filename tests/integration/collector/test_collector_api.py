@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from services.collector.settings import CollectorSettings
+from shared.contracts.keys import pair_key
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
 from shared.settings import Settings
@@ -67,7 +68,7 @@ async def test_accepted_events_arrive_exactly_as_sent_plus_source_and_received_a
     for sent in events:
         record = by_id[sent["event_id"]]
         got = orjson.loads(record.value)
-        assert record.key == f"{sent['indicator']}:{sent['unit']}".encode()
+        assert record.key == pair_key(sent["indicator"], sent["unit"])
         assert {k: got[k] for k in sent} == sent
         assert set(got) == set(sent) | {"source", "received_at"}
         assert got["source"] == "portal"

@@ -9,6 +9,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from shared import names
 from shared.adapters.kafka import client_kwargs, group_id, producer_kwargs
+from shared.contracts.topics import DLQ_REASON_HEADER
 from tests.integration.collector.support import (
     add_source,
     collector_settings,
@@ -63,7 +64,7 @@ async def test_ingest_round_trip_with_garbage_and_a_huge_message(isolated):
             assert (doc["source_topic"], doc["source_partition"]) == (settings.topic_ingest, meta.partition)
             assert doc["service"] == "collector"
             assert record.key == key
-            assert dict(record.headers)[names.DLQ_REASON_HEADER] == reason.encode()
+            assert dict(record.headers)[DLQ_REASON_HEADER] == reason.encode()
         garbage = orjson.loads(by_offset[metadata[0].offset].value)
         assert (garbage["original"], base64.b64decode(garbage["original_b64"])) == (None, sends[0][0])
         huge = orjson.loads(by_offset[metadata[3].offset].value)
