@@ -1,4 +1,5 @@
-"""Reading a backfill file (CSV or XLSX) into events, with a per-row error report (pure apart from reading).
+"""The `dx import FILE` job: read a backfill file (CSV or XLSX) into events with a per-row error report, then send
+the valid rows through the collector's HTTP API in batches, mapping its per-item rejections back to their rows.
 
 Columns (header row, any order, case-insensitive; other columns are ignored):
   indicator    catalog code, e.g. overall.dti_rank
@@ -12,19 +13,23 @@ Rows are numbered as in a spreadsheet: the header is row 1.
 
 import csv
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from dx.client import CollectorClient
+from dx.sending import batches
+from dx.tokens import obtain_token
 from shared.contracts.events import EventV1, reasons
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import LOCAL_TZ
 from shared.domain.validation import check_event
+from shared.settings import Settings
 
 COLUMNS = ("indicator", "unit", "date", "numerator", "denominator", "value", "event_id")
 REQUIRED = ("indicator", "unit", "date")
@@ -181,3 +186,73 @@ def error_for_row(number: int, error: str) -> RowError:
     if len(parts) < 3:
         return RowError(number, "event", error)
     return RowError(number, parts[1], f"{parts[0]}: {parts[2]}")
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    accepted: int = 0
+    duplicates: int = 0  # rows repeating an earlier row's event (sent once)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def rejected_rows(self) -> int:
+        return len({e.row for e in self.errors})
+
+
+def parse_file(
+    path: Path, catalog: Catalog, hierarchy: Hierarchy, now: datetime | None = None
+) -> tuple[list[ParsedRow], ImportReport]:
+    """The valid rows (one per distinct event_id) and a report holding every local error."""
+    now = now or datetime.now(UTC)
+    report = ImportReport()
+    valid: list[ParsedRow] = []
+    seen: dict[str, int] = {}
+    for number, row in read_rows(path):
+        report.rows += 1
+        parsed = parse_row(number, row, catalog, hierarchy, now)
+        if isinstance(parsed, list):
+            report.errors.extend(parsed)
+        elif parsed.event["event_id"] in seen:
+            report.duplicates += 1
+        else:
+            seen[parsed.event["event_id"]] = number
+            valid.append(parsed)
+    return valid, report
+
+
+async def send_rows(
+    client: CollectorClient,
+    rows: list[ParsedRow],
+    report: ImportReport,
+    batch: int = 500,
+    on_batch: Callable[[int], None] | None = None,
+) -> None:
+    """Post the valid rows; the API's per-item rejections are mapped back to their rows."""
+    for chunk in batches(rows, min(batch, 1000)):
+        result = await client.post([r.event for r in chunk])
+        report.accepted += result.accepted
+        for item in result.rejected:
+            number = chunk[int(item["index"])].row
+            report.errors.extend(error_for_row(number, e) for e in item.get("errors") or ["rejected: event: -"])
+        if on_batch is not None:
+            on_batch(len(chunk))
+    report.errors.sort(key=lambda e: e.row)
+
+
+async def import_rows(
+    settings: Settings,
+    collector_url: str,
+    token: str | None,
+    rows: list[ParsedRow],
+    report: ImportReport,
+    batch: int = 500,
+    on_batch: Callable[[int], None] | None = None,
+) -> str | None:
+    """Send `rows` with `token` (default: a new source 'importer'); returns the name of the source created."""
+    if not rows:
+        return None
+    created, token = await obtain_token(settings, token, "importer")
+    async with CollectorClient(collector_url, token) as client:
+        await send_rows(client, rows, report, batch, on_batch)
+    return created

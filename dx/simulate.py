@@ -1,12 +1,14 @@
-"""`dx simulate`: a compressed replay of history, then live traffic, through the collector's HTTP API."""
+"""The `dx simulate` job: a compressed replay of history, then live traffic, through the collector's HTTP API.
+
+What is sent is dx/simulation.py (events) and dx/profiles.py (baselines and trends); how progress is shown is the
+command's (dx/commands/simulate.py), through `Watcher`."""
 
 import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typing import Protocol
 
 from dx.client import CollectorClient
 from dx.sending import Pacer, Summary, send_all
@@ -43,23 +45,28 @@ def _live(sim: Simulator) -> Iterator[Event]:
         yield from sim.live_round(datetime.now(UTC))
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-    )
+class Watcher(Protocol):
+    """Told what the run does, to show it."""
+
+    def source_created(self, name: str) -> None: ...
+
+    def phase(self, name: str, total: float | None) -> None: ...
+
+    def advance(self, completed: float, status: str) -> None: ...
 
 
 async def simulate(
-    settings: Settings, catalog: Catalog, hierarchy: Hierarchy, options: SimulateOptions, summary: Summary
+    settings: Settings,
+    catalog: Catalog,
+    hierarchy: Hierarchy,
+    options: SimulateOptions,
+    summary: Summary,
+    watcher: Watcher,
 ) -> str | None:
     """Run the simulation, tallying into `summary`; returns the name of the source created (if any)."""
     created, token = await obtain_token(settings, options.token, options.source_name)
     if created:
-        print(f"created source {created!r} (revoke it with: dx sources revoke {created})")
+        watcher.source_created(created)
     sim = Simulator(catalog, hierarchy, options.seed)
     live_rate = options.rate or DEFAULT_LIVE_RATE
 
@@ -67,42 +74,36 @@ async def simulate(
         return f"accepted {summary.accepted} · rejected {summary.rejected_total}"
 
     async with CollectorClient(options.collector_url, token) as client:
-        with _progress() as progress:
-            if (start := options.history) is not None:
-                now = datetime.now(UTC)
-                days = (local_date(now) - start).days + 1
-                task = progress.add_task("history", total=days, status=status())
+        if (start := options.history) is not None:
+            now = datetime.now(UTC)
+            days = (local_date(now) - start).days + 1
+            watcher.phase("history", days)
 
-                def on_history(chunk: list[Event], _: object) -> None:
-                    day = date.fromisoformat(chunk[-1]["observed_at"][:10])
-                    progress.update(task, completed=(day - start).days + 1, status=f"{day} · {status()}")
+            def on_history(chunk: list[Event], _: object) -> None:
+                day = date.fromisoformat(chunk[-1]["observed_at"][:10])
+                watcher.advance((day - start).days + 1, f"{day} · {status()}")
 
-                events = sim.history(start, now)
-                await send_all(
-                    client,
-                    events,
-                    batch=_batch(options),
-                    pacer=Pacer(options.rate),
-                    summary=summary,
-                    on_batch=on_history,
-                )
-                progress.update(task, completed=days)
-            if options.duration > 0:
-                forever = math.isinf(options.duration)
-                task = progress.add_task("live", total=None if forever else options.duration, status=status())
-                started = time.monotonic()
-                deadline = None if forever else started + options.duration
+            events = sim.history(start, now)
+            await send_all(
+                client, events, batch=_batch(options), pacer=Pacer(options.rate), summary=summary, on_batch=on_history
+            )
+            watcher.advance(days, status())
+        if options.duration > 0:
+            forever = math.isinf(options.duration)
+            watcher.phase("live", None if forever else options.duration)
+            started = time.monotonic()
+            deadline = None if forever else started + options.duration
 
-                def on_live(chunk: list[Event], _: object) -> None:
-                    progress.update(task, completed=time.monotonic() - started, status=status())
+            def on_live(chunk: list[Event], _: object) -> None:
+                watcher.advance(time.monotonic() - started, status())
 
-                await send_all(
-                    client,
-                    _live(sim),
-                    batch=min(options.batch, max(1, int(live_rate))),
-                    pacer=Pacer(live_rate),
-                    summary=summary,
-                    deadline=deadline,
-                    on_batch=on_live,
-                )
+            await send_all(
+                client,
+                _live(sim),
+                batch=min(options.batch, max(1, int(live_rate))),
+                pacer=Pacer(live_rate),
+                summary=summary,
+                deadline=deadline,
+                on_batch=on_live,
+            )
     return created

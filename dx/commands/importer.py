@@ -1,4 +1,4 @@
-"""`dx import FILE`: backfill historical values from CSV or XLSX through the collector's HTTP API."""
+"""`dx import FILE`: arguments, progress and the error report; the job is dx/importer.py."""
 
 import argparse
 import asyncio
@@ -9,11 +9,9 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from dx.client import CollectorClient, CollectorError
+from dx.client import CollectorError
 from dx.context import Context, load_context
-from dx.import_file import ImportReport, parse_file, send_rows
-from dx.importer import ImportFileError, ParsedRow
-from dx.tokens import obtain_token
+from dx.importer import ImportFileError, ImportReport, ParsedRow, import_rows, parse_file
 
 EPILOG = """\
 columns (header row; any order; other columns are ignored):
@@ -76,13 +74,13 @@ async def _send(
     url = args.collector_url or f"http://{ctx.settings.collector_host}:{ctx.settings.collector_port}"
     if not rows:
         return
-    created, token = await obtain_token(ctx.settings, args.token, "importer")
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"importing {args.file.name}", total=len(rows))
+        created = await import_rows(
+            ctx.settings, url, args.token, rows, report, args.batch, lambda n: progress.advance(task, n)
+        )
     if created:
         console.print(f"created source {created!r} (revoke it with: dx sources revoke {created})")
-    async with CollectorClient(url, token) as client:
-        with Progress(console=console) as progress:
-            task = progress.add_task(f"importing {args.file.name}", total=len(rows))
-            await send_rows(client, rows, report, args.batch, lambda n: progress.advance(task, n))
 
 
 def _print(console: Console, path: Path, report: ImportReport) -> None:

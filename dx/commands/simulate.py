@@ -1,8 +1,10 @@
-"""`dx simulate`: realistic source-system traffic for Thanh Hóa through the collector's HTTP API."""
+"""`dx simulate`: arguments and the progress display; the job is dx/simulate.py."""
 
 import argparse
 import asyncio
 from datetime import date
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from dx.client import CollectorError
 from dx.context import load_context
@@ -70,7 +72,8 @@ def _simulate(args: argparse.Namespace) -> int:
     summary = Summary()
     code = 0
     try:
-        asyncio.run(simulate(ctx.settings, ctx.catalog, ctx.hierarchy, options, summary))
+        with _progress() as progress:
+            asyncio.run(simulate(ctx.settings, ctx.catalog, ctx.hierarchy, options, summary, RichWatcher(progress)))
     except KeyboardInterrupt:
         print("interrupted")
         code = 130
@@ -79,3 +82,31 @@ def _simulate(args: argparse.Namespace) -> int:
         code = 1
     print("\n".join(summary.lines()))
     return code
+
+
+class RichWatcher:
+    """A progress bar per phase (history, live) with the accepted/rejected tally."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: TaskID | None = None
+
+    def source_created(self, name: str) -> None:
+        self.progress.console.print(f"created source {name!r} (revoke it with: dx sources revoke {name})")
+
+    def phase(self, name: str, total: float | None) -> None:
+        self.task = self.progress.add_task(name, total=total, status="")
+
+    def advance(self, completed: float, status: str) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=completed, status=status)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+    )

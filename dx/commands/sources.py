@@ -6,8 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from dx.context import Context, load_context
-from services.collector.sources import PgSources
-from shared.adapters.postgres import create_pool
+from dx.sources import SourceAdmin, source_admin
 
 T = TypeVar("T")
 
@@ -34,13 +33,10 @@ def _unknown(ctx: Context, indicators: list[str] | None, units: list[str] | None
     return bad + [f"unknown unit {c}" for c in units or [] if not ctx.hierarchy.known_anywhere(c)]
 
 
-def _run(ctx: Context, work: Callable[[PgSources], Awaitable[T]]) -> T:
+def _run(ctx: Context, work: Callable[[SourceAdmin], Awaitable[T]]) -> T:
     async def go() -> T:
-        pool = await create_pool(ctx.settings, "app", min_size=1, max_size=1)
-        try:
-            return await work(PgSources(pool))
-        finally:
-            await pool.close()
+        async with source_admin(ctx.settings) as admin:
+            return await work(admin)
 
     return asyncio.run(go())
 

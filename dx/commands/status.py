@@ -1,8 +1,7 @@
-"""`dx status [--unit U] [--indicator I] [--json]`: every target worst-first, read from target_status.
+"""`dx status [--unit U] [--indicator I] [--json]`: every target worst-first (the query is dx/status.py).
 
-Order: missed, at_risk, behind, no_data, on_track, achieved, not_applicable (shared.domain.status.STATUS_ORDER),
-then indicator, then unit (province first), then milestone. `--json` prints a list of objects with exactly the
-keys indicator, unit, milestone, value, expected, target, projected, status, reason.
+`--json` prints a list of objects with exactly the keys indicator, unit, milestone, value, expected, target,
+projected, status, reason.
 """
 
 import argparse
@@ -15,9 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from dx.context import Context, load_context
-from shared.adapters.postgres import connect
-from shared.domain.catalog import LEVEL_DEPTH
-from shared.domain.status import STATUS_ORDER, STATUS_VI, Status, fmt
+from dx.status import fetch_status
+from shared.domain.status import STATUS_VI, Status, fmt
 from shared.domain.timeutil import local_date
 
 JSON_KEYS = ("indicator", "unit", "milestone", "value", "expected", "target", "projected", "status", "reason")
@@ -38,31 +36,6 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     cmd.add_argument("--indicator", help="only this indicator code")
     cmd.add_argument("--json", action="store_true", help="machine-readable list of objects")
     cmd.set_defaults(handler=_status)
-
-
-async def fetch(ctx: Context, unit: str | None, indicator: str | None) -> list[dict[str, Any]]:
-    conn = await connect(ctx.settings)
-    try:
-        rows = await conn.fetch(
-            """SELECT indicator, unit, milestone, value::float8, expected::float8, target::float8,
-                      projected::float8, status, reason, stale
-                 FROM target_status WHERE ($1::text IS NULL OR unit = $1) AND ($2::text IS NULL OR indicator = $2)""",
-            unit, indicator,
-        )  # fmt: skip
-    finally:
-        await conn.close()
-    return sort_rows([dict(r) for r in rows], ctx)
-
-
-def sort_rows(rows: list[dict[str, Any]], ctx: Context) -> list[dict[str, Any]]:
-    today = local_date(datetime.now(UTC))
-
-    def depth(code: str) -> int:
-        unit = ctx.hierarchy.resolve(code, today)
-        return LEVEL_DEPTH[unit.level] if unit else 3
-
-    return sorted(rows, key=lambda r: (STATUS_ORDER[Status(r["status"])], r["indicator"], depth(r["unit"]),
-                                       r["unit"], r["milestone"]))  # fmt: skip
 
 
 def render(rows: list[dict[str, Any]], ctx: Context, console: Console) -> None:
@@ -86,7 +59,7 @@ def render(rows: list[dict[str, Any]], ctx: Context, console: Console) -> None:
 
 def _status(args: argparse.Namespace) -> int:
     ctx = load_context()
-    rows = asyncio.run(fetch(ctx, args.unit, args.indicator))
+    rows = asyncio.run(fetch_status(ctx, args.unit, args.indicator))
     if args.json:
         print(json.dumps([{k: r[k] for k in JSON_KEYS} for r in rows], ensure_ascii=False, indent=2))
     else:

@@ -111,10 +111,10 @@ class Sources:
         return source
 
 
-_COLUMNS = "name, token_id, token_hash, indicators, units, created_at, revoked_at"
+COLUMNS = "name, token_id, token_hash, indicators, units, created_at, revoked_at"
 
 
-def _row_to_source(row: asyncpg.Record | None) -> Source | None:
+def row_to_source(row: asyncpg.Record | None) -> Source | None:
     if row is None:
         return None
     indicators, units = row["indicators"], row["units"]
@@ -125,44 +125,13 @@ def _row_to_source(row: asyncpg.Record | None) -> Source | None:
 
 
 class PgSources:
-    """The `sources` table (migration 0002)."""
+    """The collector's request-path lookups in the `sources` table; administration is dx/sources.py."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
     async def by_token_id(self, token_id: str) -> Source | None:
-        return _row_to_source(await self.pool.fetchrow(f"SELECT {_COLUMNS} FROM sources WHERE token_id = $1", token_id))
+        return row_to_source(await self.pool.fetchrow(f"SELECT {COLUMNS} FROM sources WHERE token_id = $1", token_id))
 
     async def by_name(self, name: str) -> Source | None:
-        return _row_to_source(await self.pool.fetchrow(f"SELECT {_COLUMNS} FROM sources WHERE name = $1", name))
-
-    async def all(self) -> list[Source]:
-        rows = await self.pool.fetch(f"SELECT {_COLUMNS} FROM sources ORDER BY name")
-        return [s for s in map(_row_to_source, rows) if s is not None]
-
-    async def add(self, name: str, indicators: list[str] | None, units: list[str] | None) -> str:
-        """Create `name` (or re-issue a revoked one) and return its new token; ValueError if it is active."""
-        if not NAME_PATTERN.fullmatch(name):
-            raise ValueError(f"invalid source name {name!r}: lower-case letters, digits, '.', '_', '-' (≤ 64)")
-        token, token_id, token_hash = new_token()
-        row = await self.pool.fetchrow(
-            "INSERT INTO sources (name, token_id, token_hash, indicators, units) VALUES ($1, $2, $3, $4, $5) "
-            "ON CONFLICT (name) DO UPDATE SET token_id = EXCLUDED.token_id, token_hash = EXCLUDED.token_hash, "
-            "indicators = EXCLUDED.indicators, units = EXCLUDED.units, created_at = now(), revoked_at = NULL "
-            "WHERE sources.revoked_at IS NOT NULL RETURNING name",
-            name,
-            token_id,
-            token_hash,
-            indicators,
-            units,
-        )
-        if row is None:
-            raise ValueError(f"source {name!r} already has an active token: revoke it first")
-        return token
-
-    async def revoke(self, name: str) -> bool:
-        """True when an active source was revoked now."""
-        status = await self.pool.execute(
-            "UPDATE sources SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL", name
-        )
-        return bool(status == "UPDATE 1")
+        return row_to_source(await self.pool.fetchrow(f"SELECT {COLUMNS} FROM sources WHERE name = $1", name))

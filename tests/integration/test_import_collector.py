@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from dx.dlq import read_topic
-from services.collector.sources import PgSources
+from dx.sources import SourceAdmin
 from shared import names
 from shared.adapters.postgres import create_pool
 from shared.settings import Settings
@@ -54,7 +54,7 @@ async def _token(settings: Settings) -> str:
     """A source allowed to write gov.eid_users and the DTI rank only: the level-4 row is the API's to refuse."""
     pool = await create_pool(settings, "app", max_size=1)
     try:
-        return await PgSources(pool).add("backfill", ["gov.eid_users", "overall.dti_rank"], None)
+        return await SourceAdmin(pool).add("backfill", ["gov.eid_users", "overall.dti_rank"], None)
     finally:
         await pool.close()
 

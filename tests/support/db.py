@@ -4,7 +4,7 @@ from typing import Any
 
 import asyncpg
 
-from services.collector.sources import PgSources
+from dx.sources import SourceAdmin
 from shared.adapters.postgres import create_pool
 from shared.settings import Settings
 
@@ -23,7 +23,7 @@ async def add_source(
     """Create a source; returns the Authorization header carrying its token."""
     pool = await create_pool(settings, "app", min_size=1, max_size=1)
     try:
-        token = await PgSources(pool).add(name, indicators, units)
+        token = await SourceAdmin(pool).add(name, indicators, units)
     finally:
         await pool.close()
     return {"Authorization": f"Bearer {token}"}

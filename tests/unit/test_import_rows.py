@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from dx.import_file import parse_file
-from dx.importer import ImportFileError, RowError, error_for_row
+from dx.importer import ImportFileError, RowError, error_for_row, parse_file
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 

@@ -8,9 +8,9 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
+from dx.sources import SourceAdmin
 from services.collector.main import create_app
 from services.collector.settings import CollectorSettings
-from services.collector.sources import PgSources
 from shared.adapters.kafka import client_kwargs
 from shared.adapters.postgres import create_pool
 from shared.settings import Settings
@@ -36,7 +36,7 @@ async def running_app(settings: CollectorSettings) -> AsyncIterator[httpx.AsyncC
 async def revoke_source(settings: Settings, name: str) -> None:
     pool = await create_pool(settings, "app", min_size=1, max_size=1)
     try:
-        assert await PgSources(pool).revoke(name)
+        assert await SourceAdmin(pool).revoke(name)
     finally:
         await pool.close()
 
