@@ -1,38 +1,79 @@
-"""The status query behind `dx status`: every target from target_status, worst first.
+"""The status query behind `dx status` and `dx report`: targets from target_status, filtered, worst first.
 
 Order: missed, at_risk, behind, no_data, on_track, achieved, not_applicable (shared.domain.status.STATUS_ORDER),
 then indicator, then unit (province first), then milestone.
 """
 
-from datetime import UTC, datetime
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from dx.context import Context
 from shared.adapters.postgres import connect
 from shared.domain.catalog import LEVEL_DEPTH
+from shared.domain.hierarchy import Unit
 from shared.domain.status import STATUS_ORDER, Status
 from shared.domain.timeutil import local_date
 
+QUERY = """SELECT indicator, unit, milestone, value::float8, expected::float8, target::float8, projected::float8,
+                  status, reason, stale
+             FROM target_status
+            WHERE ($1::text IS NULL OR unit = $1) AND ($2::text IS NULL OR indicator = $2)
+              AND ($3::text[] IS NULL OR status = ANY($3)) AND ($4::text IS NULL OR milestone = $4)"""
+
+
+@dataclass(frozen=True)
+class StatusFilter:
+    unit: str | None = None
+    indicator: str | None = None
+    statuses: Collection[str] | None = None
+    milestone: str | None = None
+    level: str | None = None
+
 
 async def fetch_status(ctx: Context, unit: str | None, indicator: str | None) -> list[dict[str, Any]]:
+    """Every row of one unit and/or indicator (None: all), worst first."""
+    return await fetch_filtered(ctx, StatusFilter(unit, indicator))
+
+
+async def fetch_filtered(ctx: Context, f: StatusFilter) -> list[dict[str, Any]]:
     conn = await connect(ctx.settings)
     try:
-        rows = await conn.fetch(
-            """SELECT indicator, unit, milestone, value::float8, expected::float8, target::float8,
-                      projected::float8, status, reason, stale
-                 FROM target_status WHERE ($1::text IS NULL OR unit = $1) AND ($2::text IS NULL OR indicator = $2)""",
-            unit, indicator,
-        )  # fmt: skip
+        statuses = sorted(f.statuses) if f.statuses is not None else None
+        rows = [dict(r) for r in await conn.fetch(QUERY, f.unit, f.indicator, statuses, f.milestone)]
     finally:
         await conn.close()
-    return sort_rows([dict(r) for r in rows], ctx)
+    if f.level is not None:
+        today = local_date(datetime.now(UTC))
+        rows = [r for r in rows if (u := unit_of(ctx, r["unit"], today)) is not None and u.level == f.level]
+    return sort_rows(rows, ctx)
+
+
+async def evaluated_at(ctx: Context) -> datetime | None:
+    """When the alerter last evaluated the statuses (its clock)."""
+    conn = await connect(ctx.settings)
+    try:
+        when: datetime | None = await conn.fetchval("SELECT max(evaluated_at) FROM target_status")
+    finally:
+        await conn.close()
+    return when
+
+
+def unit_of(ctx: Context, code: str, today: date) -> Unit | None:
+    """The unit a code names today, or in the last version that had it (a district after the reform)."""
+    unit = ctx.hierarchy.resolve(code, today)
+    if unit is not None:
+        return unit
+    earlier = [v.units[code] for v in ctx.hierarchy.versions if code in v.units]
+    return earlier[-1] if earlier else None
 
 
 def sort_rows(rows: list[dict[str, Any]], ctx: Context) -> list[dict[str, Any]]:
     today = local_date(datetime.now(UTC))
 
     def depth(code: str) -> int:
-        unit = ctx.hierarchy.resolve(code, today)
+        unit = unit_of(ctx, code, today)
         return LEVEL_DEPTH[unit.level] if unit else 3
 
     return sorted(rows, key=lambda r: (STATUS_ORDER[Status(r["status"])], r["indicator"], depth(r["unit"]),

@@ -4,7 +4,7 @@ keeps its Vietnamese diacritics."""
 
 import asyncio
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,27 +16,11 @@ from dx.main import main
 from shared.domain.status import STATUS_VI, Status, fmt
 from shared.settings import Settings
 from tests.support.db import fetch
-
-EVALUATED = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
-# (indicator, unit, milestone, value, expected, target, projected, status, reason)
-ROWS = [
-    ("gov.satisfaction", "38", "2025", 91.25, 90.0, 90.0, None, "achieved", "Đạt 91,25% đến hạn 31/12/2025"),
-    ("gov.satisfaction", "38", "2030", 91.25, 91.5, 98.0, 93.0, "at_risk", "Dự báo 93% đến 31/12/2030"),
-    ("gov.satisfaction", "14758", "2025", 80.0, 90.0, 90.0, None, "missed", "Hết hạn 31/12/2025: đạt 80%"),
-    ("gov.satisfaction", "14797", "2025", None, None, 90.0, None, "no_data", "Chưa có số liệu"),
-    ("soc.epayment_accounts", "38", "2025", 45.5, 50.0, 50.0, None, "missed", "Hết hạn: đạt 45,5%, mục tiêu 50%"),
-    ("overall.dti_rank", "38", "2025", 12.0, 10.0, 10.0, None, "missed", "Hạng 12, mục tiêu ≤ 10"),
-]
+from tests.support.targets import write_target_rows
 
 
 async def _seed(settings: Settings) -> None:
-    for r in ROWS:
-        await fetch(
-            settings,
-            "INSERT INTO target_status (indicator, unit, milestone, value, expected, target, projected, status, "
-            "reason, evaluated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            *r, EVALUATED,
-        )  # fmt: skip
+    await write_target_rows(settings)
     start = date(2025, 1, 1)
     for i in range(0, 365, 7):  # weekly history of the province's satisfaction: 80 % → ~91 %
         await fetch(
