@@ -2,11 +2,14 @@
 
 import argparse
 import asyncio
+import json
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from dx.dlq import DeadLetter, SelectionError, read_deadletters, replay, replayed_refs, select
+from dx.render import safe
 from shared.domain.timeutil import LOCAL_TZ
 from shared.settings import Settings
 
@@ -16,6 +19,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     show = dlq.add_parser("list", help="show dead letters, most recent last")
     show.add_argument("--limit", type=int, default=50, metavar="N", help="the N most recent (default 50; 0 = all)")
     show.add_argument("--reason", default=None, metavar="CODE", help="only this reason code, e.g. unknown_unit")
+    show.add_argument("--json", action="store_true", help="machine-readable list of objects")
     show.set_defaults(handler=_list)
     again = dlq.add_parser(
         "replay",
@@ -45,8 +49,19 @@ def _table(letters: list[DeadLetter], done: set[tuple[int, int]] | None) -> Tabl
         source = f"{d.source_topic} {d.source_partition}:{d.source_offset}" if d.source_topic else "?"
         replayed = "?" if done is None else ("yes" if (d.partition, d.offset) in done else "")
         when = d.timestamp.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(d.ref, when, d.service, d.reason, source, d.preview(), replayed)
+        table.add_row(d.ref, when, safe(d.service), safe(d.reason), safe(source), safe(d.preview()), replayed)
     return table
+
+
+def as_json(d: DeadLetter, done: set[tuple[int, int]] | None) -> dict[str, Any]:
+    """One dead letter for `--json`; `replayed` is null when PostgreSQL could not say."""
+    return {
+        "partition": d.partition, "offset": d.offset, "time": d.timestamp.isoformat(), "service": d.service,
+        "reason": d.reason, "code": d.code, "source_topic": d.source_topic, "source_partition": d.source_partition,
+        "source_offset": d.source_offset,
+        "original": None if d.original is None else d.original.decode("utf-8", errors="replace"),
+        "replayed": None if done is None else (d.partition, d.offset) in done,
+    }  # fmt: skip
 
 
 async def _done_or_none(settings: Settings) -> set[tuple[int, int]] | None:
@@ -63,7 +78,11 @@ def _list(args: argparse.Namespace) -> int:
     if args.reason:
         letters = [d for d in letters if d.code == args.reason]
     shown = letters[-args.limit :] if args.limit > 0 else letters
-    console.print(_table(shown, asyncio.run(_done_or_none(settings))))
+    done = asyncio.run(_done_or_none(settings))
+    if args.json:
+        print(json.dumps([as_json(d, done) for d in shown], ensure_ascii=False, indent=2))
+        return 0
+    console.print(_table(shown, done))
     console.print(f"{len(shown)} of {len(letters)} dead letters in {settings.topic_deadletter}")
     return 0
 

@@ -2,11 +2,17 @@
 
 import argparse
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.table import Table
 
 from dx.context import Context, load_context
+from dx.render import safe
 from dx.sources import SourceAdmin, source_admin
+from services.collector.sources import Source
 
 T = TypeVar("T")
 
@@ -18,7 +24,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     add.add_argument("--indicators", help="comma-separated indicator codes it may write (default: all)")
     add.add_argument("--units", help="comma-separated unit codes it may write, each with everything under it")
     add.set_defaults(handler=_add)
-    sources.add_parser("list", help="sources and their scopes (no secrets)").set_defaults(handler=_list)
+    listing = sources.add_parser("list", help="sources and their scopes (no secrets)")
+    listing.add_argument("--json", action="store_true", help="machine-readable list of objects")
+    listing.set_defaults(handler=_list)
     revoke = sources.add_parser("revoke", help="revoke a source's token (effective within the collector's cache TTL)")
     revoke.add_argument("name")
     revoke.set_defaults(handler=_revoke)
@@ -60,14 +68,32 @@ def _add(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     rows = _run(load_context(), lambda repo: repo.all())
-    print(f"{'name':<24} {'status':<8} {'created':<20} {'indicators':<30} units")
+    if args.json:
+        print(json.dumps([as_json(s) for s in rows], ensure_ascii=False, indent=2))
+        return 0
+    table = Table(title=f"{len(rows)} sources (nguồn dữ liệu); * = every indicator / unit")
+    for column in ("name", "status", "created", "indicators", "units"):
+        table.add_column(column, overflow="fold")
     for s in rows:
-        status = "revoked" if s.revoked_at else "active"
+        status = "[dim]revoked[/]" if s.revoked_at else "[green]active[/]"
         created = s.created_at.strftime("%Y-%m-%d %H:%M") if s.created_at else ""
         indicators = ",".join(sorted(s.scope.indicators)) if s.scope.indicators is not None else "*"
         units = ",".join(sorted(s.scope.units)) if s.scope.units is not None else "*"
-        print(f"{s.name:<24} {status:<8} {created:<20} {indicators:<30} {units}")
+        table.add_row(safe(s.name), status, created, safe(indicators), safe(units))
+    Console().print(table)
     return 0
+
+
+def as_json(s: Source) -> dict[str, Any]:
+    """One source for `--json`: its scope (null = everything), never its token."""
+    return {
+        "name": s.name,
+        "status": "revoked" if s.revoked_at else "active",
+        "created_at": s.created_at.isoformat() if s.created_at else None,
+        "revoked_at": s.revoked_at.isoformat() if s.revoked_at else None,
+        "indicators": sorted(s.scope.indicators) if s.scope.indicators is not None else None,
+        "units": sorted(s.scope.units) if s.scope.units is not None else None,
+    }
 
 
 def _revoke(args: argparse.Namespace) -> int:

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from dx.context import Context, load_context
+from dx.render import safe
 from dx.status import StatusFilter, evaluated_at, fetch_filtered, unit_of
 from shared.domain.status import STATUS_ORDER, STATUS_VI, Status, fmt
 from shared.domain.timeutil import LOCAL_TZ, local_date
@@ -132,9 +132,9 @@ def render(rows: list[dict[str, Any]], ctx: Context, title: str) -> Table:
         status = Status(r["status"])
         label = STATUS_VI[status] + (" · số liệu cũ" if r.get("stale") else "")
         table.add_row(
-            escape(ind.label_vi if ind else r["indicator"]),
-            escape(f"{unit.full_name} ({r['unit']})" if unit else r["unit"]),
+            safe(ind.label_vi if ind else r["indicator"]),
+            safe(f"{unit.full_name} ({r['unit']})" if unit else r["unit"]),
             r["milestone"], fmt(r["value"], du), fmt(r["expected"], du), fmt(r["target"], du),
-            fmt(r["projected"], du), f"[{COLOURS.get(status, 'white')}]{label}[/]", escape(r["reason"]),
+            fmt(r["projected"], du), f"[{COLOURS.get(status, 'white')}]{label}[/]", safe(r["reason"]),
         )  # fmt: skip
     return table
