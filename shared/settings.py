@@ -5,6 +5,7 @@ One class serves every service so that the README's configuration table, `.env.e
 """
 
 from pathlib import Path
+from urllib.parse import quote
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,4 +79,8 @@ class Settings(BaseSettings):
             "owner": (self.pg_owner_user, self.pg_owner_password),
             "grafana": (self.pg_grafana_user, self.pg_grafana_password),
         }[role]
-        return f"postgresql://{user}:{password}@{self.pg_host}:{self.pg_port}/{self.pg_database}"
+        # Every part is percent-encoded: a password such as "p@ss/word#1" must not be read as a host or a path.
+        return (
+            f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{self.pg_host}:{self.pg_port}/"
+            f"{quote(self.pg_database, safe='')}"
+        )

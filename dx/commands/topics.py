@@ -1,9 +1,10 @@
-"""`dx topics ensure`: create the Kafka topics of DESIGN §6 (idempotent)."""
+"""`dx topics ensure`: create the Kafka topics (docs: README, "Kafka topics") and verify existing ones."""
 
 import argparse
 import asyncio
+import sys
 
-from shared.adapters.kafka import ensure_topics
+from shared.adapters.kafka import TopicsError, ensure_topics
 from shared.settings import Settings
 
 
@@ -13,6 +14,11 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
 
 def _ensure(args: argparse.Namespace) -> int:
-    created = asyncio.run(ensure_topics(Settings()))
+    try:
+        created = asyncio.run(ensure_topics(Settings()))
+    except TopicsError as error:
+        for problem in error.problems:
+            print(f"dx: topic {problem}", file=sys.stderr)
+        return 2
     print(f"created: {', '.join(created)}" if created else "topics exist")
     return 0

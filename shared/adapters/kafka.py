@@ -1,11 +1,10 @@
 """Kafka client settings made explicit (the client defaults are not at-least-once) and topic creation."""
 
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared.settings import Settings
 
@@ -69,20 +68,77 @@ def consumer_kwargs(settings: Settings, group: str) -> dict[str, Any]:
     }
 
 
+# Broker error code for "topic already exists": a concurrent creator won the race, which is fine.
+TOPIC_ALREADY_EXISTS = 36
+# Configs whose drift breaks a guarantee (compaction of dx.rollups.v1, durability of acks=all); retention may be
+# tuned by operators and is not checked.
+CHECKED_CONFIGS = ("cleanup.policy", "min.insync.replicas", "unclean.leader.election.enable")
+
+
+class TopicsError(Exception):
+    """The broker refused a topic, or an existing topic differs from its spec; one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def topic_drift(
+    spec: TopicSpec, replication: int, partitions: int, replicas: int, configs: dict[str, str]
+) -> list[str]:
+    """How an existing topic differs from its spec (more partitions than planned is a deliberate scale-out)."""
+    problems = []
+    if partitions < spec.partitions:
+        problems.append(f"{spec.name}: {partitions} partitions, expected at least {spec.partitions}")
+    if replicas != replication:
+        problems.append(f"{spec.name}: replication factor {replicas}, expected {replication}")
+    for key in CHECKED_CONFIGS:
+        want = spec.config.get(key, "delete" if key == "cleanup.policy" else None)
+        if want is not None and configs.get(key) != want:
+            problems.append(f"{spec.name}: {key}={configs.get(key)}, expected {want}")
+    return problems
+
+
 async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> list[str]:
-    """Create missing topics; returns the names created now. Idempotent."""
+    """Create missing topics and verify the existing ones; returns the names created now. Raises TopicsError when
+    the broker refuses a topic or an existing one drifted from its spec (aiokafka returns per-topic error codes
+    instead of raising, so each is read here)."""
+    specs = specs or topic_specs(settings)
     admin = AIOKafkaAdminClient(**client_kwargs(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [s for s in (specs or topic_specs(settings)) if s.name not in existing]
+        wanted = [s for s in specs if s.name not in existing]
+        problems: list[str] = []
         if wanted:
             new = [
                 NewTopic(s.name, s.partitions, settings.kafka_replication_factor, topic_configs=s.config)
                 for s in wanted
             ]
-            with suppress(TopicAlreadyExistsError):  # a concurrent creator won the race
-                await admin.create_topics(new)
+            response = await admin.create_topics(new)
+            problems += [
+                f"{name}: refused by the broker: {message or code}"
+                for name, code, *rest in response.topic_errors
+                for message in [rest[0] if rest else ""]
+                if code not in (0, TOPIC_ALREADY_EXISTS)
+            ]
+        problems += await _drift(admin, [s for s in specs if s.name in existing], settings.kafka_replication_factor)
+        if problems:
+            raise TopicsError(problems)
         return [s.name for s in wanted]
     finally:
         await admin.close()
+
+
+async def _drift(admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication: int) -> list[str]:
+    if not specs:
+        return []
+    described = {t["topic"]: t for t in await admin.describe_topics([s.name for s in specs])}
+    responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, s.name) for s in specs])
+    configs = {r[3]: {c[0]: c[1] for c in r[4]} for response in responses for r in response.resources}
+    problems = []
+    for spec in specs:
+        parts = described[spec.name]["partitions"]
+        replicas = min((len(p["replicas"]) for p in parts), default=0)
+        problems += topic_drift(spec, replication, len(parts), replicas, configs.get(spec.name, {}))
+    return problems

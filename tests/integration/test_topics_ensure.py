@@ -1,0 +1,97 @@
+"""`dx topics ensure` against the real broker: a refused topic or an existing topic that drifted from its spec is a
+loud failure (one line per problem, exit 2), never "created"."""
+
+import uuid
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from services.cli.main import main
+from shared.adapters.kafka import TopicsError, TopicSpec, client_kwargs, ensure_topics, topic_drift
+from shared.settings import Settings
+
+
+async def _create_plain_topic(settings: Settings, name: str, partitions: int) -> None:
+    admin = AIOKafkaAdminClient(**client_kwargs(settings))
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1)])
+    finally:
+        await admin.close()
+
+
+async def _delete(settings: Settings, *names: str) -> None:
+    admin = AIOKafkaAdminClient(**client_kwargs(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        await admin.delete_topics([n for n in names if n in existing])
+    finally:
+        await admin.close()
+
+
+def test_a_topic_matching_its_spec_has_no_drift() -> None:
+    spec = TopicSpec("t", 6, {"cleanup.policy": "compact", "min.insync.replicas": "2"})
+    configs = {"cleanup.policy": "compact", "min.insync.replicas": "2", "unclean.leader.election.enable": "false"}
+    assert topic_drift(spec, 3, 6, 3, configs) == []
+    assert topic_drift(spec, 3, 12, 3, configs) == []  # more partitions: a deliberate scale-out
+
+
+def test_every_kind_of_drift_is_named() -> None:
+    spec = TopicSpec("dx.rollups.v1", 6, {"cleanup.policy": "compact", "min.insync.replicas": "2"})
+    problems = topic_drift(spec, 3, 1, 1, {"cleanup.policy": "delete", "min.insync.replicas": "1"})
+    assert problems == [
+        "dx.rollups.v1: 1 partitions, expected at least 6",
+        "dx.rollups.v1: replication factor 1, expected 3",
+        "dx.rollups.v1: cleanup.policy=delete, expected compact",
+        "dx.rollups.v1: min.insync.replicas=1, expected 2",
+    ]
+
+
+async def test_a_topic_the_broker_refuses_is_an_error_not_created(settings: Settings) -> None:
+    name = f"dxt-refused-{uuid.uuid4().hex[:8]}"
+    three = settings.model_copy(update={"kafka_replication_factor": 3})  # one broker cannot hold three replicas
+    with pytest.raises(TopicsError) as raised:
+        await ensure_topics(three, [TopicSpec(name, 1, {"min.insync.replicas": "1"})])
+    assert len(raised.value.problems) == 1
+    assert raised.value.problems[0].startswith(f"{name}: refused by the broker: ")
+    assert "replication factor" in raised.value.problems[0]
+
+
+async def test_an_uncompacted_rollups_topic_with_one_partition_is_reported(settings: Settings) -> None:
+    name = f"dxt-drift-{uuid.uuid4().hex[:8]}"
+    await _create_plain_topic(settings, name, 1)  # what an auto-creating subscriber would have made
+    try:
+        with pytest.raises(TopicsError) as raised:
+            await ensure_topics(settings, [TopicSpec(name, 6, {"cleanup.policy": "compact"})])
+        assert raised.value.problems == [
+            f"{name}: 1 partitions, expected at least 6",
+            f"{name}: cleanup.policy=delete, expected compact",
+        ]
+    finally:
+        await _delete(settings, name)
+
+
+async def test_dx_topics_ensure_exits_2_with_one_line_per_problem(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    rollups = f"dx.rollups.v1.{suffix}"
+    await _create_plain_topic(settings, rollups, 6)
+    names = {f"DX_TOPIC_{t.upper()}": f"dx.{t}.v1.{suffix}" for t in ("ingest", "events", "deadletter", "alerts")}
+    for key, value in {**names, "DX_TOPIC_ROLLUPS": rollups}.items():
+        monkeypatch.setenv(key, value)
+    try:
+        code = await _run_cli()
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2
+        assert err == [f"dx: topic {rollups}: cleanup.policy=delete, expected compact"]
+    finally:
+        await _delete(settings, rollups, *names.values())
+
+
+async def _run_cli() -> int:
+    """`main` runs its own event loop: call it from a worker thread."""
+    import asyncio
+
+    return await asyncio.to_thread(main, ["topics", "ensure"])
