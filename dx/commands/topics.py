@@ -1,4 +1,4 @@
-"""`dx topics ensure`: create the Kafka topics of DESIGN §6 (idempotent)."""
+"""`dx topics ensure`: create the Kafka topics of docs/events-and-topics.md (idempotent)."""
 
 import argparse
 import asyncio

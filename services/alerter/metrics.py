@@ -1,5 +1,5 @@
-"""Domain gauges of DESIGN §8 from an in-memory snapshot (replaced at once, so a scrape never sees half of it),
-plus the alerter's own counters."""
+"""Domain gauges (docs/alerts-and-metrics.md) from an in-memory snapshot (replaced at once, so a scrape never
+sees half of it), plus the alerter's own counters."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field

@@ -1,4 +1,4 @@
-"""The collector's Prometheus metrics (DESIGN §8), in a registry of their own so tests can build many apps."""
+"""The collector's Prometheus metrics (docs/alerts-and-metrics.md), in a registry of their own per app."""
 
 from dataclasses import dataclass, field
 
