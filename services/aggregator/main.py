@@ -1,4 +1,5 @@
-"""Composition root of the aggregator: settings, reference data, pool, Kafka clients, HTTP, signals."""
+"""Composition root of the aggregator: `main()` wires settings, logging and signals; `run(settings, stop)` runs
+(reference data, pool, Kafka clients, /metrics)."""
 
 import asyncio
 import logging
@@ -9,11 +10,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from services.aggregator import store
 from services.aggregator.consumer import Aggregator
 from services.aggregator.decode import Decoder
-from services.aggregator.metrics import Metrics, serve_http
+from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.rebalance import SeekToStored
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.workers import Preparer
 from shared.adapters.kafka import consumer_kwargs, producer_kwargs
+from shared.adapters.metrics import serve_metrics
 from shared.adapters.postgres import create_pool
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
@@ -26,9 +28,11 @@ async def run(settings: AggregatorSettings, stop: asyncio.Event) -> None:
     """Consume until `stop` is set, then close everything."""
     catalog = load_catalog(settings.catalog_path)
     hierarchy = load_hierarchy(settings.units_dir)
-    metrics = Metrics()
+    metrics = AggregatorMetrics()
     ready = False
-    server = await serve_http(settings.aggregator_metrics_port, metrics, lambda: ready)
+    server = await serve_metrics(
+        metrics.registry, settings.aggregator_metrics_host, settings.aggregator_metrics_port, lambda: ready
+    )
     pool = await create_pool(settings, "app", max_size=4)
     producer = AIOKafkaProducer(**producer_kwargs(settings))
     consumer = AIOKafkaConsumer(

@@ -11,6 +11,7 @@ from prometheus_client.registry import Collector
 from services.alerter.evaluator import Current, Pair
 from services.alerter.rules import TargetRow
 from shared import names
+from shared.adapters.metrics import service_registry
 from shared.domain.hierarchy import Unit
 
 
@@ -67,7 +68,7 @@ class AlerterMetrics:
 
 
 def build_metrics() -> AlerterMetrics:
-    registry = CollectorRegistry()
+    registry = service_registry()
     domain = DomainCollector()
     registry.register(domain)
     evaluations = Counter(

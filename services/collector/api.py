@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from services.collector.body import BodyError, check_content_length, parse_events, read_limited
 from services.collector.intake import Intake
-from services.collector.metrics import Metrics
+from services.collector.metrics import CollectorMetrics
 from services.collector.publisher import Publisher, PublishError
 from services.collector.ratelimit import RateLimiter
 from services.collector.settings import CollectorSettings
@@ -31,7 +31,7 @@ class Deps:
     sources: Sources
     limiter: RateLimiter
     publisher: Publisher
-    metrics: Metrics
+    metrics: CollectorMetrics
     pool: asyncpg.Pool
     ingest_task: "asyncio.Task[None] | None" = None
 
