@@ -25,7 +25,7 @@ from faststream.kafka.publisher.usecase import DefaultPublisher
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from prometheus_client import CollectorRegistry
 
-from services.alerter.service import Alerter, Publisher
+from services.alerter.service import Alerter, AlertPublisher
 from shared import names
 from shared.adapters.kafka import group_id
 from shared.adapters.retry import Backoff, until_done
@@ -65,7 +65,7 @@ def build_broker(settings: Settings, registry: CollectorRegistry) -> KafkaBroker
     )
 
 
-class AlertsPublisher(Publisher):
+class KafkaAlertPublisher(AlertPublisher):
     """dx.alerts.v1 through a FastStream publisher; returns once Kafka acknowledged the message."""
 
     def __init__(self, publisher: DefaultPublisher) -> None:
@@ -75,8 +75,8 @@ class AlertsPublisher(Publisher):
         await self.publisher.publish(alert, key=alert_key(alert.fingerprint))
 
 
-def alerts_publisher(broker: KafkaBroker, settings: Settings) -> AlertsPublisher:
-    return AlertsPublisher(broker.publisher(settings.topic_alerts, title="alerter:alerts"))
+def alerts_publisher(broker: KafkaBroker, settings: Settings) -> KafkaAlertPublisher:
+    return KafkaAlertPublisher(broker.publisher(settings.topic_alerts, title="alerter:alerts"))
 
 
 def pairs_of(records: Any) -> list[tuple[str, str]]:

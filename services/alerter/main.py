@@ -14,13 +14,15 @@ from services.alerter.alertmanager import Alertmanager
 from services.alerter.clock import Clock, OffsetClock, SystemClock
 from services.alerter.kafka import alerts_publisher, build_broker, subscribe_rollups
 from services.alerter.metrics import build_metrics
-from services.alerter.service import Alerter, log
+from services.alerter.service import Alerter
 from services.alerter.settings import AlerterSettings
 from shared.adapters.metrics import serve_metrics
 from shared.adapters.postgres import connect, create_pool
 from shared.contracts.topics import CHANNEL_ALERTER
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
+
+log = logging.getLogger("dxmon.alerter")
 
 
 async def run(settings: AlerterSettings, stop: asyncio.Event, clock: Clock | None = None) -> None:
@@ -48,7 +50,7 @@ async def run(settings: AlerterSettings, stop: asyncio.Event, clock: Clock | Non
         stack.callback(server.close)
         log.info("alerter %s up; metrics on %s:%d", alerter.holder, settings.alerter_metrics_host,
                  settings.alerter_metrics_port)  # fmt: skip
-        tasks = [asyncio.create_task(c) for c in (alerter.periodic(), alerter.lead())]
+        tasks = [asyncio.create_task(c) for c in (alerter.evaluation_loop(), alerter.leader_loop())]
         waiter = asyncio.create_task(stop.wait())
         await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()

@@ -16,7 +16,7 @@ from services.alerter.clock import FixedClock
 from services.alerter.kafka import build_broker, subscribe_rollups
 from services.alerter.metrics import build_metrics
 from services.alerter.rules import TargetRow, Tracked
-from services.alerter.service import Alerter, Publisher
+from services.alerter.service import Alerter, AlertPublisher
 from services.alerter.settings import AlerterSettings
 from shared.adapters.kafka import client_kwargs, group_id, producer_kwargs
 from shared.adapters.postgres import create_pool
@@ -39,7 +39,7 @@ class Sink:
         self.sent.extend(alerts)
 
 
-class Outbox(Publisher):
+class Outbox(AlertPublisher):
     def __init__(self) -> None:
         self.messages: list[AlertV1] = []
 
