@@ -3,7 +3,6 @@
 
 import asyncio
 import logging
-import signal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -15,6 +14,7 @@ from services.aggregator.rebalance import SeekToStored
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.workers import Preparer
 from shared.adapters.kafka import consumer_kwargs, producer_kwargs
+from shared.adapters.lifecycle import run_until_signalled
 from shared.adapters.metrics import serve_metrics
 from shared.adapters.postgres import create_pool
 from shared.domain.catalog import load_catalog
@@ -62,14 +62,4 @@ async def run(settings: AggregatorSettings, stop: asyncio.Event) -> None:
 
 
 def main() -> None:
-    settings = AggregatorSettings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(_serve(settings))
-
-
-async def _serve(settings: AggregatorSettings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await run(settings, stop)
+    run_until_signalled(run, AggregatorSettings())

@@ -8,7 +8,6 @@ loop until `stop` is set or a loop fails.
 import asyncio
 import contextlib
 import logging
-import signal
 
 from services.alerter.alertmanager import Alertmanager
 from services.alerter.clock import Clock, OffsetClock, SystemClock
@@ -16,6 +15,7 @@ from services.alerter.kafka import alerts_publisher, build_broker, subscribe_rol
 from services.alerter.metrics import build_metrics
 from services.alerter.service import Alerter
 from services.alerter.settings import AlerterSettings
+from shared.adapters.lifecycle import run_until_signalled
 from shared.adapters.metrics import serve_metrics
 from shared.adapters.postgres import connect, create_pool
 from shared.contracts.topics import CHANNEL_ALERTER
@@ -69,14 +69,4 @@ async def run(settings: AlerterSettings, stop: asyncio.Event, clock: Clock | Non
 
 
 def main() -> None:
-    settings = AlerterSettings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(_serve(settings))
-
-
-async def _serve(settings: AlerterSettings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await run(settings, stop)
+    run_until_signalled(run, AlerterSettings())
