@@ -1,1 +1,1 @@
-"""Performance benchmark of dxmon (issue 8): `python -m bench.run` (or `make bench`)."""
+"""Performance benchmark of dxmon: `python -m bench.run` (or `make bench`); method and figures in bench/README.md."""

@@ -14,7 +14,7 @@ from dx.simulation import Simulator
 from services.alerter.clock import SystemClock
 from services.alerter.metrics import build_metrics
 from services.alerter.rules import Tracked
-from services.alerter.service import Alerter, Publisher
+from services.alerter.service import Alerter, AlertPublisher
 from services.alerter.settings import AlerterSettings
 from shared.adapters.postgres import create_pool
 from shared.contracts.keys import pair_key
@@ -53,7 +53,7 @@ async def full_evaluation(settings: Settings, catalog: Catalog, hierarchy: Hiera
     alerter_settings = AlerterSettings.model_validate(settings.model_dump())
     pool = await create_pool(settings, "app", max_size=2)
     try:
-        alerter = Alerter(alerter_settings, catalog, hierarchy, pool, _NoSink(), Publisher(), build_metrics(),
+        alerter = Alerter(alerter_settings, catalog, hierarchy, pool, _NoSink(), AlertPublisher(), build_metrics(),
                           SystemClock())  # fmt: skip
         seconds, targets = [], 0
         for _ in range(runs):

@@ -6,7 +6,7 @@ from typing import Any
 
 from bench.phases import ChainResult, Options
 
-TARGETS = {  # issue 8, on this 2-core machine with Kafka and PostgreSQL on it
+TARGETS = {  # the figures bench/README.md promises, on this 2-core machine with Kafka and PostgreSQL on it
     "aggregator_events_per_s": (">=", 30_000),
     "aggregator_vs_ceiling": (">=", 0.6),
     "aggregator_vs_naive": (">=", 10),

@@ -1,4 +1,4 @@
-"""`python -m bench.run [--quick]`: every figure of issue 8, each the median of several runs made in this one
+"""`python -m bench.run [--quick]`: every figure of bench/README.md, each the median of several runs made in this one
 invocation, printed as a table and then as ONE JSON line (the last line of the output).
 
 Needs Kafka and PostgreSQL up (`make bench` starts them); starts the services itself, as real processes, on a

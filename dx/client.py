@@ -1,4 +1,4 @@
-"""A small client of the collector's `POST /v1/events` (DESIGN §5) with retries on 503/429.
+"""A small client of the collector's `POST /v1/events` (docs/http-api.md) with retries on 503/429.
 
 Retrying is safe because event_ids make a re-sent event count once. 401/400/413 are not retried: they
 will not get better by waiting.

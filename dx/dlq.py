@@ -1,4 +1,4 @@
-"""`dx dlq`: read dead letters (brief's record contract) and re-drive selected ones to their source topic.
+"""`dx dlq`: read dead letters (shared/contracts/deadletter.py) and re-drive selected ones to their source topic.
 
 Reading uses a throw-away consumer without a group: nothing is committed, every run starts at the beginning.
 A replay claims `(dlq topic, partition, offset)` in `dlq_replays` inside a transaction that commits only once

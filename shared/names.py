@@ -1,4 +1,6 @@
-"""Every name other parts of the system rely on: topics, consumer groups, ports, metric names (DESIGN §6, §8, §9)."""
+"""Names other parts of the system rely on: consumer groups, ports, metric and alert names (docs/alerts-and-metrics.md).
+
+Topic names, headers and the NOTIFY channel are in shared/contracts/topics.py."""
 
 from typing import Final
 
@@ -7,7 +9,7 @@ GROUP_COLLECTOR_INGEST: Final = "collector-ingest"
 GROUP_AGGREGATOR: Final = "aggregator"
 GROUP_ALERTER: Final = "alerter"
 
-# Default ports (DESIGN §9)
+# Default ports
 PORT_COLLECTOR: Final = 8080
 PORT_AGGREGATOR_METRICS: Final = 9101
 PORT_ALERTER_METRICS: Final = 9102
@@ -17,7 +19,7 @@ PORT_PROMETHEUS: Final = 9090
 PORT_ALERTMANAGER: Final = 9093
 PORT_GRAFANA: Final = 3000
 
-# Domain gauges, exported by the alerter (DESIGN §8)
+# Domain gauges, exported by the alerter
 M_INDICATOR_VALUE: Final = "dx_indicator_value"
 M_INDICATOR_COVERAGE: Final = "dx_indicator_coverage_ratio"
 M_INDICATOR_LAST_OBSERVED: Final = "dx_indicator_last_observed_timestamp_seconds"
@@ -27,7 +29,7 @@ M_TARGET_PROJECTED: Final = "dx_target_projected"
 M_TARGET_STATUS: Final = "dx_target_status"
 M_UNIT_INFO: Final = "dx_unit_info"
 
-# Pipeline metrics (DESIGN §8). Counters are exported by prometheus-client with a `_total` suffix.
+# Pipeline metrics. Counters are exported by prometheus-client with a `_total` suffix.
 M_EVENTS_RECEIVED: Final = "dx_events_received"
 M_EVENTS_ACCEPTED: Final = "dx_events_accepted"
 M_EVENTS_REJECTED: Final = "dx_events_rejected"
@@ -42,7 +44,7 @@ M_CONSUMER_LAG: Final = "dx_consumer_lag"
 M_ALERT_EVALUATIONS: Final = "dx_alert_evaluations"
 M_ALERTS_FIRING: Final = "dx_alerts_firing"
 
-# Alert names (DESIGN §7)
+# Alert names (docs/alerts-and-metrics.md)
 ALERT_BEHIND: Final = "DxTargetBehind"
 ALERT_AT_RISK: Final = "DxTargetAtRisk"
 ALERT_MISSED: Final = "DxTargetMissed"

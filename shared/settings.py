@@ -30,7 +30,7 @@ class Settings(BaseSettings):
 
     kafka_group_prefix: str = Field("", description="prefix of every consumer group id (isolates test runs)")
 
-    # Topics (DESIGN §6); overridable so tests can isolate themselves
+    # Topics (docs/events-and-topics.md); overridable so tests can isolate themselves
     topic_ingest: str = Field(topics.TOPIC_INGEST, description="raw events from source systems that speak Kafka")
     topic_events: str = Field(topics.TOPIC_EVENTS, description="validated events, key indicator:unit")
     topic_deadletter: str = Field(topics.TOPIC_DEADLETTER, description="rejected messages with the reason")
@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     pg_grafana_password: str = Field("dx_grafana_dev", description="Grafana role's password")
     pg_pool_max: int = Field(10, description="largest connection pool per service")
 
-    # HTTP / metrics ports (DESIGN §9)
+    # HTTP / metrics ports
     collector_host: str = Field(
         "127.0.0.1", description="address the collector's HTTP API binds (0.0.0.0 in containers)"
     )

@@ -1,4 +1,4 @@
-"""`dx topics ensure`: create the Kafka topics (docs: README, "Kafka topics") and verify existing ones."""
+"""`dx topics ensure`: create the Kafka topics of docs/events-and-topics.md and verify the existing ones."""
 
 import argparse
 import asyncio

@@ -26,10 +26,11 @@ from aiokafka.errors import KafkaError
 from services.aggregator import store
 from services.aggregator.apply import Staged, apply_batch, refresh_increments, stage
 from services.aggregator.decode import Decoder, code_of
-from services.aggregator.metrics import Metrics
+from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.prepare import Part
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.workers import Preparer
+from shared.adapters.retry import Backoff
 from shared.contracts.deadletter import deadletter_headers, deadletter_value
 from shared.contracts.rollups import rollup_key, rollup_value
 from shared.domain.catalog import Catalog
@@ -70,7 +71,7 @@ class Aggregator:
         pool: Any,
         consumer: AIOKafkaConsumer,
         producer: AIOKafkaProducer,
-        metrics: Metrics,
+        metrics: AggregatorMetrics,
         preparer: Preparer | None = None,
     ) -> None:
         self.settings, self.catalog, self.hierarchy = settings, catalog, hierarchy
@@ -81,6 +82,8 @@ class Aggregator:
         )
         self.decoder = self.preparer.decoder
         self.in_flight: InFlight | None = None
+        self.backoff = Backoff("batch transaction", log, cap=settings.aggregator_retry_seconds)
+        self.failure: Exception | None = None
         self.finishing: asyncio.Task[None] | None = None  # the last batch's acks and Kafka commit (after the commit)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -92,7 +95,7 @@ class Aggregator:
                 )
                 batch = await self.prepare(records) if records else None
                 if not await self.settle(batch):
-                    await asyncio.sleep(s.aggregator_retry_seconds)
+                    await asyncio.sleep(self.backoff.failed(self.failure or RuntimeError("batch failed")))
                     continue
                 await self.maybe_refresh()
                 if batch is not None:
@@ -118,15 +121,17 @@ class Aggregator:
         self.in_flight = InFlight(batch, asyncio.create_task(self.handle(batch, committed)), committed)
 
     async def settle(self, next_batch: Batch | None) -> bool:
-        """Wait for the transaction in flight; if it failed, rewind its partitions and `next_batch`'s, drop both."""
+        """Wait for the transaction in flight; if it failed, rewind its partitions and `next_batch`'s, drop both
+        (the loop then waits as the shared failure policy says, shared/adapters/retry.py, and never skips)."""
         flight, self.in_flight = self.in_flight, None
         if flight is None:
             return True
         try:
             await flight.task
+            self.backoff.succeeded()
             return True
-        except Exception:
-            log.exception("batch failed; rewinding its partitions and retrying")
+        except Exception as err:  # logged by the backoff, once per run of failures
+            self.failure = err
         rewind = flight.batch.first_offsets()
         if next_batch is not None:
             for tp, offset in next_batch.first_offsets().items():

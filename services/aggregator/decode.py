@@ -1,4 +1,4 @@
-"""Messages of dx.events.v1 → facts, or the reasons a message is poison (dead-letter records, per the brief).
+"""Messages of dx.events.v1 → facts, or the reasons a message is poison (shared/contracts/deadletter.py).
 
 `decode` is the reference: `AcceptedEvent` + `check_event`, the collector's rules. `Decoder` gives the same answers
 faster: a lean check of the hot event shape that accepts only what the reference accepts (proved by a hypothesis

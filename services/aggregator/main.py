@@ -1,19 +1,21 @@
-"""Composition root of the aggregator: settings, reference data, pool, Kafka clients, HTTP, signals."""
+"""Composition root of the aggregator: `main()` wires settings, logging and signals; `run(settings, stop)` runs
+(reference data, pool, Kafka clients, /metrics)."""
 
 import asyncio
 import logging
-import signal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.aggregator import store
 from services.aggregator.consumer import Aggregator
 from services.aggregator.decode import Decoder
-from services.aggregator.metrics import Metrics, serve_http
+from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.rebalance import SeekToStored
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.workers import Preparer
 from shared.adapters.kafka import consumer_kwargs, producer_kwargs
+from shared.adapters.lifecycle import run_until_signalled
+from shared.adapters.metrics import serve_metrics
 from shared.adapters.postgres import create_pool
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
@@ -26,9 +28,11 @@ async def run(settings: AggregatorSettings, stop: asyncio.Event) -> None:
     """Consume until `stop` is set, then close everything."""
     catalog = load_catalog(settings.catalog_path)
     hierarchy = load_hierarchy(settings.units_dir)
-    metrics = Metrics()
+    metrics = AggregatorMetrics()
     ready = False
-    server = await serve_http(settings.aggregator_metrics_port, metrics, lambda: ready)
+    server = await serve_metrics(
+        metrics.registry, settings.aggregator_metrics_host, settings.aggregator_metrics_port, lambda: ready
+    )
     pool = await create_pool(settings, "app", max_size=4)
     producer = AIOKafkaProducer(**producer_kwargs(settings))
     consumer = AIOKafkaConsumer(
@@ -58,14 +62,4 @@ async def run(settings: AggregatorSettings, stop: asyncio.Event) -> None:
 
 
 def main() -> None:
-    settings = AggregatorSettings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(_serve(settings))
-
-
-async def _serve(settings: AggregatorSettings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await run(settings, stop)
+    run_until_signalled(run, AggregatorSettings())

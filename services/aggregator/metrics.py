@@ -1,15 +1,14 @@
-"""The aggregator's Prometheus metrics (names in shared.names) and its small HTTP server (/metrics, /healthz)."""
+"""The aggregator's Prometheus metrics (names in shared.names); served by shared/adapters/metrics.py."""
 
-import asyncio
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 
 from shared import names
+from shared.adapters.metrics import service_registry
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 30, 60)
 _BATCH_BUCKETS = (1, 10, 50, 100, 500, 1000, 2000, 5000, 10000, 20000)
@@ -38,9 +37,9 @@ class CountingHistogram:
         yield HistogramMetricFamily(self.name, self.documentation, buckets=buckets, sum_value=self.total)
 
 
-class Metrics:
+class AggregatorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
+        self.registry = registry or service_registry()
         r = self.registry
         self.applied = Counter(names.M_EVENTS_APPLIED, "Events applied (counted once, ever)", registry=r)
         self.duplicates = Counter(names.M_EVENTS_DUPLICATE, "Events already applied, ignored", registry=r)
@@ -55,31 +54,3 @@ class Metrics:
             names.M_E2E_LATENCY, "From received_at (collector) to the rollup commit", _LATENCY_BUCKETS, r
         )
         self.lag = Gauge(names.M_CONSUMER_LAG, "Messages not yet applied", ["topic", "partition"], registry=r)
-
-
-async def serve_http(port: int, metrics: Metrics, healthy: Callable[[], bool]) -> asyncio.Server:
-    """GET /metrics and /healthz on 0.0.0.0:`port` (HTTP/1.0, one request per connection)."""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await reader.readline()
-            while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                pass
-            path = request.split(b" ")[1] if request.count(b" ") >= 2 else b"/"
-            if path.startswith(b"/metrics"):
-                status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest(metrics.registry)
-            elif path.startswith(b"/healthz"):
-                ok = healthy()
-                status, ctype = ("200 OK" if ok else "503 Service Unavailable"), "text/plain"
-                body = b"ok\n" if ok else b"starting\n"
-            else:
-                status, ctype, body = "404 Not Found", "text/plain", b"not found\n"
-            head = f"HTTP/1.0 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n"
-            writer.write(head.encode() + body)
-            await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-
-    return await asyncio.start_server(handle, "0.0.0.0", port)

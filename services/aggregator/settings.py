@@ -7,13 +7,16 @@ from shared.settings import Settings
 
 
 class AggregatorSettings(Settings):
+    aggregator_metrics_host: str = Field("127.0.0.1", description="address the /metrics endpoint binds")
     aggregator_group: str = Field(names.GROUP_AGGREGATOR, description="consumer group on dx.events.v1")
     aggregator_max_records: int = Field(10000, gt=0, description="most events applied in one transaction")
     aggregator_decode_worker: bool = Field(
         True, description="decode batches in a worker process, beside the transactions (false: in-process)"
     )
     aggregator_batch_timeout_ms: int = Field(200, gt=0, description="longest wait to fill a batch")
-    aggregator_retry_seconds: float = Field(1.0, gt=0, description="pause before retrying a failed batch")
+    aggregator_retry_seconds: float = Field(
+        1.0, gt=0, description="longest pause before retrying a failed batch (exponential backoff with jitter)"
+    )
     aggregator_refresh_seconds: float = Field(
         300.0, gt=0, description="how often increment values are re-evaluated as days leave the 365-day window"
     )

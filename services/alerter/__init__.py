@@ -1,1 +1,1 @@
-"""The alerter: target statuses, domain gauges and alerts to Alertmanager (issue 5)."""
+"""The alerter: target statuses, domain gauges and alerts to Alertmanager (docs/alerts-and-metrics.md)."""

@@ -1,3 +1,3 @@
-from services.alerter.main import run
+from services.alerter.main import main
 
-run()
+main()

@@ -1,5 +1,5 @@
-"""Domain gauges of DESIGN §8 from an in-memory snapshot (replaced at once, so a scrape never sees half of it),
-plus the alerter's own counters."""
+"""Domain gauges (docs/alerts-and-metrics.md) from an in-memory snapshot (replaced at once, so a scrape never
+sees half of it), plus the alerter's own counters."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,6 +11,7 @@ from prometheus_client.registry import Collector
 from services.alerter.evaluator import Current, Pair
 from services.alerter.rules import TargetRow
 from shared import names
+from shared.adapters.metrics import service_registry
 from shared.domain.hierarchy import Unit
 
 
@@ -67,7 +68,7 @@ class AlerterMetrics:
 
 
 def build_metrics() -> AlerterMetrics:
-    registry = CollectorRegistry()
+    registry = service_registry()
     domain = DomainCollector()
     registry.register(domain)
     evaluations = Counter(

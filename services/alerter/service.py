@@ -37,8 +37,8 @@ from shared.domain.timeutil import local_date
 log = logging.getLogger("dxmon.alerter")
 
 
-class Publisher:
-    """Where transitions go (dx.alerts.v1); a Kafka producer in production."""
+class AlertPublisher:
+    """Where transitions go (dx.alerts.v1); services/alerter/kafka.py in production."""
 
     async def publish(self, alert: AlertV1) -> None:
         raise NotImplementedError
@@ -52,11 +52,11 @@ class Alerter:
         hierarchy: Hierarchy,
         pool: asyncpg.Pool,
         sink: AlertSink,
-        publisher: Publisher,
+        publisher: AlertPublisher,
         metrics: AlerterMetrics,
         clock: Clock,
     ) -> None:
-        self.s, self.catalog, self.hierarchy, self.pool = settings, catalog, hierarchy, pool
+        self.settings, self.catalog, self.hierarchy, self.pool = settings, catalog, hierarchy, pool
         self.sink, self.publisher, self.metrics, self.clock = sink, publisher, metrics, clock
         self.holder = settings.alerter_instance or f"{socket.gethostname()}:{os.getpid()}"
         self.forecast = ForecastConfig(settings.alerter_forecast_window_days, settings.alerter_forecast_min_points)
@@ -102,7 +102,8 @@ class Alerter:
         ind = self.catalog[row.indicator]
         day = min(local_date(self.clock.now()), ind.targets[row.milestone].deadline)
         unit = self.hierarchy.resolve(row.unit, day)
-        link = f"{self.s.grafana_url}{self.s.alerter_dashboard_path}?var-indicator={row.indicator}&var-unit={row.unit}"
+        dashboard = f"{self.settings.grafana_url}{self.settings.alerter_dashboard_path}"
+        link = f"{dashboard}?var-indicator={row.indicator}&var-unit={row.unit}"
         name = unit.full_name if unit else row.unit
         return Describe(ind.label_vi, ind.pillar, ind.display_unit, name, ind.reporting_interval_days, link)
 
@@ -137,10 +138,10 @@ class Alerter:
         self.queued |= parse_notify(payload)
         self.wake.set()
 
-    async def lead_once(self, full: bool) -> bool:
+    async def leader_step(self, full: bool) -> bool:
         """Renew (or take) the lease; as leader, reconcile the queued pairs (or all) and publish. True if leader."""
         async with self.pool.acquire() as conn:
-            leader = await store.try_lease(conn, self.holder, self.s.alerter_leader_lease_seconds)
+            leader = await store.try_lease(conn, self.holder, self.settings.alerter_leader_lease_seconds)
         if leader != self.leader:
             log.info("%s the leader lease (%s)", "took" if leader else "lost", self.holder)
             self.leader = leader
@@ -154,25 +155,26 @@ class Alerter:
         await self.publish_outbox()
         return True
 
-    async def lead(self) -> None:
+    async def leader_loop(self) -> None:
         """The leader loop: lease renewal, reconciliation on notifications and on a clock, outbox publication."""
         loop = asyncio.get_running_loop()
         next_full = 0.0
-        tick = min(1.0, self.s.alerter_leader_lease_seconds / 3)
+        tick = min(1.0, self.settings.alerter_leader_lease_seconds / 3)
         while True:
             full = loop.time() >= next_full or self.full_due
             self.full_due = False
             self.wake.clear()
             try:
-                if await self.lead_once(full) and full:
-                    next_full = loop.time() + self.s.alerter_reconcile_seconds
+                if await self.leader_step(full) and full:
+                    next_full = loop.time() + self.settings.alerter_reconcile_seconds
             except Exception:
                 log.exception("alert reconciliation failed; retrying")
                 next_full = loop.time() + tick
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=tick)
 
-    async def periodic(self) -> None:
+    async def evaluation_loop(self) -> None:
+        """Evaluate every target, then wake the leader for a full reconciliation; repeat every eval interval."""
         while True:
             try:
                 rows = await self.evaluate(None, "periodic")
@@ -181,7 +183,7 @@ class Alerter:
                 log.exception("periodic evaluation failed")
             self.full_due = True
             self.wake.set()
-            await asyncio.sleep(self.s.alerter_eval_interval_seconds)
+            await asyncio.sleep(self.settings.alerter_eval_interval_seconds)
 
     async def release(self) -> None:
         async with self.pool.acquire() as conn:

@@ -1,4 +1,4 @@
-"""HTTP API (DESIGN §5): POST /v1/events, /healthz, /readyz, /metrics. Handlers are thin: the work is in
+"""HTTP API (docs/http-api.md): POST /v1/events, /healthz, /readyz, /metrics. Handlers are thin: the work is in
 `body`, `sources`, `ratelimit`, `intake` and `publisher`."""
 
 import asyncio
@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from services.collector.body import BodyError, check_content_length, parse_events, read_limited
 from services.collector.intake import Intake
-from services.collector.metrics import Metrics
+from services.collector.metrics import CollectorMetrics
 from services.collector.publisher import Publisher, PublishError
 from services.collector.ratelimit import RateLimiter
 from services.collector.settings import CollectorSettings
@@ -31,7 +31,7 @@ class Deps:
     sources: Sources
     limiter: RateLimiter
     publisher: Publisher
-    metrics: Metrics
+    metrics: CollectorMetrics
     pool: asyncpg.Pool
     ingest_task: "asyncio.Task[None] | None" = None
 
@@ -91,7 +91,7 @@ def _error(status: int, error: str, message: str, headers: dict[str, str] | None
 
 @router.post("/v1/events", status_code=202, responses=_RESPONSES, openapi_extra={"requestBody": _EVENTS_BODY})
 async def post_events(request: Request) -> Response:
-    """Validate each event on its own; publish the valid ones; answer per DESIGN §5."""
+    """Validate each event on its own; publish the valid ones; answer as docs/http-api.md says."""
     deps: Deps = request.app.state.deps
     try:
         source = await deps.sources.authenticate(request.headers.get("authorization"))

@@ -6,7 +6,6 @@ Valid events go to dx.events.v1, everything else to dx.deadletter.v1; a batch's 
 every output record was acknowledged. If Kafka or PostgreSQL fails, the same batch is retried in place.
 """
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,10 +18,11 @@ from aiokafka.errors import KafkaError
 from services.collector.body import DuplicateKeyError, check_duplicate_keys
 from services.collector.deadletter import deadletter_record
 from services.collector.intake import Intake, Record, accepted_record
-from services.collector.metrics import Metrics
+from services.collector.metrics import CollectorMetrics
 from services.collector.publisher import Publisher
 from services.collector.settings import CollectorSettings
 from services.collector.sources import NAME_PATTERN, Sources
+from shared.adapters.retry import Backoff, until_done
 from shared.contracts.events import reason_code
 from shared.contracts.topics import SOURCE_HEADER
 from shared.domain.timeutil import rfc3339
@@ -31,7 +31,6 @@ from shared.domain.validation import Scope
 log = logging.getLogger(__name__)
 
 INGEST_SOURCE = "kafka-ingest"
-RETRY_DELAY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -115,13 +114,19 @@ class IngestConsumer:
     """getmany → outputs → publish (all acked) → commit; never auto-commits."""
 
     def __init__(
-        self, consumer: AIOKafkaConsumer, handler: IngestHandler, publisher: Publisher, metrics: Metrics, batch: int
+        self,
+        consumer: AIOKafkaConsumer,
+        handler: IngestHandler,
+        publisher: Publisher,
+        metrics: CollectorMetrics,
+        batch: int,
     ) -> None:
         self.consumer = consumer
         self.handler = handler
         self.publisher = publisher
         self.metrics = metrics
         self.batch = batch
+        self.backoff = Backoff("ingest batch", log)
 
     async def run(self) -> None:
         while True:
@@ -131,15 +136,15 @@ class IngestConsumer:
 
     async def process(self, polled: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         records = [r for rs in polled.values() for r in rs]
-        while True:
-            try:
-                now = datetime.now(UTC)
-                outcomes = [await self.handler.handle(r, now) for r in records]
-                await self.publisher.publish([(o.topic, o.record) for o in outcomes])
-                break
-            except Exception:  # Kafka or PostgreSQL unavailable: keep the batch, retry, never skip it
-                log.exception("ingest batch of %d records not published; retrying", len(records))
-                await asyncio.sleep(RETRY_DELAY_S)
+
+        async def handle_and_publish() -> list[Outcome]:
+            now = datetime.now(UTC)
+            outcomes = [await self.handler.handle(r, now) for r in records]
+            await self.publisher.publish([(o.topic, o.record) for o in outcomes])
+            return outcomes
+
+        # Kafka or PostgreSQL unavailable: keep the batch and retry it (shared/adapters/retry.py), never skip it
+        outcomes = await until_done(handle_and_publish, self.backoff)
         self._count(outcomes)
         try:
             await self.consumer.commit({tp: rs[-1].offset + 1 for tp, rs in polled.items()})

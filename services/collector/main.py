@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from services.collector.api import Deps, router
 from services.collector.ingest import IngestConsumer, IngestHandler
 from services.collector.intake import Intake
-from services.collector.metrics import Metrics
+from services.collector.metrics import CollectorMetrics
 from services.collector.publisher import KafkaPublisher
 from services.collector.ratelimit import RateLimiter
 from services.collector.settings import CollectorSettings
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: CollectorSettings | None = None) -> FastAPI:
     """The collector app; connections open in its lifespan, never at import or construction."""
     settings = settings or CollectorSettings()
-    metrics = Metrics()
+    metrics = CollectorMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,19 +1,20 @@
-"""The collector's Prometheus metrics (DESIGN §8), in a registry of their own so tests can build many apps."""
+"""The collector's Prometheus metrics (docs/alerts-and-metrics.md), in a registry of their own per app."""
 
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from shared import names
+from shared.adapters.metrics import service_registry
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 @dataclass
-class Metrics:
+class CollectorMetrics:
     """Counters by `source` and `reason` (the reason code of the event's first error)."""
 
-    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    registry: CollectorRegistry = field(default_factory=service_registry)
 
     def __post_init__(self) -> None:
         r = self.registry

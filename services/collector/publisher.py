@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from services.collector.intake import Record
-from services.collector.metrics import Metrics
+from services.collector.metrics import CollectorMetrics
 
 
 class PublishError(Exception):
@@ -29,7 +29,7 @@ class Publisher(Protocol):
 
 
 class KafkaPublisher:
-    def __init__(self, producer: AIOKafkaProducer, timeout: float, metrics: Metrics) -> None:
+    def __init__(self, producer: AIOKafkaProducer, timeout: float, metrics: CollectorMetrics) -> None:
         self.producer = producer
         self.timeout = timeout
         self.metrics = metrics

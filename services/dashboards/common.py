@@ -25,7 +25,7 @@ from shared.domain.status import STATUS_ORDER, STATUS_VI, Status
 
 Json = dict[str, Any]
 
-# Target statuses (DESIGN §7) worst first, as `dx status` sorts them, with their Vietnamese label and a colour.
+# Target statuses (docs/targets-and-statuses.md) worst first, as `dx status` sorts them, with label and colour.
 _COLOURS: dict[Status, str] = {
     Status.MISSED: "dark-red",
     Status.AT_RISK: "orange",

@@ -17,7 +17,7 @@ class TopicSpec:
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
-    """The topics of DESIGN §6 with their partitions and cleanup policies."""
+    """The topics of docs/events-and-topics.md with their partitions and cleanup policies."""
     isr = {
         "min.insync.replicas": str(settings.kafka_min_insync_replicas),
         "unclean.leader.election.enable": "false",

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class AlertV1(BaseModel):
     """One transition of one alert (states: pending, firing, resolved)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, serialize_by_alias=True)
 
     id: int = Field(description="outbox id: increasing, unique; deduplicate on it")
     fingerprint: str = Field(description="stable id of the alert (its label set)")

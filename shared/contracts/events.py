@@ -1,4 +1,4 @@
-"""Event schema v1 (DESIGN §4) as pydantic models, with every rule that needs no catalog or hierarchy.
+"""Event schema v1 (docs/events-and-topics.md) as pydantic models, with every rule that needs no catalog or hierarchy.
 
 Error types double as the stable reason codes the collector reports and counts (`reason` label).
 """

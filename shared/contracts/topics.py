@@ -1,6 +1,6 @@
 """Names on the wire: the five Kafka topics, the headers they carry and the PostgreSQL NOTIFY channel.
 
-The topics and what travels on them are described in docs/events-and-topics.md and docs/asyncapi.yaml.
+The topics and what travels on them are described in docs/events-and-topics.md and docs/asyncapi.json.
 """
 
 from typing import Final

@@ -1,4 +1,4 @@
-"""Rules of an event that need the catalog, the hierarchy or the source's scope (DESIGN §4, §5).
+"""Rules of an event that need the catalog, the hierarchy or the source's scope (docs/events-and-topics.md).
 
 Every error is a string `reason: field: message`; the reason is the stable code counted in metrics.
 The collector (HTTP and ingest topic) and the aggregator (poison messages) share these functions.

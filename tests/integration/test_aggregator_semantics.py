@@ -1,5 +1,5 @@
-"""DESIGN §4 against the real broker and database: ratio of sums at every level, the versioned hierarchy,
-out-of-order snapshots and the 365-day window of increments."""
+"""The rollup semantics of docs/events-and-topics.md against the real broker and database: ratio of sums at every
+level, the versioned hierarchy, out-of-order snapshots and the 365-day window of increments."""
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal

@@ -9,19 +9,21 @@ from datetime import UTC, date, datetime
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import generate_latest
 
 from services.alerter.clock import FixedClock
-from services.alerter.main import consume
+from services.alerter.kafka import build_broker, subscribe_rollups
 from services.alerter.metrics import build_metrics
-from services.alerter.rules import Tracked
-from services.alerter.service import Alerter, Publisher
+from services.alerter.rules import TargetRow, Tracked
+from services.alerter.service import Alerter, AlertPublisher
 from services.alerter.settings import AlerterSettings
-from shared.adapters.kafka import producer_kwargs
+from shared.adapters.kafka import client_kwargs, group_id, producer_kwargs
 from shared.adapters.postgres import create_pool
 from shared.contracts.alerts import AlertV1
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
+from shared.names import GROUP_ALERTER
 from shared.settings import Settings
 from testing.processes import ROOT, settings_env
 from tests.support.env import eventually
@@ -37,7 +39,7 @@ class Sink:
         self.sent.extend(alerts)
 
 
-class Outbox(Publisher):
+class Outbox(AlertPublisher):
     def __init__(self) -> None:
         self.messages: list[AlertV1] = []
 
@@ -112,10 +114,13 @@ async def test_a_rollup_message_re_evaluates_its_indicator_and_unit(
 ) -> None:
     settings = AlerterSettings(**isolated.model_dump())
     pool = await create_pool(settings)
-    alerter = Alerter(settings, catalog, hierarchy, pool, Sink(), Outbox(), build_metrics(), FixedClock(NOW))
-    task = asyncio.create_task(consume(alerter, settings))
+    metrics = build_metrics()
+    alerter = FailingFirst(settings, catalog, hierarchy, pool, Sink(), Outbox(), metrics, FixedClock(NOW))
+    broker = build_broker(settings, metrics.registry)
+    subscribe_rollups(broker, settings, alerter)
     producer = AIOKafkaProducer(**producer_kwargs(settings))
     await producer.start()
+    await broker.start()
     try:
         await seed(isolated, [("econ.digital_economy_share", "38", date(2025, 12, 20), 21.0)])
         value = {"indicator": "econ.digital_economy_share", "unit": "38", "level": "province", "value": 21.0}
@@ -125,9 +130,38 @@ async def test_a_rollup_message_re_evaluates_its_indicator_and_unit(
             return await status_of(isolated, "econ.digital_economy_share", "38", "2025") == "achieved"
 
         await eventually(evaluated, timeout=30)
+        assert alerter.calls == 3  # two failed evaluations were retried, not skipped
         assert await status_of(isolated, "gov.eid_users", "38", "2025") is None  # only the message's pair
+
+        async def committed() -> bool:
+            return await committed_offset(settings, settings.topic_rollups, group_id(settings, GROUP_ALERTER)) == 1
+
+        await eventually(committed, timeout=30)  # committed once stored
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await broker.stop()
         await producer.stop()
         await pool.close()
+
+
+class FailingFirst(Alerter):
+    """An alerter whose first two rollup evaluations fail (as when PostgreSQL is briefly unreachable)."""
+
+    calls = 0
+
+    async def evaluate(self, pairs: list[tuple[str, str]] | None, trigger: str) -> list[TargetRow]:
+        if trigger == "rollup":
+            self.calls += 1
+            if self.calls <= 2:
+                raise ConnectionError("PostgreSQL unreachable")
+        return await super().evaluate(pairs, trigger)
+
+
+async def committed_offset(settings: Settings, topic: str, group: str) -> int | None:
+    admin = AIOKafkaAdminClient(**client_kwargs(settings))
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    total = [meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset >= 0]
+    return sum(total) if total else None

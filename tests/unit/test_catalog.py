@@ -8,7 +8,8 @@ import pytest
 
 from shared.domain.catalog import Catalog, CatalogError, Measure, Semantics, TargetKind, parse_catalog
 
-# (code, measure, semantics, reported_at, 2025 target, 2030 target) transcribed from DESIGN §2 / the seed.
+# (code, measure, semantics, reported_at, 2025 target, 2030 target) transcribed from the province's plan
+# (docs/targets-and-statuses.md).
 SEED = [
     ("gov.systems_connected", "ratio", "snapshot", "province", 100, 100),
     ("gov.online_inspections", "ratio", "increment", "commune", 50, 70),

@@ -1,4 +1,4 @@
-"""Every accept and reject rule of event schema v1 (DESIGN §4), with and without the catalog."""
+"""Every accept and reject rule of event schema v1 (docs/events-and-topics.md), with and without the catalog."""
 
 import uuid
 from datetime import UTC, datetime

@@ -23,3 +23,12 @@ def test_env_example_documents_every_setting() -> None:
     from dx.commands.config import env_example
 
     assert (ROOT / ".env.example").read_text(encoding="utf-8") == env_example(), "run `dx config --env > .env.example`"
+
+
+def test_every_document_the_readme_links_exists() -> None:
+    import re
+
+    linked = set(re.findall(r"\]\((docs/[^)#]+)\)", README))
+    assert {"docs/runbook.md", "docs/events-and-topics.md", "docs/asyncapi.json"} <= linked
+    missing = [p for p in sorted(linked) if not (ROOT / p).exists()]
+    assert not missing, f"README links files that do not exist: {missing}"

@@ -13,7 +13,7 @@ from aiokafka import TopicPartition
 from services.aggregator import consumer as consumer_module
 from services.aggregator.apply import Applied, Staged
 from services.aggregator.consumer import Aggregator
-from services.aggregator.metrics import Metrics
+from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.store import Offsets
 
@@ -94,7 +94,7 @@ async def run(settings: Any, catalog: Any, hierarchy: Any, monkeypatch: Any, fir
     fake = FakeApply(gate, first_fails)
     monkeypatch.setattr(consumer_module, "apply_batch", fake)
     agg_settings = AggregatorSettings(**{**settings.model_dump(), "aggregator_retry_seconds": 0.01})
-    agg = Aggregator(agg_settings, catalog, hierarchy, None, consumer, SimpleNamespace(), Metrics())
+    agg = Aggregator(agg_settings, catalog, hierarchy, None, consumer, SimpleNamespace(), AggregatorMetrics())
     agg.last_refresh = time.monotonic()  # no periodic refresh in this test
     await asyncio.wait_for(agg.run(stop), 10)
     return consumer, fake
