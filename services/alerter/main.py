@@ -8,6 +8,7 @@ loop until `stop` is set or a loop fails.
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from services.alerter.alertmanager import Alertmanager
 from services.alerter.clock import Clock, OffsetClock, SystemClock
@@ -41,7 +42,7 @@ async def run(settings: AlerterSettings, stop: asyncio.Event, clock: Clock | Non
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(pool.close)
         stack.push_async_callback(sink.close)
-        await broker.start()
+        await broker.connect()  # the publisher; the subscriber joins its group below, beside the loops
         stack.push_async_callback(broker.stop)
         listener = await connect(settings)
         stack.push_async_callback(listener.close)
@@ -50,9 +51,17 @@ async def run(settings: AlerterSettings, stop: asyncio.Event, clock: Clock | Non
         stack.callback(server.close)
         log.info("alerter %s up; metrics on %s:%d", alerter.holder, settings.alerter_metrics_host,
                  settings.alerter_metrics_port)  # fmt: skip
-        tasks = [asyncio.create_task(c) for c in (alerter.evaluation_loop(), alerter.leader_loop())]
+        # Joining the consumer group can wait for a dead member's session to expire (10 s): the leader loop must
+        # not wait for it, or a killed leader's alerts expire in Alertmanager before a successor re-sends them.
+        tasks = [asyncio.create_task(c) for c in (alerter.evaluation_loop(), alerter.leader_loop(), broker.start())]
+        starting = tasks[2]
         waiter = asyncio.create_task(stop.wait())
-        await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        pending: set[asyncio.Task[Any]] = {waiter, *tasks}
+        while True:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if done == {starting} and starting.exception() is None:
+                continue  # subscribed; keep running
+            break
         waiter.cancel()
         failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception() is not None]
         for task in failed:

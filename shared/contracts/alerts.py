@@ -22,9 +22,9 @@ class AlertV1(BaseModel):
     alertname: str = Field(description="DxTargetBehind, DxTargetAtRisk, DxTargetMissed or DxIndicatorStale")
     labels: dict[str, str]
     annotations: dict[str, str]
-    from_state: str | None = Field(alias="from", description="state before the transition; null for a new alert")
-    state: str = Field(description="state after the transition")
-    starts_at: datetime
+    from_state: str | None = Field(alias="from", description="state before the transition (inactive for a new alert)")
+    state: str = Field(description="state after the transition: pending, firing, resolved or inactive")
+    starts_at: datetime | None = Field(description="null while pending (not yet sent to Alertmanager)")
     ends_at: datetime | None
     at: datetime = Field(description="when the transition was recorded")
 

@@ -85,7 +85,7 @@ async def test_postgres_stopped_during_aggregation_then_started(
 
         async def retrying() -> bool:
             assert agg is not None
-            return "batch failed; rewinding" in agg.log_tail(400)
+            return "batch transaction failing" in agg.log_tail(400)
 
         await eventually(retrying, timeout=30)
         assert await kafka_committed(settings, group, settings.topic_events) == committed  # nothing moved meanwhile

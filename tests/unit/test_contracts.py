@@ -79,3 +79,13 @@ def test_accepted_value_adds_source_and_received_at():
     assert orjson.loads(accepted_value(raw, "portal", "2026-03-01T01:02:03Z")) == {
         **raw, "source": "portal", "received_at": "2026-03-01T01:02:03Z",
     }  # fmt: skip
+
+
+def test_a_pending_transition_has_no_starts_at_yet():
+    """A pending alert has not reached Alertmanager: the outbox row's starts_at is null (this broke publishing)."""
+    row = {
+        "id": 1, "fingerprint": "cd34", "alertname": "DxTargetMissed", "labels": "{}", "annotations": "{}",
+        "from_state": "inactive", "to_state": "pending", "starts_at": None, "ends_at": None, "at": WHEN,
+    }  # fmt: skip
+    alert = alert_from_outbox(row)
+    assert alert.starts_at is None and orjson.loads(alert_value(alert))["starts_at"] is None
