@@ -83,7 +83,7 @@ def evaluate(
         current = inputs.current.get((code, unit))
         last = current.last_observed_at if current else None
         upcoming = [t.milestone for t in ind.milestones() if t.deadline >= today]
-        stale = (
+        stale = result.overdue or (
             bool(upcoming)
             and milestone == upcoming[0]
             and result.status is not Status.NOT_APPLICABLE
