@@ -7,6 +7,7 @@ from decimal import Decimal
 from services.aggregator.apply import refresh_increments
 from services.alerter.clock import FixedClock
 from services.alerter.metrics import build_metrics
+from services.alerter.rules import TargetRow
 from services.alerter.service import Alerter
 from services.alerter.settings import AlerterSettings
 from shared.adapters.postgres import create_pool
@@ -21,7 +22,9 @@ SATISFACTION = "gov.satisfaction"
 DTI = "overall.dti_rank"
 
 
-async def judge(settings: Settings, catalog: Catalog, hierarchy: Hierarchy, now: datetime) -> dict[tuple, object]:
+async def judge(
+    settings: Settings, catalog: Catalog, hierarchy: Hierarchy, now: datetime
+) -> dict[tuple[str, str, str], TargetRow]:
     alerter_settings = AlerterSettings(**settings.model_dump())
     pool = await create_pool(alerter_settings)
     alerter = Alerter(alerter_settings, catalog, hierarchy, pool, Sink(), Outbox(), build_metrics(), FixedClock(now))
@@ -88,4 +91,4 @@ async def test_a_figure_is_stored_under_the_period_it_describes_and_decides_that
     assert [(r["period"], r["value"]) for r in rows] == [("2024", Decimal(12)), ("2025", Decimal(8))]
     before = await judge(isolated, catalog, hierarchy, datetime(2026, 1, 1, 0, 30, tzinfo=UTC))
     assert before[(DTI, "38", "2025")].status == "achieved"  # the figure is in the database: judged on it
-    assert "năm 2025" in str(before[(DTI, "38", "2025")].reason)
+    assert "năm 2025" in before[(DTI, "38", "2025")].reason
