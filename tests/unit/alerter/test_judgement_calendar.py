@@ -1,10 +1,14 @@
 """Judged at the right time: reference periods and publication lags, the plan's path, yearly forecasts and period
 means (rules in docs/judgement.md). Every expected number is worked out by hand in the sentence or beside it."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+from prometheus_client import generate_latest
 
+from services.alerter.evaluator import Inputs, evaluate
+from services.alerter.metrics import build_metrics
+from services.alerter.rules import Describe, alerts_for
 from shared.domain.catalog import Averaging, load_catalog, parse_catalog
 from shared.domain.forecast import WIDE_TOLERANCE, ForecastConfig, project_periods
 from shared.domain.hierarchy import Hierarchy
@@ -133,3 +137,28 @@ def test_a_lower_bound_of_0_clamps_a_projected_period_mean(hierarchy: Hierarchy)
 
 def test_pending_reads_cho_so_lieu_chinh_thuc() -> None:
     assert STATUS_VI[Status.PENDING] == "Chờ số liệu chính thức"
+
+
+def test_a_pending_target_raises_no_alert_and_shows_in_the_status_gauge(hierarchy: Hierarchy) -> None:
+    keys = [("overall.dti_rank", PROVINCE, "2025")]
+    history = History.of([(D("2025-10-20"), 12.0)], [("2024", 12.0)])
+    inputs = Inputs(histories={("overall.dti_rank", PROVINCE): history})
+    (row,) = evaluate(CAT, hierarchy, keys, inputs, datetime(2026, 1, 1, 0, 30, tzinfo=UTC), CFG)
+    assert (row.status, row.stale) == (Status.PENDING, False)
+    describe = Describe("DTI", "overall", "hạng", "Tỉnh Thanh Hóa", 400, "http://grafana")
+    assert alerts_for(row, describe) == []
+    metrics = build_metrics()
+    metrics.domain.update({}, [row])
+    exposition = generate_latest(metrics.registry).decode()
+    assert (
+        'dx_target_status{indicator="overall.dti_rank",milestone="2025",status="pending",unit="38"} 1.0' in exposition
+    )
+
+
+def test_after_the_publication_lag_a_missing_figure_is_no_data_and_stale_but_never_missed(hierarchy: Hierarchy) -> None:
+    keys = [("overall.dti_rank", PROVINCE, "2025")]
+    inputs = Inputs(histories={("overall.dti_rank", PROVINCE): History.of([(D("2025-10-20"), 12.0)], [("2024", 12.0)])})
+    (row,) = evaluate(CAT, hierarchy, keys, inputs, datetime(2026, 10, 28, 5, 0, tzinfo=UTC), CFG)
+    assert (row.status, row.stale) == (Status.NO_DATA, True)
+    describe = Describe("DTI", "overall", "hạng", "Tỉnh Thanh Hóa", 400, "http://grafana")
+    assert [a.alertname for a in alerts_for(row, describe)] == ["DxIndicatorStale"]
