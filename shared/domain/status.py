@@ -167,7 +167,7 @@ def assess(
         value = history.as_of(target.deadline)
         if value is None:
             return Assessment(Status.NO_DATA, f"Không có số liệu đến hạn {fmt_day(target.deadline)}", target=goal)
-        return _final(indicator, target, goal, value, f"đến hạn {fmt_day(target.deadline)}")
+        return _final(indicator, target, goal, value, None)
     value = history.as_of(today)
     if value is None:
         return Assessment(Status.NO_DATA, "Chưa có số liệu", target=goal)
@@ -184,12 +184,13 @@ def _maintain(target: Target) -> str:
     return f" (duy trì mức năm {target.maintains}: kế hoạch không đặt chỉ tiêu mới cho năm {target.milestone})"
 
 
-def _final(indicator: Indicator, target: Target, goal: float, value: float, where: str) -> Assessment:
-    unit = indicator.display_unit
+def _final(indicator: Indicator, target: Target, goal: float, value: float, source: str | None) -> Assessment:
+    """achieved / missed of a passed milestone; `source` names the figure (periodic), else the deadline's value."""
+    unit, deadline = indicator.display_unit, fmt_day(target.deadline)
     if meets(indicator, value, goal):
-        reason = f"Đạt {fmt(value, unit)} {where}, mục tiêu {fmt(goal, unit)}{_maintain(target)}"
-        return Assessment(Status.ACHIEVED, reason, value, goal, goal)
-    reason = f"Hết hạn {fmt_day(target.deadline)}: {where} đạt {fmt(value, unit)}, mục tiêu {fmt(goal, unit)}"
+        reason = f"Đạt {fmt(value, unit)} {source or f'đến hạn {deadline}'}, mục tiêu {fmt(goal, unit)}"
+        return Assessment(Status.ACHIEVED, reason + _maintain(target), value, goal, goal)
+    reason = f"Hết hạn {deadline}: {f'{source} ' if source else ''}đạt {fmt(value, unit)}, mục tiêu {fmt(goal, unit)}"
     return Assessment(Status.MISSED, reason + _maintain(target), value, goal, goal)
 
 
