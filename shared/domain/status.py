@@ -171,10 +171,12 @@ def assess(
     value = history.as_of(today)
     if value is None:
         return Assessment(Status.NO_DATA, "Chưa có số liệu", target=goal)
-    expected = expected_at(_plan(indicator, history, hierarchy, today), today)
+    path = _plan(indicator, history, hierarchy, today)
+    expected = expected_at(path, today)
     projected = project(history.pairs(), today, target.deadline, config, bounds(indicator, hierarchy, today))
     now_text = f"Hiện {fmt(value, unit)}"
-    return _upcoming(indicator, target, goal, value, expected, projected, indicator.tolerance, now_text)
+    return _upcoming(indicator, target, goal, value, expected, projected, indicator.tolerance, now_text,
+                     _leg(path, today, unit))  # fmt: skip
 
 
 def _maintain(target: Target) -> str:
@@ -203,6 +205,7 @@ def _upcoming(
     projected: float | None,
     risk_tolerance: float,
     now_text: str,
+    leg: str = "",
 ) -> Assessment:
     """achieved / at_risk / behind / on_track of an upcoming milestone, in that order."""
     unit, tol = indicator.display_unit, indicator.tolerance
@@ -213,10 +216,23 @@ def _upcoming(
     if projected is not None and worse_by(indicator, projected, goal) > risk_tolerance:
         reason = f"Xu hướng dự báo {fmt(projected, unit)} vào {fmt_day(target.deadline)}, mục tiêu {fmt(goal, unit)}"
         return _with(result, Status.AT_RISK, reason + note)
-    plan = f"kế hoạch {fmt(expected, unit)}" if expected is not None else "chưa có lộ trình trước mốc đầu tiên"
+    plan = f"kế hoạch {fmt(expected, unit)}{leg}" if expected is not None else "chưa có lộ trình trước mốc đầu tiên"
     if expected is not None and worse_by(indicator, value, expected) > tol:
         return _with(result, Status.BEHIND, f"{now_text}, {plan} (dung sai {fmt(tol, unit)}){note}")
     return _with(result, Status.ON_TRACK, f"{now_text}, {plan}{note}")
+
+
+def _leg(path: list[Point], day: date, unit: str) -> str:
+    """The stretch of the plan's path `day` lies on, e.g. " (lộ trình 50% ngày 31/12/2025 → 80% ngày 31/12/2030)"."""
+    if not path or day < path[0].day:
+        return ""
+    left = path[0]
+    for point in path[1:]:
+        if day <= point.day:
+            return f" (lộ trình {fmt(left.value, unit)} ngày {fmt_day(left.day)} → {fmt(point.value, unit)} ngày " \
+                   f"{fmt_day(point.day)})"  # fmt: skip
+        left = point
+    return f" (lộ trình: giữ {fmt(left.value, unit)} từ {fmt_day(left.day)})"
 
 
 def _with(result: Assessment, status: Status, reason: str) -> Assessment:
@@ -270,13 +286,14 @@ def _assess_periodic(
     if not points:
         return Assessment(Status.NO_DATA, "Chưa có số liệu", target=goal)
     end, value = points[-1]
-    expected = expected_at(_plan(indicator, history, hierarchy, today), end)
+    path = _plan(indicator, history, hierarchy, today)
+    expected = expected_at(path, end)
     trend = project_periods(points, target.deadline, config, bounds(indicator, hierarchy, today))
     projected = trend.projected if trend else None
     factor = trend.tolerance_factor if trend else 1.0
     latest = _period_vi(indicator.period, period_of(indicator.period, end))
     return _upcoming(indicator, target, goal, value, expected, projected, indicator.tolerance * factor,
-                     f"Số liệu {latest}: {fmt(value, unit)}")  # fmt: skip
+                     f"Số liệu {latest}: {fmt(value, unit)}", _leg(path, end, unit))  # fmt: skip
 
 
 def _period_vi(granularity: Granularity, label: str) -> str:
