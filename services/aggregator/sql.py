@@ -172,7 +172,8 @@ SELECT c.indicator, c.unit FROM current_values c WHERE c.indicator = ANY($1::tex
 """
 
 # Days an increment value changes with no event: a bucket leaves the 365-day window the day after its 365th day,
-# and a rollup's window restarts when a hierarchy version begins ($3). Those with no daily row yet ($2: today).
+# and a rollup's window restarts when a hierarchy version begins ($3). Those with no daily row yet ($2: today), at
+# most $4 per refresh: a database that predates these rows catches up over a few refreshes instead of one long one.
 INCREMENT_CHANGE_DAYS = """
 WITH c AS (
     SELECT DISTINCT b.indicator, b.unit, b.day + 365 AS day
@@ -186,5 +187,6 @@ WITH c AS (
 SELECT c.indicator, c.unit, c.day FROM c
 WHERE NOT EXISTS (
     SELECT 1 FROM daily_values d WHERE d.indicator = c.indicator AND d.unit = c.unit AND d.day = c.day)
-ORDER BY 1, 2, 3
+ORDER BY 3, 1, 2
+LIMIT $4
 """

@@ -28,6 +28,9 @@ STAGE_COLUMNS = [
 ]  # fmt: skip
 
 
+CHANGE_DAYS_PER_REFRESH = 20_000
+
+
 @dataclass(frozen=True)
 class Offsets:
     group: str
@@ -164,8 +167,9 @@ async def write_daily(conn: asyncpg.Connection, values: dict[SeriesDay, Computed
 async def increment_change_days(
     conn: asyncpg.Connection, codes: list[str], today: date, version_days: list[date]
 ) -> list[SeriesDay]:
-    """Days on which an increment value changed without an event and that have no daily row yet."""
-    rows = await conn.fetch(sql.INCREMENT_CHANGE_DAYS, codes, today, version_days)
+    """Days on which an increment value changed without an event and that have no daily row yet (oldest first, at
+    most CHANGE_DAYS_PER_REFRESH)."""
+    rows = await conn.fetch(sql.INCREMENT_CHANGE_DAYS, codes, today, version_days, CHANGE_DAYS_PER_REFRESH)
     return [(r["indicator"], r["unit"], r["day"]) for r in rows]
 
 
