@@ -8,8 +8,8 @@ import asyncpg
 
 from services.aggregator import sql, store
 from services.aggregator.decode import Decoder
-from services.aggregator.fold import Plan, late_specs, plan, plan_series, spec_as_of_today
-from services.aggregator.prepare import Part, Prepared, first_copies
+from services.aggregator.fold import Plan, SeriesDay, late_specs, plan, plan_series, spec_as_of_today
+from services.aggregator.prepare import Part, Prepared, first_copies, latest_periods
 from services.aggregator.store import Offsets
 from shared.domain.catalog import Catalog, Semantics
 from shared.domain.hierarchy import Hierarchy
@@ -57,13 +57,16 @@ async def apply_batch(
             new_ids = await store.insert_new_events(conn, prepared.copy, prepared.rows)
             if new_ids is None:
                 result.applied, result.received, todo = prepared.rows, prepared.received, batch.todo
+                periods = prepared.periods
             else:  # some were applied before: decode again here, keeping the first copy of each new event
                 new = first_copies(decoder, batch.parts, batch.now, new_ids)
                 result.applied, result.received = len(new), dict(Counter(f.received_at for f in new))
                 todo = plan(new, catalog, hierarchy, batch.today)
+                periods = latest_periods(new)
             result.duplicates = prepared.rows - result.applied
             await store.add_buckets(conn, todo.buckets)
             await store.add_snapshot_days(conn, todo.snapshots)
+            await store.add_period_values(conn, periods)
             later = late_specs(await store.later_rows(conn, todo.late), catalog, hierarchy)
             result.changed = await _recompute(conn, catalog, {**later, **todo.daily}, todo.current)
         await store.save_offsets(conn, offsets)
@@ -82,7 +85,27 @@ async def refresh_increments(
             spec = spec_as_of_today(catalog, hierarchy, row["indicator"], row["unit"], today)
             if spec is not None:
                 current[(spec.indicator, spec.unit)] = spec
+        changed = late_specs(
+            await store.increment_change_days(conn, codes, today, [v.valid_from for v in hierarchy.versions]),
+            catalog,
+            hierarchy,
+        )
+        # every series lock of this transaction at once, in sorted order, as a batch takes them (no deadlock)
+        specs = [*changed.values(), *current.values()]
+        await store.lock_series(conn, [(s.indicator, s.unit) for s in specs if not s.is_leaf])
+        await _write_change_days(conn, catalog, changed)
         return await _recompute(conn, catalog, {}, current, empty_is_null=True)
+
+
+async def _write_change_days(conn: asyncpg.Connection, catalog: Catalog, specs: dict[SeriesDay, ValueSpec]) -> None:
+    """A daily row on every day an increment value changed with no event (a bucket left the window, a rollup's
+    window restarted with a hierarchy version), so the daily history equals current_values on every day."""
+    if not specs:
+        return
+    values = await store.compute(conn, specs, catalog)
+    for key, spec in specs.items():
+        values.setdefault(key, compose(catalog[spec.indicator], spec, NO_DATA))
+    await store.write_daily_gaps(conn, values)
 
 
 async def _recompute(

@@ -24,8 +24,9 @@ from shared.contracts.events import (
 )
 from shared.domain.catalog import Catalog, Indicator, Measure
 from shared.domain.hierarchy import Hierarchy
+from shared.domain.periods import period_of
 from shared.domain.timeutil import local_date, micros
-from shared.domain.validation import check_event
+from shared.domain.validation import check_event, effective_period
 
 
 class Fact(NamedTuple):
@@ -42,12 +43,16 @@ class Fact(NamedTuple):
     received_at: datetime
     day: date
     observed_us: int  # observed_at in microseconds since the epoch (how it is staged)
+    period: str | None = None  # indicators with a reference period: the period the value describes
 
 
-def fact_of(event: AcceptedEvent) -> Fact:
+def fact_of(event: AcceptedEvent, catalog: Catalog) -> Fact:
     e = event
+    day = local_date(e.observed_at)
+    indicator = catalog.get(e.indicator)
+    period = effective_period(indicator, e.period, day) if indicator is not None else None
     return Fact(str(e.event_id), e.indicator, e.unit, e.observed_at, e.numerator, e.denominator, e.value, e.source,
-                e.received_at, local_date(e.observed_at), micros(e.observed_at))  # fmt: skip
+                e.received_at, day, micros(e.observed_at), period)  # fmt: skip
 
 
 def decode(value: bytes | None, catalog: Catalog, hierarchy: Hierarchy, now: datetime) -> AcceptedEvent | list[str]:
@@ -87,7 +92,8 @@ class Decoder:
 
     def __init__(self, catalog: Catalog, hierarchy: Hierarchy) -> None:
         self.catalog, self.hierarchy = catalog, hierarchy
-        self.indicators = {i.code: i for i in catalog.indicators if _INDICATOR.fullmatch(i.code)}
+        # rank scales depend on the period: those few yearly events take the reference path
+        self.indicators = {i.code: i for i in catalog.indicators if _INDICATOR.fullmatch(i.code) and not i.rank_scale}
         self.placed: dict[tuple[str, str, date], bool] = {}  # (indicator, unit, day) → unit in force at its level
         self.received: dict[str, datetime] = {}  # received_at texts seen (shared by the events of one request)
         self.sources: dict[str, bool] = {}  # source text → a valid source name (a handful)
@@ -100,7 +106,7 @@ class Decoder:
         if fact is not None:
             return fact
         slow = decode(value, self.catalog, self.hierarchy, now)
-        return slow if isinstance(slow, list) else fact_of(slow)
+        return slow if isinstance(slow, list) else fact_of(slow, self.catalog)
 
     def fast(self, value: bytes, now: datetime) -> Fact | None:
         """The fact when the message is of the hot shape and valid; None means "ask the reference"."""
@@ -108,7 +114,7 @@ class Decoder:
             self.now, self.latest_us = now, micros(now + MAX_CLOCK_SKEW)
         try:
             d = orjson.loads(value)
-            if type(d) is not dict or not d.keys() <= _FIELDS:
+            if type(d) is not dict or not d.keys() <= _FIELDS or "period" in d:  # an own period: the reference
                 return None
             event_id, code, unit, source = d["event_id"], d["indicator"], d["unit"], d["source"]
             observed_at, received_text = _stamp(d["observed_at"]), d["received_at"]
@@ -143,7 +149,8 @@ class Decoder:
             placed = self._placed(indicator, unit, day)
         if not placed:
             return None
-        return Fact(event_id, code, unit, observed_at, num, den, val, source, received_at, day, observed_us)
+        period = None if indicator.period is None else period_of(indicator.period, day)
+        return Fact(event_id, code, unit, observed_at, num, den, val, source, received_at, day, observed_us, period)
 
     def _day(self, observed_at: datetime, observed_us: int) -> date:
         return _remember(self.days, observed_us // MINUTE_US, local_date(observed_at))

@@ -5,7 +5,7 @@ What crosses between processes is small or flat: partitions, offsets and raw byt
 data), a few hundred per-series sums and the poison messages' reasons out.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -32,6 +32,7 @@ class Prepared:
     series: dict[SeriesDay, SeriesSum] = field(default_factory=dict)  # valid events summed per series-day
     received: dict[datetime, int] = field(default_factory=dict)  # received_at → events (latency histogram)
     poison: list[tuple[int, int, list[str]]] = field(default_factory=list)  # (part index, record index, reasons)
+    periods: dict[tuple[str, str, str], Fact] = field(default_factory=dict)  # latest per (indicator, unit, period)
 
 
 def prepare(decoder: Decoder, parts: list[Part], now: datetime) -> Prepared:
@@ -42,9 +43,28 @@ def prepare(decoder: Decoder, parts: list[Part], now: datetime) -> Prepared:
     for partition, offset, fact in located(decoder, parts, now, out.poison):
         lines.append(copy_line(fact, partition, offset, stamps))
         add_fact(series, fact)
+        if fact.period is not None:
+            add_period(out.periods, fact)
         received[fact.received_at] = received.get(fact.received_at, 0) + 1
     out.copy, out.rows = "".join(lines).encode(), len(lines)
     return out
+
+
+def add_period(latest: dict[tuple[str, str, str], Fact], fact: Fact) -> None:
+    """Keep the latest fact (observed_at, then event_id) of each (indicator, unit, period)."""
+    assert fact.period is not None
+    key = (fact.indicator, fact.unit, fact.period)
+    kept = latest.get(key)
+    if kept is None or (fact.observed_at, fact.event_id) > (kept.observed_at, kept.event_id):
+        latest[key] = fact
+
+
+def latest_periods(facts: Iterable[Fact]) -> dict[tuple[str, str, str], Fact]:
+    latest: dict[tuple[str, str, str], Fact] = {}
+    for fact in facts:
+        if fact.period is not None:
+            add_period(latest, fact)
+    return latest
 
 
 def located(

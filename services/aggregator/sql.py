@@ -37,6 +37,18 @@ ON CONFLICT (indicator, unit, day) DO UPDATE SET
 WHERE (EXCLUDED.observed_at, EXCLUDED.event_id) > (agg_snapshot_days.observed_at, agg_snapshot_days.event_id)
 """
 
+# The latest observation per (indicator, unit, reference period), as ADD_SNAPSHOT_DAYS per day.
+ADD_PERIOD_VALUES = """
+INSERT INTO period_values (indicator, unit, period, observed_at, event_id, value, numerator, denominator)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::uuid[], $6::numeric[],
+                     $7::bigint[], $8::bigint[])
+ORDER BY 1, 2, 3
+ON CONFLICT (indicator, unit, period) DO UPDATE SET
+    observed_at = EXCLUDED.observed_at, event_id = EXCLUDED.event_id, value = EXCLUDED.value,
+    numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator
+WHERE (EXCLUDED.observed_at, EXCLUDED.event_id) > (period_values.observed_at, period_values.event_id)
+"""
+
 ADD_BUCKETS = """
 INSERT INTO agg_buckets (indicator, unit, day, numerator, denominator, events, last_observed_at)
 SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::numeric[], $5::numeric[], $6::bigint[],
@@ -157,4 +169,24 @@ WHERE consumer_group = $1 AND topic = $2 AND partition = ANY($3::int[])
 # Increment values drift as days leave the trailing window: the series to re-evaluate periodically.
 INCREMENT_SERIES = """
 SELECT c.indicator, c.unit FROM current_values c WHERE c.indicator = ANY($1::text[]) ORDER BY 1, 2
+"""
+
+# Days an increment value changes with no event: a bucket leaves the 365-day window the day after its 365th day,
+# and a rollup's window restarts when a hierarchy version begins ($3). Those with no daily row yet ($2: today), at
+# most $4 per refresh: a database that predates these rows catches up over a few refreshes instead of one long one.
+INCREMENT_CHANGE_DAYS = """
+WITH c AS (
+    SELECT DISTINCT b.indicator, b.unit, b.day + 365 AS day
+    FROM agg_buckets b WHERE b.indicator = ANY($1::text[]) AND b.day + 365 <= $2
+    UNION
+    SELECT c.indicator, c.unit, v.day
+    FROM current_values c CROSS JOIN unnest($3::date[]) AS v(day)
+    WHERE c.indicator = ANY($1::text[]) AND c.reporting_children IS NOT NULL AND v.day <= $2
+      AND EXISTS (SELECT 1 FROM agg_buckets b WHERE b.indicator = c.indicator AND b.unit = c.unit AND b.day < v.day)
+)
+SELECT c.indicator, c.unit, c.day FROM c
+WHERE NOT EXISTS (
+    SELECT 1 FROM daily_values d WHERE d.indicator = c.indicator AND d.unit = c.unit AND d.day = c.day)
+ORDER BY 3, 1, 2
+LIMIT $4
 """

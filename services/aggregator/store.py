@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from services.aggregator import sql
+from services.aggregator.decode import Fact
 from services.aggregator.fold import Bucket, SeriesDay, SeriesSum, exact
 from shared.domain.catalog import Catalog
 from shared.domain.rollup import Computed, Sums, ValueSpec, compose
@@ -25,6 +26,9 @@ STAGE_COLUMNS = [
     "event_id", "indicator", "unit", "observed_us", "numerator", "denominator", "value",
     "source", "received_us", "kafka_partition", "kafka_offset",
 ]  # fmt: skip
+
+
+CHANGE_DAYS_PER_REFRESH = 20_000
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,25 @@ async def add_snapshot_days(conn: asyncpg.Connection, latest: dict[SeriesDay, Se
     )
 
 
+async def add_period_values(conn: asyncpg.Connection, latest: dict[tuple[str, str, str], Fact]) -> None:
+    """Upsert the latest observation of each (indicator, unit, reference period) of the batch."""
+    if not latest:
+        return
+    keys = sorted(latest)
+    facts = [latest[k] for k in keys]
+    await conn.execute(
+        sql.ADD_PERIOD_VALUES,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+        [f.observed_at for f in facts],
+        [f.event_id for f in facts],
+        [exact(f.value) for f in facts],
+        [f.numerator for f in facts],
+        [f.denominator for f in facts],
+    )
+
+
 async def later_rows(conn: asyncpg.Connection, late: dict[SeriesDay, date]) -> list[SeriesDay]:
     """Existing daily rows after a late observation's day and before the end of its reach."""
     if not late:
@@ -131,6 +154,28 @@ async def compute(
 
 async def write_daily(conn: asyncpg.Connection, values: dict[SeriesDay, Computed]) -> None:
     keys = sorted(k for k, v in values.items() if v.value is not None)
+    if keys:
+        await conn.execute(
+            sql.UPSERT_DAILY,
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            *_columns([values[k] for k in keys], "value", "numerator", "denominator", "coverage"),
+        )
+
+
+async def increment_change_days(
+    conn: asyncpg.Connection, codes: list[str], today: date, version_days: list[date]
+) -> list[SeriesDay]:
+    """Days on which an increment value changed without an event and that have no daily row yet (oldest first, at
+    most CHANGE_DAYS_PER_REFRESH)."""
+    rows = await conn.fetch(sql.INCREMENT_CHANGE_DAYS, codes, today, version_days, CHANGE_DAYS_PER_REFRESH)
+    return [(r["indicator"], r["unit"], r["day"]) for r in rows]
+
+
+async def write_daily_gaps(conn: asyncpg.Connection, values: dict[SeriesDay, Computed]) -> None:
+    """Daily rows including those without a value (the window held nothing that day: NULL)."""
+    keys = sorted(values)
     if keys:
         await conn.execute(
             sql.UPSERT_DAILY,

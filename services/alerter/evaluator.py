@@ -42,6 +42,7 @@ class HistoryQuery:
     as_of: list[date]
     period_pairs: list[Pair]
     year_ends: list[date]
+    periodic_pairs: list[Pair] = field(default_factory=list)  # indicators with a reference period: period_values
 
 
 def history_query(catalog: Catalog, pairs: Iterable[Pair], today: date, config: ForecastConfig) -> HistoryQuery:
@@ -57,6 +58,7 @@ def history_query(catalog: Catalog, pairs: Iterable[Pair], today: date, config: 
         as_of=sorted(deadlines | {today}),
         period_pairs=[p for p in pairs if p[0] in period],
         year_ends=sorted(min(date(y, 12, 31), today) for y in years if date(y, 1, 1) <= today),
+        periodic_pairs=[p for p in pairs if (i := catalog.get(p[0])) is not None and i.period is not None],
     )
 
 
@@ -83,7 +85,7 @@ def evaluate(
         current = inputs.current.get((code, unit))
         last = current.last_observed_at if current else None
         upcoming = [t.milestone for t in ind.milestones() if t.deadline >= today]
-        stale = (
+        stale = result.overdue or (
             bool(upcoming)
             and milestone == upcoming[0]
             and result.status is not Status.NOT_APPLICABLE

@@ -59,7 +59,9 @@ class Alerter:
         self.settings, self.catalog, self.hierarchy, self.pool = settings, catalog, hierarchy, pool
         self.sink, self.publisher, self.metrics, self.clock = sink, publisher, metrics, clock
         self.holder = settings.alerter_instance or f"{socket.gethostname()}:{os.getpid()}"
-        self.forecast = ForecastConfig(settings.alerter_forecast_window_days, settings.alerter_forecast_min_points)
+        s = settings
+        self.forecast = ForecastConfig(s.alerter_forecast_window_days, s.alerter_forecast_min_points,
+                                       s.alerter_forecast_periods)  # fmt: skip
         self.timing = Timing(
             timedelta(seconds=settings.alerter_grace_seconds),
             timedelta(seconds=settings.alerter_resend_seconds),

@@ -16,6 +16,7 @@ class AlerterSettings(Settings):
     alerter_leader_lease_seconds: float = Field(15.0, description="leader lease; a dead leader is replaced after it")
     alerter_forecast_window_days: int = Field(365, description="trailing window of the least-squares trend")
     alerter_forecast_min_points: int = Field(3, description="distinct days the trend needs")
+    alerter_forecast_periods: int = Field(5, ge=2, description="latest periods a yearly statistic's trend is fitted on")
     alerter_clock_start: datetime | None = Field(None, description="evaluation clock starts here (tests, demos)")
     alerter_dashboard_path: str = Field("/d/dx-units", description="Grafana dashboard linked from alerts")
     alerter_instance: str | None = Field(None, description="lease holder name; default host:pid")

@@ -34,6 +34,13 @@ SELECT x.* FROM q CROSS JOIN unnest($8::date[]) AS d(day) CROSS JOIN LATERAL (
    WHERE v.indicator = q.indicator AND v.unit = q.unit AND v.day <= d.day ORDER BY v.day DESC LIMIT 1) x
 """
 
+# The latest value of each reference period (a yearly statistic's milestone Y is judged on period Y's value).
+_PERIODS = """
+SELECT v.indicator, v.unit, v.period, v.value::float8 AS value
+  FROM period_values v JOIN unnest($1::text[], $2::text[]) AS p(indicator, unit) USING (indicator, unit)
+ WHERE v.value IS NOT NULL
+"""
+
 _CURRENT = """
 SELECT c.indicator, c.unit, c.value::float8 AS value, c.coverage, c.last_observed_at
   FROM current_values c JOIN unnest($1::text[], $2::text[]) AS p(indicator, unit) USING (indicator, unit)
@@ -71,16 +78,22 @@ def _num(value: float | None, digits: int = 6) -> float | None:
 
 
 async def load_inputs(conn: asyncpg.Connection, q: HistoryQuery) -> Inputs:
-    """Daily history and current values of the pairs, in two queries whatever their number."""
+    """Daily history, period values and current values of the pairs, in three queries whatever their number."""
     inds, units = _split(q.pairs)
     p_inds, p_units = _split(q.period_pairs)
     rows = await conn.fetch(_HISTORY, inds, units, q.window_start, q.today, q.as_of, p_inds, p_units, q.year_ends)
     grouped: dict[Pair, list[tuple[Any, float]]] = {}
     for r in rows:
         grouped.setdefault((r["indicator"], r["unit"]), []).append((r["day"], r["value"]))
+    periods: dict[Pair, list[tuple[str, float]]] = {}
+    if q.periodic_pairs:
+        for r in await conn.fetch(_PERIODS, *_split(q.periodic_pairs)):
+            periods.setdefault((r["indicator"], r["unit"]), []).append((r["period"], r["value"]))
     current = await conn.fetch(_CURRENT, inds, units)
     return Inputs(
-        histories={pair: History.of(points) for pair, points in grouped.items()},
+        histories={
+            pair: History.of(grouped.get(pair, []), periods.get(pair, [])) for pair in grouped.keys() | periods.keys()
+        },
         current={
             (r["indicator"], r["unit"]): Current(r["value"], r["coverage"], r["last_observed_at"]) for r in current
         },

@@ -31,6 +31,7 @@ _COLOURS: dict[Status, str] = {
     Status.AT_RISK: "orange",
     Status.BEHIND: "red",
     Status.NO_DATA: "purple",
+    Status.PENDING: "blue",
     Status.ON_TRACK: "green",
     Status.ACHIEVED: "dark-green",
     Status.NOT_APPLICABLE: "text",

@@ -25,7 +25,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from shared.contracts.keys import pair_key
-from shared.domain.timeutil import LOCAL_TZ
+from shared.domain.periods import parse_period
+from shared.domain.timeutil import LOCAL_TZ, local_date
 
 EARLIEST_OBSERVATION = datetime(2020, 1, 1, tzinfo=LOCAL_TZ)
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -52,6 +53,14 @@ class EventV1(BaseModel):
     numerator: Count | None = None
     denominator: Count | None = None
     value: StrictFloat | None = None
+    period: str | None = None  # the reference period the value describes: "YYYY", "YYYY-Qn" or "YYYY-MM"
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period(cls, raw: Any) -> Any:
+        if raw is not None and (not isinstance(raw, str) or parse_period(raw) is None):
+            raise PydanticCustomError("invalid_period", 'period must be "YYYY", "YYYY-Qn" or "YYYY-MM"')
+        return raw
 
     @field_validator("observed_at", mode="before")
     @classmethod
@@ -80,6 +89,9 @@ class EventV1(BaseModel):
             raise PydanticCustomError("observed_in_future", "observed_at is in the future")
         if self.observed_at < EARLIEST_OBSERVATION:
             raise PydanticCustomError("observed_too_old", "observed_at is before 2020-01-01")
+        found = parse_period(self.period) if self.period is not None else None
+        if found is not None and found.start > local_date(now):
+            raise PydanticCustomError("period_in_future", "period {period} has not begun", {"period": self.period})
         return self
 
     @property
@@ -125,6 +137,9 @@ _CUSTOM_CODES = {
     "out_of_range",
     "observed_in_future",
     "observed_too_old",
+    "invalid_period",
+    "period_in_future",
+    "period_after_observation",
 }
 
 

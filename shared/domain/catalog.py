@@ -10,6 +10,8 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shared.domain.periods import Granularity, parse_period
+
 Level = Literal["province", "district", "commune"]
 LEVEL_DEPTH: dict[str, int] = {"province": 0, "district": 1, "commune": 2}
 
@@ -31,6 +33,14 @@ class TargetKind(StrEnum):
     PERIOD_MEAN = "period_mean"
     UNITS_COUNT = "units_count"
     UNITS_PERCENT = "units_percent"
+    MAINTAIN = "maintain"  # keep the level of an earlier milestone (the plan sets no new figure for this year)
+
+
+class Averaging(StrEnum):
+    """How a period mean of yearly values is formed: "tăng bình quân hàng năm" is a compound annual rate."""
+
+    ARITHMETIC = "arithmetic"
+    COMPOUND = "compound"
 
 
 class CatalogError(ValueError):
@@ -54,6 +64,7 @@ class Target(_Strict):
     kind: TargetKind = TargetKind.LEVEL
     period_start: int | None = None
     units_level: Level | None = None
+    maintains: str | None = None  # kind = maintain: the milestone whose level is kept
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Self:
@@ -63,6 +74,8 @@ class Target(_Strict):
             raise ValueError(f"{self.kind.value} targets need units_level")
         if self.kind is TargetKind.UNITS_PERCENT and not 0 <= self.value <= 100:
             raise ValueError("units_percent targets are a percentage 0–100")
+        if (self.kind is TargetKind.MAINTAIN) != (self.maintains is not None):
+            raise ValueError("maintain targets, and only they, name the milestone they maintain (maintains)")
         return self
 
     @property
@@ -92,6 +105,10 @@ class Indicator(_Strict):
     reporting_interval_days: int = Field(gt=0)
     baseline_date: date | None = None
     baseline_value: float | None = None
+    period: Granularity | None = None  # the reference period a value describes; None: a value as of its day
+    publication_lag_days: int = Field(default=0, ge=0)  # official figure expected this long after the period
+    averaging: Averaging = Averaging.ARITHMETIC  # period_mean targets
+    rank_scale: dict[str, int] = Field(default_factory=dict)  # first period → number of units ranked from then
     targets: dict[str, Target]
 
     @model_validator(mode="after")
@@ -110,7 +127,37 @@ class Indicator(_Strict):
             raise ValueError("baseline_date and baseline_value go together")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("min is greater than max")
+        self._check_periods()
         return self
+
+    def _check_periods(self) -> None:
+        for key, target in self.targets.items():
+            if target.kind is TargetKind.PERIOD_MEAN and self.period not in (None, Granularity.YEAR):
+                raise ValueError(f"targets.{key}: period_mean needs yearly values (period = 'year')")
+            if target.kind is TargetKind.MAINTAIN:
+                kept = self.targets.get(target.maintains or "")
+                if kept is None or kept.milestone >= key or kept.kind is TargetKind.MAINTAIN:
+                    raise ValueError(f"targets.{key}: maintains must name an earlier milestone with its own figure")
+                if kept.value != target.value:
+                    raise ValueError(f"targets.{key}: value must equal the maintained milestone's ({kept.value:g})")
+        if self.rank_scale and self.measure is not Measure.RANK:
+            raise ValueError("rank_scale applies to rank indicators only")
+        for first, size in self.rank_scale.items():
+            found = parse_period(first)
+            if found is None or self.period is None or found.granularity is not self.period:
+                raise ValueError(f"rank_scale.{first}: keys are periods of the indicator's granularity")
+            if size < 1 or (self.max is not None and size > self.max):
+                raise ValueError(f"rank_scale.{first}: {size} is not a number of units within min–max")
+        if self.publication_lag_days and self.period is None:
+            raise ValueError("publication_lag_days needs a reference period (period)")
+
+    def scale_for(self, period: str) -> int | None:
+        """How many units the ranking of `period` ranks (rank_scale), None when the catalog says nothing."""
+        size = None
+        for first in sorted(self.rank_scale):
+            if first <= period:
+                size = self.rank_scale[first]
+        return size
 
     @property
     def lower_is_better(self) -> bool:

@@ -1,4 +1,5 @@
-"""Least-squares trend over a trailing window of daily history, projected to a date (DESIGN §7)."""
+"""Least-squares trends projected to a date: over a trailing window of daily history, or over the last reference
+periods of a periodic statistic (rules in docs/judgement.md)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,6 +12,11 @@ class ForecastConfig:
 
     window_days: int = 365
     min_points: int = 3
+    periods: int = 5  # periodic statistics: the trend is fitted over this many latest periods
+    full_periods: int = 3  # with fewer (but at least 2), the tolerance of `at_risk` is doubled (WIDE_TOLERANCE)
+
+
+WIDE_TOLERANCE = 2.0  # a two-period trend is a line through two points: it needs a wider margin to be believed
 
 
 def fit_line(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float] | None:
@@ -52,3 +58,29 @@ def project(
         return None
     intercept, slope = line
     return clamp(intercept + slope * at.toordinal(), *bounds)
+
+
+@dataclass(frozen=True)
+class PeriodTrend:
+    projected: float
+    periods: int  # how many periods the line went through
+    tolerance_factor: float  # 1, or WIDE_TOLERANCE when fewer than `full_periods` were available
+
+
+def project_periods(
+    points: Sequence[tuple[date, float]],
+    at: date,
+    config: ForecastConfig,
+    bounds: tuple[float | None, float | None] = (None, None),
+) -> PeriodTrend | None:
+    """The trend of the last `config.periods` period values (x = the period's last day) extended to `at`; None with
+    fewer than two periods."""
+    recent = sorted(points)[-config.periods :]
+    if len(recent) < 2:
+        return None
+    line = fit_line([d.toordinal() for d, _ in recent], [v for _, v in recent])
+    if line is None:
+        return None
+    intercept, slope = line
+    factor = 1.0 if len(recent) >= config.full_periods else WIDE_TOLERANCE
+    return PeriodTrend(clamp(intercept + slope * at.toordinal(), *bounds), len(recent), factor)

@@ -1,14 +1,17 @@
-"""Status of one (indicator, unit, milestone) at a date (DESIGN §7), each with a one-line Vietnamese reason.
+"""Status of one (indicator, unit, milestone) at a date, each with a one-line Vietnamese reason.
 
-Rules, in order:
+Rules, in order (the full text, with examples and every reason, is docs/judgement.md):
 1. Scope: the unit, and for units_count / units_percent targets the units of `units_level`, are taken as in
    force at min(today, deadline). A unit or level that no longer exists, or a count larger than the units that
    exist (300 of 166 communes), is `not_applicable`: never a false alarm.
-2. A passed milestone is final: the last value at or before the deadline (period_mean: the mean of the period's
-   yearly values, a year's value being its last observation) is `achieved` or `missed`.
-3. An upcoming milestone: no value → `no_data`; the target already met → `achieved`; the trend over the trailing
-   window projects a value at the deadline worse than the target by more than the tolerance → `at_risk`; the
-   value is worse than the planned trajectory by more than the tolerance → `behind`; otherwise `on_track`.
+2. A passed milestone is judged on its own figure: for an indicator with a reference period, the value for the
+   milestone's period whenever it arrives (until its expected publication `pending`, after it `no_data` and
+   overdue); otherwise the last value at or before the deadline. A period mean is judged only when every year
+   of the period is in (compound or arithmetic, as the catalog says).
+3. An upcoming milestone: no value → `no_data`; the target already met → `achieved`; the trend (daily history over
+   the trailing window, or the last periods of a periodic statistic) projects a value at the deadline worse than
+   the target by more than the tolerance → `at_risk`; the value is worse than the plan's path by more than the
+   tolerance → `behind`; otherwise `on_track`. An incomplete period mean is judged on its projection only.
 Tolerance is the indicator's, in its unit; "worse" is lower, or higher for rank indicators (lower is better).
 """
 
@@ -17,9 +20,10 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from shared.domain.catalog import LEVEL_DEPTH, Indicator, Measure, Target, TargetKind
-from shared.domain.forecast import ForecastConfig, fit_line, project
+from shared.domain.catalog import LEVEL_DEPTH, Averaging, Indicator, Measure, Target, TargetKind
+from shared.domain.forecast import ForecastConfig, clamp, fit_line, project, project_periods
 from shared.domain.hierarchy import Hierarchy
+from shared.domain.periods import Granularity, closing_period, expected_publication, parse_period, period_of
 from shared.domain.trajectory import History, Point, expected_at, trajectory
 from shared.names import PROVINCE_CODE
 
@@ -31,19 +35,22 @@ class Status(StrEnum):
     AT_RISK = "at_risk"
     BEHIND = "behind"
     NO_DATA = "no_data"
+    PENDING = "pending"
     ON_TRACK = "on_track"
     ACHIEVED = "achieved"
     NOT_APPLICABLE = "not_applicable"
 
 
 # Worst first: what `dx status` sorts by. no_data sits between the problems and the good news: unknown is
-# not fine, but it is not a measured shortfall either. not_applicable is last: nothing to do.
+# not fine, but it is not a measured shortfall either; pending (the official figure is not due yet) is after it.
+# not_applicable is last: nothing to do.
 STATUS_ORDER: dict[Status, int] = {s: i for i, s in enumerate(Status)}
 STATUS_VI: dict[Status, str] = {
     Status.MISSED: "Không đạt",
     Status.AT_RISK: "Có nguy cơ",
     Status.BEHIND: "Chậm tiến độ",
     Status.NO_DATA: "Chưa có số liệu",
+    Status.PENDING: "Chờ số liệu chính thức",
     Status.ON_TRACK: "Đúng tiến độ",
     Status.ACHIEVED: "Đã đạt",
     Status.NOT_APPLICABLE: "Không áp dụng",
@@ -59,6 +66,7 @@ class Assessment:
     expected: float | None = None
     target: float | None = None
     projected: float | None = None
+    overdue: bool = False  # the official figure is past its expected publication: stale
 
 
 def fmt(value: float | None, unit: str = "") -> str:
@@ -151,90 +159,227 @@ def assess(
     if isinstance(goal, str):
         return Assessment(Status.NOT_APPLICABLE, goal)
     if target.kind is TargetKind.PERIOD_MEAN:
-        return _assess_period_mean(indicator, target, goal, history, today, config)
+        return _assess_period_mean(indicator, target, goal, history, hierarchy, today, config)
+    if indicator.period is not None:
+        return _assess_periodic(indicator, target, goal, history, hierarchy, today, config)
     unit = indicator.display_unit
     if today > target.deadline:
         value = history.as_of(target.deadline)
         if value is None:
             return Assessment(Status.NO_DATA, f"Không có số liệu đến hạn {fmt_day(target.deadline)}", target=goal)
-        if meets(indicator, value, goal):
-            reason = f"Đạt {fmt(value, unit)} đến hạn {fmt_day(target.deadline)}, mục tiêu {fmt(goal, unit)}"
-            return Assessment(Status.ACHIEVED, reason, value, goal, goal)
-        reason = f"Hết hạn {fmt_day(target.deadline)}: đạt {fmt(value, unit)}, mục tiêu {fmt(goal, unit)}"
-        return Assessment(Status.MISSED, reason, value, goal, goal)
+        return _final(indicator, target, goal, value, None)
     value = history.as_of(today)
     if value is None:
         return Assessment(Status.NO_DATA, "Chưa có số liệu", target=goal)
-    plan = _plan(indicator, history, hierarchy, today)
-    expected = expected_at(plan, today)
+    path = _plan(indicator, history, hierarchy, today)
+    expected = expected_at(path, today)
     projected = project(history.pairs(), today, target.deadline, config, bounds(indicator, hierarchy, today))
+    now_text = f"Hiện {fmt(value, unit)}"
+    return _upcoming(indicator, target, goal, value, expected, projected, indicator.tolerance, now_text,
+                     _leg(path, today, unit))  # fmt: skip
+
+
+def _maintain(target: Target) -> str:
+    """The reason's note for a milestone that keeps an earlier level."""
+    if target.kind is not TargetKind.MAINTAIN:
+        return ""
+    return f" (duy trì mức năm {target.maintains}: kế hoạch không đặt chỉ tiêu mới cho năm {target.milestone})"
+
+
+def _final(indicator: Indicator, target: Target, goal: float, value: float, source: str | None) -> Assessment:
+    """achieved / missed of a passed milestone; `source` names the figure (periodic), else the deadline's value."""
+    unit, deadline = indicator.display_unit, fmt_day(target.deadline)
+    if meets(indicator, value, goal):
+        reason = f"Đạt {fmt(value, unit)} {source or f'đến hạn {deadline}'}, mục tiêu {fmt(goal, unit)}"
+        return Assessment(Status.ACHIEVED, reason + _maintain(target), value, goal, goal)
+    reason = f"Hết hạn {deadline}: {f'{source} ' if source else ''}đạt {fmt(value, unit)}, mục tiêu {fmt(goal, unit)}"
+    return Assessment(Status.MISSED, reason + _maintain(target), value, goal, goal)
+
+
+def _upcoming(
+    indicator: Indicator,
+    target: Target,
+    goal: float,
+    value: float,
+    expected: float | None,
+    projected: float | None,
+    risk_tolerance: float,
+    now_text: str,
+    leg: str = "",
+) -> Assessment:
+    """achieved / at_risk / behind / on_track of an upcoming milestone, in that order."""
+    unit, tol = indicator.display_unit, indicator.tolerance
+    note = _maintain(target)
     result = Assessment(Status.ON_TRACK, "", value, expected, goal, projected)
     if meets(indicator, value, goal):
-        return _with(result, Status.ACHIEVED, f"Đã đạt mục tiêu {fmt(goal, unit)} trước hạn ({fmt(value, unit)})")
-    if projected is not None and worse_by(indicator, projected, goal) > indicator.tolerance:
+        return _with(result, Status.ACHIEVED, f"Đã đạt mục tiêu {fmt(goal, unit)} trước hạn ({fmt(value, unit)}){note}")
+    if projected is not None and worse_by(indicator, projected, goal) > risk_tolerance:
         reason = f"Xu hướng dự báo {fmt(projected, unit)} vào {fmt_day(target.deadline)}, mục tiêu {fmt(goal, unit)}"
-        return _with(result, Status.AT_RISK, reason)
-    if expected is not None and worse_by(indicator, value, expected) > indicator.tolerance:
-        reason = f"Hiện {fmt(value, unit)}, kế hoạch {fmt(expected, unit)} (dung sai {fmt(indicator.tolerance, unit)})"
-        return _with(result, Status.BEHIND, reason)
-    return _with(result, Status.ON_TRACK, f"Hiện {fmt(value, unit)}, kế hoạch {fmt(expected, unit)}")
+        return _with(result, Status.AT_RISK, reason + note)
+    plan = f"kế hoạch {fmt(expected, unit)}{leg}" if expected is not None else "chưa có lộ trình trước mốc đầu tiên"
+    if expected is not None and worse_by(indicator, value, expected) > tol:
+        return _with(result, Status.BEHIND, f"{now_text}, {plan} (dung sai {fmt(tol, unit)}){note}")
+    return _with(result, Status.ON_TRACK, f"{now_text}, {plan}{note}")
+
+
+def _leg(path: list[Point], day: date, unit: str) -> str:
+    """The stretch of the plan's path `day` lies on, e.g. " (lộ trình 50% ngày 31/12/2025 → 80% ngày 31/12/2030)"."""
+    if not path or day < path[0].day:
+        return ""
+    left = path[0]
+    for point in path[1:]:
+        if day <= point.day:
+            return f" (lộ trình {fmt(left.value, unit)} ngày {fmt_day(left.day)} → {fmt(point.value, unit)} ngày " \
+                   f"{fmt_day(point.day)})"  # fmt: skip
+        left = point
+    return f" (lộ trình: giữ {fmt(left.value, unit)} từ {fmt_day(left.day)})"
 
 
 def _with(result: Assessment, status: Status, reason: str) -> Assessment:
-    return Assessment(status, reason, result.value, result.expected, result.target, result.projected)
+    return Assessment(status, reason, result.value, result.expected, result.target, result.projected, result.overdue)
 
 
 def _plan(indicator: Indicator, history: History, hierarchy: Hierarchy, today: date) -> list[Point]:
-    """Baseline (the catalog's, else the first observation) → every applicable milestone target."""
+    """The plan's path: the catalog's baseline (else the first observation, only when it precedes the first
+    milestone) → every applicable milestone target."""
     if indicator.baseline_date is not None and indicator.baseline_value is not None:
         baseline: Point | None = Point(indicator.baseline_date, indicator.baseline_value)
     else:
-        baseline = history.first()
+        baseline = None
     milestones = []
     for target in indicator.milestones():
         goal = goal_of(indicator, target, hierarchy, today)
         if not isinstance(goal, str) and target.kind is not TargetKind.PERIOD_MEAN:
             milestones.append(Point(target.deadline, goal))
-    return trajectory(baseline, milestones)
+    return trajectory(baseline, milestones, history.first())
+
+
+def _period_points(indicator: Indicator, history: History, today: date) -> list[tuple[date, float]]:
+    """(last day of the period, value) of every period that has ended by `today` or contains it."""
+    out = []
+    for label, value in history.periods:
+        found = parse_period(label)
+        if found is not None and found.granularity is indicator.period and found.start <= today:
+            out.append((found.end, value))
+    return out
+
+
+def _assess_periodic(
+    indicator: Indicator,
+    target: Target,
+    goal: float,
+    history: History,
+    hierarchy: Hierarchy,
+    today: date,
+    config: ForecastConfig,
+) -> Assessment:
+    """A statistic with a reference period: milestone Y is judged on the value for the period closing year Y."""
+    assert indicator.period is not None
+    unit = indicator.display_unit
+    label = closing_period(indicator.period, target.year)
+    if today > target.deadline:
+        own = history.period_value(label)
+        if own is not None:
+            return _final(indicator, target, goal, own, f"số liệu chính thức {_period_vi(indicator.period, label)}")
+        return _awaiting(indicator, label, goal, today, f"số liệu {_period_vi(indicator.period, label)}")
+    points = _period_points(indicator, history, today)
+    if not points:
+        return Assessment(Status.NO_DATA, "Chưa có số liệu", target=goal)
+    end, value = points[-1]
+    path = _plan(indicator, history, hierarchy, today)
+    expected = expected_at(path, end)
+    trend = project_periods(points, target.deadline, config, bounds(indicator, hierarchy, today))
+    projected = trend.projected if trend else None
+    factor = trend.tolerance_factor if trend else 1.0
+    latest = _period_vi(indicator.period, period_of(indicator.period, end))
+    return _upcoming(indicator, target, goal, value, expected, projected, indicator.tolerance * factor,
+                     f"Số liệu {latest}: {fmt(value, unit)}", _leg(path, end, unit))  # fmt: skip
+
+
+def _period_vi(granularity: Granularity, label: str) -> str:
+    if granularity is Granularity.YEAR:
+        return f"năm {label}"
+    if granularity is Granularity.QUARTER:
+        return f"quý {label[6]}/{label[:4]}"
+    return f"tháng {label[5:]}/{label[:4]}"
+
+
+def _awaiting(indicator: Indicator, label: str, goal: float, today: date, what: str, extra: str = "") -> Assessment:
+    """A passed milestone whose figure is not in: pending until its expected publication, then no_data (overdue)."""
+    found = parse_period(label)
+    assert found is not None
+    due = expected_publication(found, indicator.publication_lag_days)
+    if today <= due:
+        reason = f"Chờ {what} (dự kiến công bố khoảng {fmt_day(due)}){extra}"
+        return Assessment(Status.PENDING, reason, target=goal)
+    reason = f"Chưa có {what}: đã quá ngày công bố dự kiến {fmt_day(due)}{extra}"
+    return Assessment(Status.NO_DATA, reason, target=goal, overdue=indicator.period is not None)
+
+
+def period_mean(averaging: Averaging, values: list[float]) -> float:
+    """Arithmetic mean, or the compound annual rate of yearly growth rates in % ((Π(1 + g/100))^(1/n) − 1)."""
+    if averaging is Averaging.ARITHMETIC:
+        return sum(values) / len(values)
+    product = math.prod(1 + v / 100 for v in values)
+    return (product ** (1 / len(values)) - 1) * 100 if product > 0 else -100.0
+
+
+def _year_values(indicator: Indicator, history: History, years: range, until: date) -> dict[int, float]:
+    if indicator.period is Granularity.YEAR:
+        return {y: v for y in years if date(y, 1, 1) <= until and (v := history.period_value(str(y))) is not None}
+    return {y: v for y in years if (v := history.year_value(y, until)) is not None}
 
 
 def _assess_period_mean(
-    indicator: Indicator, target: Target, goal: float, history: History, today: date, config: ForecastConfig
+    indicator: Indicator,
+    target: Target,
+    goal: float,
+    history: History,
+    hierarchy: Hierarchy,
+    today: date,
+    config: ForecastConfig,
 ) -> Assessment:
-    """Mean of the yearly values from period_start to the milestone year, each year's value its last observation."""
+    """The mean of the yearly values from period_start to the milestone year, judged once every year is in."""
     unit = indicator.display_unit
     first_year = target.period_start or target.year
     years = range(first_year, target.year + 1)
-    until = min(today, target.deadline)
-    yearly = {y: v for y in years if (v := history.year_value(y, until)) is not None}
+    yearly = _year_values(indicator, history, years, min(today, target.deadline) if not indicator.period else today)
     period = f"{first_year}–{target.year}"
-    if not yearly:
-        return Assessment(Status.NO_DATA, f"Chưa có số liệu năm nào của giai đoạn {period}", target=goal)
-    mean = sum(yearly.values()) / len(yearly)
+    method = "bình quân kép" if indicator.averaging is Averaging.COMPOUND else "bình quân cộng"
     have = f"{len(yearly)}/{len(years)} năm"
+    low, high = bounds(indicator, hierarchy, today)
+    projected = _project_mean(indicator.averaging, yearly, years, (low, high))
+    guess = f"; dự báo {method} cả giai đoạn từ {have}: {fmt(projected, unit)}" if projected is not None else ""
+    if len(yearly) == len(years):
+        mean = period_mean(indicator.averaging, list(yearly.values()))
+        if today > target.deadline:
+            status = Status.ACHIEVED if meets(indicator, mean, goal) else Status.MISSED
+            reason = f"Tăng {method} {period} {fmt(mean, unit)}, mục tiêu {fmt(goal, unit)}"
+            return Assessment(status, reason, mean, goal, goal, mean)
     if today > target.deadline:
-        status = Status.ACHIEVED if meets(indicator, mean, goal) else Status.MISSED
-        reason = f"Bình quân {period} ({have}) {fmt(mean, unit)}, mục tiêu {fmt(goal, unit)}"
-        return Assessment(status, reason, mean, goal, goal, mean)
-    projected = _project_mean(yearly, years, config.min_points, (indicator.min, indicator.max))
-    result = Assessment(Status.ON_TRACK, "", mean, goal, goal, projected)
-    if projected is not None and worse_by(indicator, projected, goal) > indicator.tolerance:
-        reason = f"Dự báo bình quân {period} {fmt(projected, unit)}, mục tiêu {fmt(goal, unit)}"
+        missing = ", ".join(str(y) for y in years if y not in yearly)
+        label = str(target.year) if target.year not in yearly else missing.split(", ")[-1]
+        result = _awaiting(indicator, label, goal, today, f"số liệu năm {missing} của giai đoạn {period}", guess)
+        return Assessment(result.status, result.reason, None, goal, goal, projected, result.overdue)
+    if not yearly or projected is None:
+        return Assessment(Status.NO_DATA, f"Chưa có số liệu năm nào của giai đoạn {period}", target=goal)
+    so_far = period_mean(indicator.averaging, list(yearly.values()))
+    result = Assessment(Status.ON_TRACK, "", so_far, goal, goal, projected)
+    if worse_by(indicator, projected, goal) > indicator.tolerance:
+        reason = f"Dự báo {method} {period} {fmt(projected, unit)} (từ {have}), mục tiêu {fmt(goal, unit)}"
         return _with(result, Status.AT_RISK, reason)
-    if worse_by(indicator, mean, goal) > indicator.tolerance:
-        return _with(result, Status.BEHIND, f"Bình quân ({have}) {fmt(mean, unit)}, mục tiêu {fmt(goal, unit)}")
-    return _with(result, Status.ON_TRACK, f"Bình quân ({have}) {fmt(mean, unit)}, mục tiêu {fmt(goal, unit)}")
+    reason = f"Tăng {method} {have} {fmt(so_far, unit)}{guess}, mục tiêu {fmt(goal, unit)}"
+    return _with(result, Status.ON_TRACK, reason)
 
 
 def _project_mean(
-    yearly: dict[int, float], years: range, min_points: int, limits: tuple[float | None, float | None]
+    averaging: Averaging, yearly: dict[int, float], years: range, limits: tuple[float | None, float | None]
 ) -> float | None:
-    """The period mean with missing years filled by the least-squares trend of the known ones."""
-    if len(yearly) == len(years):
-        return sum(yearly.values()) / len(yearly)
-    line = fit_line(list(map(float, yearly)), list(yearly.values())) if len(yearly) >= min(min_points, 2) else None
-    if line is None:
+    """The period mean with missing years filled by the least-squares trend of the known ones (clamped to the
+    indicator's range; a single known year fills the others with itself)."""
+    if not yearly:
         return None
-    low, high = limits
-    filled = [yearly.get(y, max(low or -math.inf, min(high or math.inf, line[0] + line[1] * y))) for y in years]
-    return sum(filled) / len(filled)
+    line = fit_line(list(map(float, yearly)), list(yearly.values())) if len(yearly) >= 2 else None
+    only = next(iter(yearly.values()))
+    filled = [yearly[y] if y in yearly else clamp(line[0] + line[1] * y if line else only, *limits) for y in years]
+    return period_mean(averaging, filled)

@@ -10,6 +10,7 @@ from datetime import date
 from shared.contracts.events import EventV1
 from shared.domain.catalog import Catalog, Indicator, Measure
 from shared.domain.hierarchy import Hierarchy
+from shared.domain.periods import GRANULARITY_FORMAT, parse_period, period_of
 from shared.domain.timeutil import local_date
 
 
@@ -29,7 +30,7 @@ def check_event(event: EventV1, catalog: Catalog, hierarchy: Hierarchy) -> list[
     indicator = catalog.get(event.indicator)
     if indicator is None:
         return [f"unknown_indicator: indicator: {event.indicator!r} is not in the catalog"]
-    errors = _check_measure(event, indicator)
+    errors = _check_measure(event, indicator) + _check_period(event, indicator)
     day = local_date(event.observed_at)
     unit = hierarchy.resolve(event.unit, day)
     if unit is None:
@@ -59,6 +60,39 @@ def _check_measure(event: EventV1, indicator: Indicator) -> list[str]:
         return [f"out_of_range: value: {value:g} is above the maximum {indicator.max:g} of {indicator.code}"]
     if indicator.integer and not value.is_integer():
         return [f"out_of_range: value: {indicator.code} takes whole numbers, got {value:g}"]
+    return []
+
+
+def effective_period(indicator: Indicator, period: str | None, day: date) -> str | None:
+    """The period a valid event describes: its own, else (periodic indicators) the one containing its local day."""
+    if indicator.period is None:
+        return None
+    return period or period_of(indicator.period, day)
+
+
+def _check_period(event: EventV1, indicator: Indicator) -> list[str]:
+    day = local_date(event.observed_at)
+    if event.period is not None:
+        found = parse_period(event.period)
+        if found is None:  # the schema refuses it already
+            return []
+        if indicator.period is None:
+            return [f"invalid_period: period: {indicator.code} describes no reference period: omit period"]
+        if found.granularity is not indicator.period:
+            wanted = GRANULARITY_FORMAT[indicator.period]
+            return [f"invalid_period: period: {indicator.code} is reported per {indicator.period.value} ({wanted}), "
+                    f"got {event.period!r}"]  # fmt: skip
+        if found.end > day:
+            return [
+                f"period_after_observation: period: {event.period} ends on {found.end.isoformat()}, after the "
+                f"observation day {day.isoformat()} (a figure is observed once its period is over)"
+            ]
+    size = None
+    if indicator.rank_scale and event.value is not None:
+        size = indicator.scale_for(effective_period(indicator, event.period, day) or "")
+    if size is not None and event.value is not None and event.value > size:
+        label = effective_period(indicator, event.period, day)
+        return [f"out_of_range: value: the {label} ranking of {indicator.code} ranks {size} units, got {event.value:g}"]
     return []
 
 

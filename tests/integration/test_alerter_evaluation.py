@@ -59,6 +59,19 @@ async def seed(settings: Settings, rows: list[tuple[str, str, date, float]]) -> 
         await conn.close()
 
 
+async def seed_periods(settings: Settings, rows: list[tuple[str, str, str, float]]) -> None:
+    """Period values (indicator, unit, period, value) as the aggregator stores them."""
+    conn = await asyncpg.connect(settings.pg_dsn())
+    try:
+        await conn.executemany(
+            """INSERT INTO period_values (indicator, unit, period, observed_at, event_id, value)
+               VALUES ($1, $2, $3, now(), gen_random_uuid(), $4)""",
+            rows,
+        )
+    finally:
+        await conn.close()
+
+
 async def status_of(settings: Settings, indicator: str, unit: str, milestone: str) -> str | None:
     conn = await asyncpg.connect(settings.pg_dsn())
     try:
@@ -78,6 +91,7 @@ async def test_a_full_evaluation_covers_every_target_in_force_and_feeds_gauges_a
         ("overall.dti_rank", "38", date(2025, 12, 1), 14.0),     # 2025: rank 14 > 10 → missed
         ("gov.eid_users", "14758", date(2026, 10, 1), 100.0),    # a commune already at 100% → achieved
     ])  # fmt: skip
+    await seed_periods(isolated, [("overall.dti_rank", "38", "2025", 14.0)])  # the 2025 ranking decides 2025
     pool = await create_pool(settings)
     metrics = build_metrics()
     alerter = Alerter(settings, catalog, hierarchy, pool, Sink(), Outbox(), metrics, FixedClock(NOW))
@@ -123,6 +137,7 @@ async def test_a_rollup_message_re_evaluates_its_indicator_and_unit(
     await broker.start()
     try:
         await seed(isolated, [("econ.digital_economy_share", "38", date(2025, 12, 20), 21.0)])
+        await seed_periods(isolated, [("econ.digital_economy_share", "38", "2025", 21.0)])
         value = {"indicator": "econ.digital_economy_share", "unit": "38", "level": "province", "value": 21.0}
         await producer.send_and_wait(settings.topic_rollups, orjson.dumps(value), key=b"econ.digital_economy_share:38")
 

@@ -12,12 +12,12 @@ from pydantic import ValidationError
 from shared.contracts.events import EARLIEST_OBSERVATION, MAX_CLOCK_SKEW, MAX_COUNT, EventV1, reasons
 
 CODES = {"missing_field", "unknown_field", "out_of_range", "invalid_field", "invalid_timestamp", "wrong_measure",
-         "observed_in_future", "observed_too_old"}  # fmt: skip
+         "observed_in_future", "observed_too_old", "invalid_period", "period_in_future"}  # fmt: skip
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 TEXT = st.text(st.characters(codec="utf-8"), max_size=40)
 SCALAR = st.none() | st.booleans() | st.integers() | st.floats() | TEXT
 JSON = st.recursive(SCALAR, lambda c: st.lists(c, max_size=3) | st.dictionaries(TEXT, c, max_size=3), max_leaves=8)
-FIELDS = ["event_id", "indicator", "unit", "observed_at", "numerator", "denominator", "value"]
+FIELDS = ["event_id", "indicator", "unit", "observed_at", "numerator", "denominator", "value", "period"]
 PLAUSIBLE = {
     "event_id": st.uuids().map(str) | TEXT,
     "indicator": st.from_regex(r"[a-z]{1,16}\.[a-z0-9_]{1,48}", fullmatch=True) | TEXT,
@@ -26,6 +26,7 @@ PLAUSIBLE = {
     "numerator": st.integers(-5, 2 * MAX_COUNT) | SCALAR,
     "denominator": st.integers(-5, 2 * MAX_COUNT) | SCALAR,
     "value": st.floats() | SCALAR,
+    "period": st.from_regex(r"20[0-9]{2}(-Q[0-5]|-[01][0-9])?", fullmatch=True) | SCALAR,
 }
 EVENTS = st.fixed_dictionaries({}, optional={f: PLAUSIBLE[f] for f in FIELDS}) | st.dictionaries(TEXT, JSON)
 

@@ -103,3 +103,39 @@ def test_a_duplicate_code_is_refused() -> None:
     raw["indicators"].append(dict(raw["indicators"][0]))
     with pytest.raises(CatalogError, match="duplicate code"):
         parse_catalog(raw)
+
+
+def test_the_three_2030_milestones_the_plan_does_not_set_maintain_the_2025_level(catalog: Catalog) -> None:
+    maintained = {i.code for i in catalog.indicators if i.targets.get("2030") and i.targets["2030"].kind == "maintain"}
+    assert maintained == {"gov.systems_connected", "gov.level4_procedures_online", "gov.eid_users"}
+    assert all(catalog[c].targets["2030"].maintains == "2025" for c in maintained)
+
+
+def test_yearly_statistics_have_a_period_a_publication_lag_and_productivity_a_compound_mean(catalog: Catalog) -> None:
+    yearly = {i.code: i.publication_lag_days for i in catalog.indicators if i.period == "year"}
+    assert yearly == {"econ.digital_economy_share": 270, "econ.labour_productivity_growth": 180,
+                      "overall.dti_rank": 300, "overall.dgov_rank": 300}  # fmt: skip
+    assert catalog["econ.labour_productivity_growth"].averaging == "compound"
+
+
+def test_the_dti_ranks_63_provinces_until_the_2023_ranking_and_34_from_the_2024_one(catalog: Catalog) -> None:
+    dti = catalog["overall.dti_rank"]
+    assert (dti.scale_for("2021"), dti.scale_for("2023"), dti.scale_for("2024"), dti.scale_for("2026")) == (
+        63, 63, 34, 34)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"targets": {"2025": {"value": 100.0}, "2030": {"value": 90.0, "kind": "maintain", "maintains": "2025"}}},
+         "must equal the maintained milestone"),
+        ({"targets": {"2025": {"value": 100.0}, "2030": {"value": 100.0, "kind": "maintain"}}}, "maintains"),
+        ({"publication_lag_days": 30}, "needs a reference period"),
+        ({"rank_scale": {"2020": 63}}, "rank indicators only"),
+    ],
+)  # fmt: skip
+def test_period_fields_that_do_not_fit_are_refused(change: Any, message: str) -> None:
+    raw = _raw()
+    raw["indicators"][0] = {**raw["indicators"][0], **change}
+    with pytest.raises(CatalogError, match=message):
+        parse_catalog(raw)

@@ -61,6 +61,10 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
         event.update(numerator=draw(st.integers(0, max(den, 0) + 1)), denominator=den)
     else:
         event["value"] = draw(st.one_of(st.floats(allow_nan=False), st.integers(-5, 5).map(float)))
+    if draw(st.integers(0, 3)) == 0:  # an own reference period, fitting or not
+        year = draw(st.integers(2019, 2027))
+        event["period"] = draw(st.sampled_from([f"{year}", f"{year}-Q{draw(st.integers(1, 4))}", f"{year}-07",
+                                                f"{year}-13", "2025Q1", str(year)]))  # fmt: skip
     for _ in range(draw(st.integers(0, 2))):
         mutate = draw(st.sampled_from(["drop", "extra", "replace", "upper_id", "int_value", "none"]))
         name = draw(st.sampled_from(FIELDS))
@@ -81,7 +85,7 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
 
 def check(raw: bytes | None) -> None:
     reference = decode(raw, CATALOG, HIERARCHY, NOW)
-    expected = reference if isinstance(reference, list) else fact_of(reference)
+    expected = reference if isinstance(reference, list) else fact_of(reference, CATALOG)
     assert DECODER(raw, NOW) == expected
     fast = DECODER.fast(raw, NOW) if raw is not None else None
     if fast is not None:  # the fast path accepts only what the reference accepts, with the same fields

@@ -89,7 +89,7 @@ def test_tree_has_the_direct_child_on_each_path(hierarchy):
 
 
 def test_plan_touches_the_chain_at_the_observation_date_and_only_current_versions(catalog, hierarchy):
-    todo = plan([fact_of(event("16381", date(2024, 6, 1)))], catalog, hierarchy, TODAY)
+    todo = plan([fact_of(event("16381", date(2024, 6, 1)), catalog)], catalog, hierarchy, TODAY)
     assert set(todo.daily) == {(LEVEL4, u, date(2024, 6, 1)) for u in ("16381", "405", "38")}
     assert set(todo.current) == {(LEVEL4, "16381"), (LEVEL4, "405")}  # the province now counts ≥ 2025-07-01 only
     assert todo.current[(LEVEL4, "405")].day == date(2024, 12, 31)
@@ -98,7 +98,7 @@ def test_plan_touches_the_chain_at_the_observation_date_and_only_current_version
 
 def test_plan_adds_increments_into_buckets_at_every_level(catalog, hierarchy):
     day = date(2026, 11, 1)
-    events = [fact_of(event("14758", day, "gov.satisfaction", n, 1)) for n in (1, 0)]
+    events = [fact_of(event("14758", day, "gov.satisfaction", n, 1), catalog) for n in (1, 0)]
     todo = plan(events, catalog, hierarchy, TODAY)
     for unit in ("14758", "38"):
         bucket = todo.buckets[("gov.satisfaction", unit, day)]

@@ -68,8 +68,8 @@ CASES = [
      "t.mean", "2025", "2026-11-27", MEAN_9_6, Status.ACHIEVED, 9.6, 9.6, 9.6),
     ("A period mean counts each year's last observation only: 9.0, 10, 9.5, 9.5 and 9.0 average 9.4, missed.",
      "t.mean", "2025", "2026-11-27", MEAN_9_4, Status.MISSED, 9.4, 9.6, 9.6),
-    ("A 2026–2030 mean of 7.2 so far is behind 8.1 by more than 0.5.",
-     "t.mean", "2030", "2026-11-27", [("2026-06-01", 7.2)], Status.BEHIND, 7.2, 8.1, 8.1),
+    ("A 2026–2030 mean of 7.2 from 1 of 5 years is judged on its projection (7.2 for every year): at risk.",
+     "t.mean", "2030", "2026-11-27", [("2026-06-01", 7.2)], Status.AT_RISK, 7.2, 8.1, 8.1),
     ("A 2026–2030 mean of 8.0 so far with a falling yearly trend projects a miss: at risk.",
      "t.mean", "2030", "2029-12-31", FALLING, Status.AT_RISK, 8.0, 8.1, 8.1),
     ("300 communes of the 547 in force on 2025-06-30 is a target that applies: 310 achieves it early.",
@@ -106,15 +106,15 @@ def test_status_rule(hierarchy: Hierarchy, indicator, milestone, today, rows, st
         assert result.target == pytest.approx(target)
 
 
-def test_the_plan_is_flat_before_the_baseline_and_after_the_last_milestone_and_linear_between() -> None:
+def test_the_plan_does_not_exist_before_the_baseline_is_flat_after_the_last_milestone_and_linear_between() -> None:
     plan = trajectory(Point(D("2024-01-01"), 20.0), [Point(D("2025-12-31"), 50.0), Point(D("2030-12-31"), 80.0)])
-    assert expected_at(plan, D("2023-06-01")) == 20.0
+    assert expected_at(plan, D("2023-06-01")) is None
     assert expected_at(plan, D("2024-12-31")) == pytest.approx(20 + 30 * 365 / 730)
     assert expected_at(plan, D("2025-12-31")) == 50.0
     assert expected_at(plan, D("2031-06-01")) == 80.0
 
 
-def test_without_a_catalog_baseline_the_first_observation_starts_the_plan() -> None:
+def test_a_catalog_baseline_after_the_first_milestone_starts_the_plan_there() -> None:
     plan = trajectory(Point(D("2026-01-01"), 30.0), [Point(D("2025-12-31"), 50.0), Point(D("2030-12-31"), 80.0)])
     assert plan == [Point(D("2026-01-01"), 30.0), Point(D("2030-12-31"), 80.0)]
 
