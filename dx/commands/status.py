@@ -28,6 +28,7 @@ COLOURS = {
     Status.AT_RISK: "red",
     Status.BEHIND: "yellow",
     Status.NO_DATA: "magenta",
+    Status.PENDING: "blue",
     Status.ON_TRACK: "green",
     Status.ACHIEVED: "bold green",
     Status.NOT_APPLICABLE: "dim",

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import orjson
 
-from shared.adapters.processes import ServiceProcess, free_port
 from shared.settings import Settings
+from testing.processes import ServiceProcess, free_port
 from tests.e2e.test_alerter_alertmanager import webhook
 from tests.support.alerting import CATALOG_HEADER, TEST_INDICATOR, Webhook, fast_alerter
 from tests.support.db import add_source, fetch

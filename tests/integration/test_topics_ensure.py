@@ -6,7 +6,7 @@ import uuid
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from services.cli.main import main
+from dx.main import main
 from shared.adapters.kafka import TopicsError, TopicSpec, client_kwargs, ensure_topics, topic_drift
 from shared.settings import Settings
 

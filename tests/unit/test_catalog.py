@@ -118,9 +118,9 @@ def test_yearly_statistics_have_a_period_a_publication_lag_and_productivity_a_co
     assert catalog["econ.labour_productivity_growth"].averaging == "compound"
 
 
-def test_the_dti_ranks_63_provinces_until_the_2023_ranking_and_34_from_the_2024_one(catalog: Catalog) -> None:
+def test_the_dti_ranks_63_provinces_until_the_2024_ranking_and_34_from_the_2025_one(catalog: Catalog) -> None:
     dti = catalog["overall.dti_rank"]
-    assert (dti.scale_for("2021"), dti.scale_for("2023"), dti.scale_for("2024"), dti.scale_for("2026")) == (
+    assert (dti.scale_for("2021"), dti.scale_for("2024"), dti.scale_for("2025"), dti.scale_for("2026")) == (
         63, 63, 34, 34)  # fmt: skip
 
 

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from services.aggregator.decode import Decoder
+from shared.contracts.events import AcceptedEvent, EventV1, reason_code, reasons
 from shared.domain.catalog import Catalog
-from shared.domain.events import AcceptedEvent, EventV1, reason_code, reasons
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.validation import check_event
 
@@ -47,10 +47,10 @@ CASES = [
     ("A period that has not begun is in the future.", event(period="2027"), "period_in_future"),
     ("A period that ends after the observation cannot have been observed yet.", event(period="2026"),
      "period_after_observation"),
-    ("A 2023 rank of 50 fits the 63 provinces then ranked.",
-     event(period="2023", observed_at="2024-10-01T09:00:00+07:00", value=50.0), None),
-    ("A 2024 rank of 50 is above the 34 provinces ranked from then.",
-     event(period="2024", observed_at="2025-10-01T09:00:00+07:00", value=50.0), "out_of_range"),
+    ("A 2024 rank of 50 fits the 63 provinces ranked up to the 2024 ranking.",
+     event(period="2024", observed_at="2025-06-01T09:00:00+07:00", value=50.0), None),
+    ("A 2025 rank of 50 is above the 34 provinces ranked from the 2025 ranking on.",
+     event(period="2025", observed_at="2026-10-01T09:00:00+07:00", value=50.0), "out_of_range"),
     ("A rank of 40 observed in 2026 without a period is above the 34 of the 2026 ranking.", event(value=40.0),
      "out_of_range"),
 ]
