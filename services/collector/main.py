@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 
 from services.collector.api import Deps, router
@@ -42,6 +43,9 @@ def create_app(settings: CollectorSettings | None = None) -> FastAPI:
             # Kafka may be down at start-up: serve /healthz at once, report not ready until the producer connects.
             publisher = KafkaPublisher(producer, settings.collector_publish_timeout_s, metrics, started=False)
             stack.push_async_callback(producer.stop)
+            with contextlib.suppress(KafkaError):  # one attempt before serving; then retried in the background
+                await producer.start()
+                publisher.started = True
             connect = asyncio.create_task(_connect(producer, publisher), name="collector-kafka-connect")
             stack.push_async_callback(_cancel, connect)
             sources = Sources(PgSources(pool), settings.collector_source_cache_ttl_s)
@@ -78,6 +82,8 @@ def create_app(settings: CollectorSettings | None = None) -> FastAPI:
 
 
 async def _connect(producer: AIOKafkaProducer, publisher: KafkaPublisher) -> None:
+    if publisher.started:
+        return
     await start_with_retry(producer.start, "Kafka producer")
     publisher.started = True
     log.info("Kafka producer connected")
