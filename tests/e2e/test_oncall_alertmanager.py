@@ -152,3 +152,49 @@ async def test_a_missed_target_inhibits_behind_and_is_delivered_when_office_hour
         assert mail["title"] == f"[dxmon] Cảnh báo (firing): {missed.annotations['summary']}"
         names = {a["labels"]["alertname"] for n in await oncall.notifications() for a in n["alerts"]}
         assert names == {"DxTargetMissed"}
+
+
+@contextmanager
+def prometheus(tmp_path: Path, alertmanager_url: str) -> Iterator[str]:
+    """A private Prometheus evaluating the project's meta rules every second, sending to `alertmanager_url`; it
+    re-sends firing alerts every second (default: every minute, and the first send may precede its discovery of
+    the Alertmanager)."""
+    port = free_port()
+    config = tmp_path / "prometheus.yml"
+    rules = ROOT / "deploy" / "prometheus" / "rules" / "dx-meta-alerts.yml"
+    config.write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        f"rule_files: ['{rules}']\n"
+        "alerting: {alertmanagers: [{static_configs: [{targets: ['"
+        + alertmanager_url.removeprefix("http://")
+        + "']}]}]}\n",
+        encoding="utf-8",
+    )
+    log = (tmp_path / "prometheus.log").open("wb")
+    proc = subprocess.Popen(
+        ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--rules.alert.resend-delay=1s"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+async def test_the_watchdog_rule_reaches_the_on_call_receiver(tmp_path: Path, oncall: Oncall) -> None:
+    """Prometheus (rule Watchdog) → Alertmanager (route watchdog) → the receiver's /watchdog: the page shows it."""
+    with alertmanager(tmp_path, oncall) as am_url, prometheus(tmp_path, am_url):
+
+        async def heartbeat() -> str | None:
+            watchdog_at: str | None = (await get(f"http://127.0.0.1:{oncall.port}/api/notifications")).json()[
+                "watchdog_at"
+            ]
+            return watchdog_at
+
+        assert await eventually(heartbeat, timeout=60, interval=0.5)
+    assert await oncall.notifications() == []  # a heartbeat, not a notification for a person
+    page = (await get(f"http://127.0.0.1:{oncall.port}/")).text
+    assert "Watchdog nhận lúc" in page
