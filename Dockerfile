@@ -6,7 +6,8 @@ COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
 COPY dx ./dx
-RUN pip install . && useradd --system --uid 10001 dxmon
+# /data: the on-call receiver's notifications (a named volume in docker-compose.yml takes this owner).
+RUN pip install . && useradd --system --uid 10001 dxmon && mkdir /data && chown dxmon /data
 USER dxmon
-# Overridden per service in docker-compose.yml: python -m services.collector | aggregator | alerter
+# Overridden per service in docker-compose.yml: python -m services.collector | aggregator | alerter | oncall
 CMD ["python", "-m", "services.collector"]

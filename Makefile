@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
-## Start Kafka, PostgreSQL, Prometheus, Alertmanager, then the schema and topics, then the three services.
+## Start Kafka, PostgreSQL, Prometheus, Alertmanager, then the schema and topics, then the on-call receiver and the three
+## services under supervisord (restarted when they die; `make status` shows restarts).
 up: install
 	deploy/local/stack.sh up --infra-only
 	$(BIN)/dx db migrate
@@ -35,7 +36,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared services tests
+	$(BIN)/mypy shared services tests dx testing
 
 demo: install
 	deploy/local/demo.sh

@@ -18,6 +18,8 @@ PORT_POSTGRES: Final = 5432
 PORT_PROMETHEUS: Final = 9090
 PORT_ALERTMANAGER: Final = 9093
 PORT_GRAFANA: Final = 3000
+PORT_ONCALL: Final = 9099
+PORT_ONCALL_SMTP: Final = 2525
 
 # Domain gauges, exported by the alerter
 M_INDICATOR_VALUE: Final = "dx_indicator_value"

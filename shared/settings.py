@@ -66,6 +66,15 @@ class Settings(BaseSettings):
         f"http://127.0.0.1:{names.PORT_GRAFANA}", description="Grafana base URL used in alert links"
     )
 
+    # On-call receiver (services/oncall): Alertmanager's webhook and e-mail end up there
+    oncall_host: str = Field("127.0.0.1", description="address the on-call receiver binds (0.0.0.0 in containers)")
+    oncall_port: int = Field(names.PORT_ONCALL, description="on-call receiver: webhook, page and JSON list")
+    oncall_smtp_port: int = Field(names.PORT_ONCALL_SMTP, description="on-call receiver's SMTP inbox")
+    oncall_store_path: Path | None = Field(None, description="JSON lines of notifications; default: memory only")
+    runbook_url: str = Field(
+        f"http://127.0.0.1:{names.PORT_ONCALL}/runbook", description="runbook linked from alerts (#alertname)"
+    )
+
     # Reference data; defaults are the files shipped in the package
     catalog_path: Path | None = Field(None, description="indicator catalog (TOML); default: the shipped one")
     units_dir: Path | None = Field(None, description="folder of hierarchy CSVs; default: the shipped ones")

@@ -16,6 +16,10 @@ stop_all() {
 trap stop_all EXIT
 [[ -t 1 ]] || export COLUMNS=200   # piped or logged: give the status table room instead of 80 columns
 trap 'exit 130' INT TERM
+# The demo shows alerts reaching the on-call receiver at once: office-hours routes always open, a short grace period.
+export DX_ALERTMANAGER_OFFICE_HOURS="${DX_ALERTMANAGER_OFFICE_HOURS:-always}"
+export DX_ALERTER_GRACE_SECONDS="${DX_ALERTER_GRACE_SECONDS:-20}"
+ONCALL="http://127.0.0.1:${DX_ONCALL_PORT:-9099}"
 
 deploy/local/stack.sh up --infra-only
 $BIN/dx db migrate
@@ -31,14 +35,22 @@ for _ in $(seq 1 90); do
   sleep 1
 done
 
+echo "Waiting for the first notification at the on-call receiver ($ONCALL)…"
+for _ in $(seq 1 120); do
+  first="$($BIN/python -c 'from services.oncall.client import list_notifications as l; n = l(); print(n[-1]["title"] if n else "")' 2>/dev/null || true)"
+  if [[ -n $first ]]; then echo "On-call received: $first"; break; fi
+  sleep 1
+done
+
 cat <<MSG
 
 dxmon is running:
   API docs (collector)   http://127.0.0.1:8080/docs
   Prometheus             http://127.0.0.1:9090
   Alertmanager           http://127.0.0.1:9093
+  On-call receiver       $ONCALL  (notifications by webhook and e-mail; JSON: $ONCALL/api/notifications)
   Grafana                http://127.0.0.1:3000  (with docker compose up; dashboards in deploy/grafana/dashboards)
-  Logs                   .run/logs/
+  Logs                   .run/logs/  (services run under supervisord: make status shows restarts)
 
 MSG
 $BIN/dx status --unit 38 || true

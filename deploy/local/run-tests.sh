@@ -7,6 +7,6 @@ BIN=.venv/bin
 echo "== lint (ruff, mypy)"
 $BIN/ruff check .
 $BIN/ruff format --check .
-$BIN/mypy shared services tests
+$BIN/mypy shared services tests dx testing
 echo "== tests"
 exec deploy/local/with-stack.sh $BIN/python -m pytest -q -p no:cacheprovider --timeout=600 -m "not slow" "$@" tests

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The whole native local stack (no Docker): PostgreSQL 15, Kafka (KRaft), Prometheus, Alertmanager and the
-# Python services, all on 127.0.0.1, state under .run/ (see deploy/local/lib.sh).
+# Python services (under supervisord, which restarts them: deploy/local/service.sh), all on 127.0.0.1, state under
+# .run/ (see deploy/local/lib.sh).
 #   deploy/local/stack.sh up [--infra-only]     install if needed, start everything, wait until ready
 #   deploy/local/stack.sh down                  stop everything (reverse order; only what our pid files name)
-#   deploy/local/stack.sh status                one line per component (always exits 0)
+#   deploy/local/stack.sh status                one line per component, restarts of each service (always exits 0)
 # Services are started only if .venv/bin/python and services/NAME/__main__.py exist.
 set -euo pipefail
 DX_COMPONENT=stack
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 HERE="$DX_ROOT/deploy/local"
-SERVICES=(collector aggregator alerter)
+SERVICES=(oncall collector aggregator alerter)
 
 ACTION="${1:-}"
 INFRA_ONLY=0
@@ -36,7 +37,8 @@ up() {
 
 down() {
   local s rc=0
-  for s in alerter aggregator collector; do "$HERE/service.sh" stop "$s" || rc=1; done
+  for s in alerter aggregator collector oncall; do "$HERE/service.sh" stop "$s" || rc=1; done
+  "$HERE/service.sh" shutdown || rc=1
   "$HERE/alertmanager.sh" stop || rc=1
   "$HERE/prometheus.sh" stop || rc=1
   "$HERE/kafka.sh" stop || rc=1

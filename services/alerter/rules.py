@@ -41,7 +41,8 @@ class TargetRow:
 
 @dataclass(frozen=True)
 class Describe:
-    """What the annotations need besides the row: labels of the indicator and the unit, the Grafana link."""
+    """What the annotations need besides the row: labels of the indicator and the unit, the Grafana link and the
+    runbook (each alert links to its own section, `runbook#alertname` in lower case)."""
 
     label_vi: str
     pillar: str
@@ -49,6 +50,7 @@ class Describe:
     unit_name: str
     interval_days: int
     link: str
+    runbook: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,6 @@ def alerts_for(row: TargetRow, d: Describe) -> list[Alert]:
             "alertname": name,
             "indicator": row.indicator,
             "unit": row.unit,
-            "unit_name": d.unit_name,
             "milestone": row.milestone,
             "severity": severity,
             "pillar": d.pillar,
@@ -93,7 +94,8 @@ def alerts_for(row: TargetRow, d: Describe) -> list[Alert]:
             f"{why}. Giá trị: {fmt(row.value, u)}; kế hoạch: {fmt(row.expected, u)}; "
             f"mục tiêu {row.milestone}: {fmt(row.target, u)}; dự báo: {fmt(row.projected, u)}."
         )
-        annotations = {"summary": summary, "description": description, "grafana": d.link}
+        annotations = {"summary": summary, "description": description, "unit_name": d.unit_name}
+        annotations |= {"dashboard_url": d.link, "runbook_url": f"{d.runbook}#{name.lower()}" if d.runbook else ""}
         alerts.append(Alert(fingerprint(labels), name, row.indicator, row.unit, row.milestone, labels, annotations))
     return alerts
 
@@ -189,5 +191,5 @@ def to_alertmanager(alert: Tracked) -> dict[str, Any]:
         "annotations": alert.annotations,
         "startsAt": alert.starts_at.isoformat(),
         "endsAt": alert.ends_at.isoformat(),
-        "generatorURL": alert.annotations.get("grafana", ""),
+        "generatorURL": alert.annotations.get("dashboard_url", ""),
     }

@@ -107,7 +107,8 @@ class Alerter:
         dashboard = f"{self.settings.grafana_url}{self.settings.alerter_dashboard_path}"
         link = f"{dashboard}?var-indicator={row.indicator}&var-unit={row.unit}"
         name = unit.full_name if unit else row.unit
-        return Describe(ind.label_vi, ind.pillar, ind.display_unit, name, ind.reporting_interval_days, link)
+        days = ind.reporting_interval_days
+        return Describe(ind.label_vi, ind.pillar, ind.display_unit, name, days, link, self.settings.runbook_url)
 
     def decide(self, rows: list[TargetRow], active: dict[str, Tracked]) -> Plan:
         known = [r for r in rows if self.catalog.get(r.indicator) is not None]

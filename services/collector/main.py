@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 
 from services.collector.api import Deps, router
@@ -15,6 +16,7 @@ from services.collector.intake import Intake
 from services.collector.metrics import CollectorMetrics
 from services.collector.publisher import KafkaPublisher
 from services.collector.ratelimit import RateLimiter
+from services.collector.restart import keep_running, start_with_retry
 from services.collector.settings import CollectorSettings
 from services.collector.sources import PgSources, Sources
 from shared import names
@@ -38,22 +40,37 @@ def create_app(settings: CollectorSettings | None = None) -> FastAPI:
         producer = AIOKafkaProducer(**producer_kwargs(settings))
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(pool.close)
-            await producer.start()
+            # Kafka may be down at start-up: serve /healthz at once, report not ready until the producer connects.
+            publisher = KafkaPublisher(producer, settings.collector_publish_timeout_s, metrics, started=False)
             stack.push_async_callback(producer.stop)
-            publisher = KafkaPublisher(producer, settings.collector_publish_timeout_s, metrics)
+            with contextlib.suppress(KafkaError):  # one attempt before serving; then retried in the background
+                await producer.start()
+                publisher.started = True
+            connect = asyncio.create_task(_connect(producer, publisher), name="collector-kafka-connect")
+            stack.push_async_callback(_cancel, connect)
             sources = Sources(PgSources(pool), settings.collector_source_cache_ttl_s)
             burst = max(settings.collector_rate_burst, settings.collector_max_events)
             limiter = RateLimiter(settings.collector_rate_events_per_s, burst)
             deps = Deps(settings, intake, sources, limiter, publisher, metrics, pool)
             if settings.collector_ingest_enabled:
-                consumer = AIOKafkaConsumer(
-                    settings.topic_ingest, **consumer_kwargs(settings, names.GROUP_COLLECTOR_INGEST)
-                )
-                await consumer.start()
-                stack.push_async_callback(consumer.stop)
                 handler = IngestHandler(intake, sources, settings)
-                ingest = IngestConsumer(consumer, handler, publisher, metrics, settings.collector_ingest_batch)
-                deps.ingest_task = asyncio.create_task(ingest.run(), name="collector-ingest")
+
+                async def ingest_once() -> None:
+                    await connect
+                    consumer = AIOKafkaConsumer(
+                        settings.topic_ingest, **consumer_kwargs(settings, names.GROUP_COLLECTOR_INGEST)
+                    )
+                    try:
+                        await consumer.start()
+                        await IngestConsumer(
+                            consumer, handler, publisher, metrics, settings.collector_ingest_batch
+                        ).run()
+                    finally:
+                        await consumer.stop()
+
+                deps.ingest_task = asyncio.create_task(
+                    keep_running(ingest_once, "the ingest consumer"), name="collector-ingest"
+                )
                 deps.ingest_task.add_done_callback(_log_end)
                 stack.push_async_callback(_cancel, deps.ingest_task)
             app.state.deps = deps
@@ -62,6 +79,14 @@ def create_app(settings: CollectorSettings | None = None) -> FastAPI:
     app = FastAPI(title="dxmon collector", version="1", lifespan=lifespan)
     app.include_router(router)
     return app
+
+
+async def _connect(producer: AIOKafkaProducer, publisher: KafkaPublisher) -> None:
+    if publisher.started:
+        return
+    await start_with_retry(producer.start, "Kafka producer")
+    publisher.started = True
+    log.info("Kafka producer connected")
 
 
 def _log_end(task: "asyncio.Task[None]") -> None:

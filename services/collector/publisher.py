@@ -29,13 +29,18 @@ class Publisher(Protocol):
 
 
 class KafkaPublisher:
-    def __init__(self, producer: AIOKafkaProducer, timeout: float, metrics: CollectorMetrics) -> None:
+    def __init__(
+        self, producer: AIOKafkaProducer, timeout: float, metrics: CollectorMetrics, started: bool = True
+    ) -> None:
         self.producer = producer
+        self.started = started  # False until producer.start() succeeded (Kafka may be down at start-up)
         self.timeout = timeout
         self.metrics = metrics
 
     async def publish(self, items: Sequence[tuple[str, Record]]) -> None:
         """Send (topic, record) pairs and wait for all acks; PublishError if any fails or the deadline passes."""
+        if not self.started:
+            raise PublishError("Kafka is not connected yet")
         started = time.perf_counter()
         futures: list[asyncio.Future[object]] = []
         try:
@@ -52,6 +57,8 @@ class KafkaPublisher:
         self.metrics.publish_latency.observe(time.perf_counter() - started)
 
     async def ready(self) -> bool:
+        if not self.started:
+            return False
         try:
             await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout=2.0)
         except (KafkaError, TimeoutError, OSError):

@@ -21,7 +21,8 @@ ALERT_GROUPS_URL = f"/alerting/groups?alertmanager={datasources.ALERTMANAGER_NAM
 
 FIRING_SQL = """
     SELECT a.alertname AS "Cảnh báo", a.labels->>'severity' AS "Mức độ", i.pillar_vi AS "Trụ cột",
-           coalesce(i.label_vi, a.indicator) AS "Chỉ tiêu", coalesce(a.labels->>'unit_name', a.unit) AS "Địa bàn",
+           coalesce(i.label_vi, a.indicator) AS "Chỉ tiêu",
+           coalesce(a.annotations->>'unit_name', a.labels->>'unit_name', a.unit) AS "Địa bàn",
            a.milestone AS "Mốc", a.annotations->>'summary' AS "Tóm tắt", a.starts_at AS "Từ lúc",
            a.last_sent_at AS "Gửi Alertmanager lúc"
     FROM alerts a LEFT JOIN indicators i ON i.code = a.indicator
@@ -32,7 +33,8 @@ HISTORY_SQL = """
     SELECT h.at AS "Thời điểm", h.alertname AS "Cảnh báo", h.from_state AS "Từ trạng thái",
            h.to_state AS "Sang trạng thái", h.labels->>'severity' AS "Mức độ",
            coalesce(i.label_vi, h.labels->>'indicator') AS "Chỉ tiêu",
-           coalesce(h.labels->>'unit_name', h.labels->>'unit') AS "Địa bàn", h.labels->>'milestone' AS "Mốc",
+           coalesce(h.annotations->>'unit_name', h.labels->>'unit_name', h.labels->>'unit') AS "Địa bàn",
+           h.labels->>'milestone' AS "Mốc",
            h.annotations->>'summary' AS "Tóm tắt"
     FROM alert_history h LEFT JOIN indicators i ON i.code = h.labels->>'indicator'
     WHERE $__timeFilter(h.at)

@@ -70,12 +70,13 @@ async def test_a_missed_target_reaches_on_call_with_vietnamese_annotations_and_r
         (_, alerts), *_ = await eventually(fired, timeout=30)
         (alert,) = alerts
         assert alert["labels"] == {
-            "alertname": "DxTargetMissed", "indicator": code, "unit": "38", "unit_name": "Tỉnh Thanh Hóa",
+            "alertname": "DxTargetMissed", "indicator": code, "unit": "38",
             "milestone": "2025", "severity": "critical", "pillar": "gov",
         }  # fmt: skip
         assert "Không đạt" in alert["annotations"]["summary"] or "không đạt" in alert["annotations"]["summary"]
         assert "40%" in alert["annotations"]["description"] and "50%" in alert["annotations"]["description"]
-        assert alert["annotations"]["grafana"].startswith(isolated.grafana_url)
+        assert alert["annotations"]["dashboard_url"].startswith(isolated.grafana_url)
+        assert alert["annotations"]["unit_name"] == "Tỉnh Thanh Hóa"
 
         await set_value(isolated, code, 55.0)  # the 2025 result is corrected: achieved
         await resolved_once(isolated, webhook, code, alert)

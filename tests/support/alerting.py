@@ -46,12 +46,13 @@ class Webhook:
         self.lock = threading.Lock()
 
     def for_alert(self, indicator: str, alertname: str) -> list[tuple[str, list[dict[str, Any]]]]:
-        """(status, alerts) of each notification of the group (alertname, indicator)."""
+        """(status, alerts) of each notification of the groups of (alertname, indicator), whatever the unit."""
         with self.lock:
             return [
                 (b["status"], b["alerts"])
                 for b in self.bodies
-                if b.get("groupLabels") == {"alertname": alertname, "indicator": indicator}
+                if {k: b.get("groupLabels", {}).get(k) for k in ("alertname", "indicator")}
+                == {"alertname": alertname, "indicator": indicator}
             ]
 
     def statuses(self, indicator: str, alertname: str) -> list[str]:

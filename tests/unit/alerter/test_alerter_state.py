@@ -7,7 +7,7 @@ from shared.domain.status import Status
 
 T0 = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
 TIMING = Timing(grace=timedelta(minutes=5), resend=timedelta(minutes=1), lease=timedelta(minutes=4))
-DESCRIBE = Describe("Tỷ lệ kiểm thử", "gov", "%", "Tỉnh Thanh Hóa", 30, "http://grafana/d/x")
+DESCRIBE = Describe("Tỷ lệ kiểm thử", "gov", "%", "Tỉnh Thanh Hóa", 30, "http://grafana/d/x", "http://oncall/runbook")
 
 
 def row(status: Status, stale: bool = False) -> TargetRow:
@@ -27,13 +27,28 @@ def run(
     return after, [(t.from_state, t.to_state) for t in plan.transitions], plan.sends
 
 
-def test_a_behind_target_gives_one_warning_with_the_labels_of_design_7() -> None:
+def test_a_behind_target_gives_one_warning_identified_by_indicator_unit_and_milestone() -> None:
     (alert,) = alerts_for(row(Status.BEHIND), DESCRIBE)
     assert alert.labels == {
-        "alertname": "DxTargetBehind", "indicator": "gov.x", "unit": "38", "unit_name": "Tỉnh Thanh Hóa",
+        "alertname": "DxTargetBehind", "indicator": "gov.x", "unit": "38",
         "milestone": "2030", "severity": "warning", "pillar": "gov",
     }  # fmt: skip
     assert "47,3%" in alert.annotations["description"] and "55%" in alert.annotations["description"]
+
+
+def test_the_unit_name_and_the_links_are_annotations_alertmanager_templates_know() -> None:
+    """A renamed unit must not change an alert's identity; `dashboard_url`/`runbook_url` are the names Grafana and
+    Alertmanager templates read (a `grafana` annotation is read by nothing)."""
+    (alert,) = alerts_for(row(Status.BEHIND), DESCRIBE)
+    assert {k: alert.annotations[k] for k in ("unit_name", "dashboard_url", "runbook_url")} == {
+        "unit_name": "Tỉnh Thanh Hóa",
+        "dashboard_url": "http://grafana/d/x",
+        "runbook_url": "http://oncall/runbook#dxtargetbehind",
+    }
+    assert "grafana" not in alert.annotations
+    tracked = Tracked(alert.fingerprint, alert.alertname, "gov.x", "38", "2030", alert.labels, alert.annotations,
+                      "firing", T0, T0, T0 + timedelta(minutes=4))  # fmt: skip
+    assert to_alertmanager(tracked)["generatorURL"] == "http://grafana/d/x"
 
 
 def test_on_track_and_stale_data_gives_only_the_stale_alert() -> None:
