@@ -32,6 +32,7 @@ from services.aggregator.metrics import Metrics
 from services.aggregator.prepare import Part
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.workers import Preparer
+from shared.adapters.kafka import group_id
 from shared.domain.catalog import Catalog
 from shared.domain.deadletter import deadletter_headers, deadletter_value
 from shared.domain.hierarchy import Hierarchy
@@ -149,7 +150,7 @@ class Aggregator:
                 await self.deadletter(batch.poison, batch.staged.now)
             self.metrics.batch_size.observe(batch.staged.prepared.rows + len(batch.poison))
             offsets = store.Offsets(
-                self.settings.aggregator_group, self.settings.topic_events,
+                group_id(self.settings, self.settings.aggregator_group), self.settings.topic_events,
                 {tp.partition: records[-1].offset + 1 for tp, records in batch.records.items()},
             )  # fmt: skip
             started = time.perf_counter()

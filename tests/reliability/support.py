@@ -191,7 +191,10 @@ async def kafka_committed(settings: Settings, group: str, topic: str) -> dict[in
 
 
 async def stored_offsets(settings: Settings, group: str) -> dict[int, int]:
-    rows = await fetch(settings, "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1", group)
+    from shared.adapters.kafka import group_id
+
+    query = "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1"
+    rows = await fetch(settings, query, group_id(settings, group))
     return {r["partition"]: r["next_offset"] for r in rows}
 
 
