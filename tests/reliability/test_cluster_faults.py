@@ -128,7 +128,7 @@ async def test_two_brokers_killed_requests_refused_then_recovered(
         coll.stop()
 
 
-@pytest.mark.slow  # 90 s: requests to the paused node wait out the producer's request timeout
+@pytest.mark.slow  # 90-205 s: requests to the paused node wait out the producer's request timeout
 async def test_broker_paused_past_its_session_timeout_then_resumed(
     cluster_isolated: Settings, kafka_cluster: KafkaCluster, tally: Tally
 ) -> None:
