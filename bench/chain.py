@@ -21,6 +21,7 @@ import orjson
 
 from bench.throughput import post
 from bench.workload import PROVINCE, stream
+from shared.adapters.kafka import group_id
 from shared.contracts.topics import CHANNEL_ALERTER, parse_notify
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import LOCAL_TZ
@@ -34,7 +35,7 @@ class CommitWatch:
     """Polls consumer_offsets; `commit_time(p, o)` is when offset o of partition p was first seen committed."""
 
     def __init__(self, settings: Settings, group: str) -> None:
-        self.settings, self.group = settings, group
+        self.settings, self.group = settings, group_id(settings, group)  # offsets are stored under the full group id
         self.seen: dict[int, tuple[list[int], list[float]]] = {}
         self.stop = asyncio.Event()
 

@@ -43,6 +43,7 @@ M_BATCH_SIZE: Final = "dx_aggregator_batch_size"
 M_TRANSACTION_SECONDS: Final = "dx_aggregator_transaction_seconds"
 M_E2E_LATENCY: Final = "dx_e2e_latency_seconds"
 M_CONSUMER_LAG: Final = "dx_consumer_lag"
+M_PARTITION_STOPPED: Final = "dx_aggregator_partition_stopped"
 M_ALERT_EVALUATIONS: Final = "dx_alert_evaluations"
 M_ALERTS_FIRING: Final = "dx_alerts_firing"
 

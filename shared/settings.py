@@ -5,7 +5,8 @@ One class serves every service so that the README's configuration table, `.env.e
 """
 
 from pathlib import Path
-from urllib.parse import quote
+from typing import Literal
+from urllib.parse import quote, urlencode
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,10 +22,17 @@ class Settings(BaseSettings):
 
     # Kafka
     kafka_bootstrap: str = Field(f"127.0.0.1:{names.PORT_KAFKA}", description="Kafka bootstrap servers")
-    kafka_security_protocol: str = Field("PLAINTEXT", description="PLAINTEXT or SASL_PLAINTEXT / SASL_SSL")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="PLAINTEXT on loopback; SASL_SSL in production"
+    )
     kafka_sasl_mechanism: str | None = Field(None, description="SCRAM-SHA-512 in production")
     kafka_sasl_username: str | None = Field(None, description="SASL user of this service")
     kafka_sasl_password: str | None = Field(None, description="SASL password of this service")
+    kafka_ssl_cafile: Path | None = Field(
+        None, description="CA (PEM) the brokers' certificates chain to, for SSL and SASL_SSL; default: system CAs"
+    )
+    kafka_ssl_certfile: Path | None = Field(None, description="client certificate (PEM), if the brokers ask for one")
+    kafka_ssl_keyfile: Path | None = Field(None, description="private key (PEM) of the client certificate")
     kafka_replication_factor: int = Field(1, description="3 in production")
     kafka_min_insync_replicas: int = Field(1, description="2 in production")
 
@@ -48,6 +56,12 @@ class Settings(BaseSettings):
     pg_grafana_user: str = Field("dx_grafana", description="Grafana's read-only role")
     pg_grafana_password: str = Field("dx_grafana_dev", description="Grafana role's password")
     pg_pool_max: int = Field(10, description="largest connection pool per service")
+    pg_sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = Field(
+        "prefer", description="TLS to PostgreSQL (libpq's sslmode); verify-full in production"
+    )
+    pg_sslrootcert: Path | None = Field(None, description="CA certificate (PEM) for verify-ca / verify-full")
+    pg_sslcert: Path | None = Field(None, description="client certificate (PEM), if the server asks for one")
+    pg_sslkey: Path | None = Field(None, description="private key (PEM) of the client certificate")
 
     # HTTP / metrics ports
     collector_host: str = Field(
@@ -88,8 +102,11 @@ class Settings(BaseSettings):
             "owner": (self.pg_owner_user, self.pg_owner_password),
             "grafana": (self.pg_grafana_user, self.pg_grafana_password),
         }[role]
+        tls = {"sslmode": self.pg_sslmode, "sslrootcert": self.pg_sslrootcert, "sslcert": self.pg_sslcert,
+               "sslkey": self.pg_sslkey}  # fmt: skip
+        query = urlencode({k: str(v) for k, v in tls.items() if v is not None})
         # Every part is percent-encoded: a password such as "p@ss/word#1" must not be read as a host or a path.
         return (
             f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{self.pg_host}:{self.pg_port}/"
-            f"{quote(self.pg_database, safe='')}"
+            f"{quote(self.pg_database, safe='')}?{query}"
         )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Single-node Apache Kafka (KRaft, broker+controller in one JVM) from Maven Central jars.
-#   deploy/local/kafka.sh start|stop|status
+#   deploy/local/kafka.sh start|stop|status|kill|fetch   (fetch: only the jars; deploy/local/kafka-cluster.sh uses it)
 # PLAINTEXT 127.0.0.1:${DX_KAFKA_PORT:-9092}; CONTROLLER 127.0.0.1:${DX_KAFKA_CONTROLLER_PORT:-9095}.
 # Jars: .cache/kafka-<version>/libs (fetched once with mvn from deploy/kafka/pom.xml; refetched if the pom changes).
 # Data: .run/data/kafka (server.properties rendered from deploy/kafka/server.properties.tmpl, logs/ = log.dirs).
@@ -105,5 +105,6 @@ case "${1:-}" in
   stop) stop_pid kafka ;;
   kill) kill_broker ;;
   status) status_line kafka "$PORT" ;;
-  *) echo "usage: $0 start|stop|kill|status" >&2; exit 2 ;;
+  fetch) fetch_jars ;;
+  *) echo "usage: $0 start|stop|kill|status|fetch" >&2; exit 2 ;;
 esac

@@ -9,6 +9,8 @@
 #   (read-only by default) and database ${DX_PG_DATABASE:-dxmon}.
 # Log: .run/logs/postgres.log. Pid file .run/pids/postgres.pid mirrors postmaster.pid.
 # "kill" SIGKILLs the postmaster (fault tests); the next "start" runs crash recovery.
+# TLS (off by default: development is plaintext on loopback): DX_PG_TLS_DIR=<folder with server.crt, server.key and
+#   optionally ca.crt> turns ssl on with those files (ca.crt: client certificates are checked when sent).
 set -euo pipefail
 DX_COMPONENT=postgres
 # shellcheck source=deploy/local/lib.sh
@@ -70,6 +72,16 @@ max_wal_size = 2GB
 log_line_prefix = '%m [%p] %q%u@%d '
 log_min_duration_statement = 1000
 EOF
+  if [[ -n ${DX_PG_TLS_DIR:-} ]]; then
+    # copied into the data dir: the server wants its key owned by itself and private
+    install -o postgres -g postgres -m 600 "$DX_PG_TLS_DIR/server.key" "$PGDATA/server.key"
+    install -o postgres -g postgres -m 644 "$DX_PG_TLS_DIR/server.crt" "$PGDATA/server.crt"
+    printf "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n" >>"$PGDATA/dxmon.conf"
+    if [[ -f $DX_PG_TLS_DIR/ca.crt ]]; then
+      install -o postgres -g postgres -m 644 "$DX_PG_TLS_DIR/ca.crt" "$PGDATA/ca.crt"
+      echo "ssl_ca_file = 'ca.crt'" >>"$PGDATA/dxmon.conf"
+    fi
+  fi
   chown postgres:postgres "$PGDATA/dxmon.conf"
 }
 

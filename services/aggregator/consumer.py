@@ -30,6 +30,7 @@ from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.prepare import Part
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.workers import Preparer
+from shared.adapters.kafka import group_id
 from shared.adapters.retry import Backoff
 from shared.contracts.deadletter import deadletter_headers, deadletter_value
 from shared.contracts.rollups import rollup_key, rollup_value
@@ -153,7 +154,7 @@ class Aggregator:
                 await self.deadletter(batch.poison, batch.staged.now)
             self.metrics.batch_size.observe(batch.staged.prepared.rows + len(batch.poison))
             offsets = store.Offsets(
-                self.settings.aggregator_group, self.settings.topic_events,
+                group_id(self.settings, self.settings.aggregator_group), self.settings.topic_events,
                 {tp.partition: records[-1].offset + 1 for tp, records in batch.records.items()},
             )  # fmt: skip
             started = time.perf_counter()

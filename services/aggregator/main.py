@@ -13,7 +13,7 @@ from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.rebalance import SeekToStored
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.workers import Preparer
-from shared.adapters.kafka import consumer_kwargs, producer_kwargs
+from shared.adapters.kafka import consumer_kwargs, group_id, producer_kwargs
 from shared.adapters.lifecycle import run_until_signalled
 from shared.adapters.metrics import serve_metrics
 from shared.adapters.postgres import create_pool
@@ -45,7 +45,10 @@ async def run(settings: AggregatorSettings, stop: asyncio.Event) -> None:
         await preparer.start()
         await producer.start()
         aggregator = Aggregator(settings, catalog, hierarchy, pool, consumer, producer, metrics, preparer)
-        listener = SeekToStored(consumer, pool, settings.aggregator_group, settings.topic_events, aggregator.drain)
+        group = group_id(settings, settings.aggregator_group)
+        listener = SeekToStored(
+            consumer, pool, group, settings.topic_events, aggregator.drain, metrics, settings.aggregator_retry_seconds
+        )
         consumer.subscribe([settings.topic_events], listener=listener)
         await consumer.start()
         ready = True

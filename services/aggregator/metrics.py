@@ -54,3 +54,9 @@ class AggregatorMetrics:
             names.M_E2E_LATENCY, "From received_at (collector) to the rollup commit", _LATENCY_BUCKETS, r
         )
         self.lag = Gauge(names.M_CONSUMER_LAG, "Messages not yet applied", ["topic", "partition"], registry=r)
+        self.stopped = Gauge(
+            names.M_PARTITION_STOPPED,
+            "1 while a partition is not consumed: its stored offset is below the log start (events deleted unapplied)",
+            ["topic", "partition"],
+            registry=r,
+        )

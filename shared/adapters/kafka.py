@@ -5,6 +5,7 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.helpers import create_ssl_context
 
 from shared.settings import Settings
 
@@ -42,6 +43,11 @@ def client_kwargs(settings: Settings) -> dict[str, Any]:
             sasl_mechanism=settings.kafka_sasl_mechanism,
             sasl_plain_username=settings.kafka_sasl_username,
             sasl_plain_password=settings.kafka_sasl_password,
+        )
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        # aiokafka refuses SSL / SASL_SSL without a context; this one verifies the broker's certificate and host
+        kwargs["ssl_context"] = create_ssl_context(
+            cafile=settings.kafka_ssl_cafile, certfile=settings.kafka_ssl_certfile, keyfile=settings.kafka_ssl_keyfile
         )
     return kwargs
 

@@ -10,7 +10,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from shared import names
-from shared.adapters.kafka import consumer_kwargs
+from shared.adapters.kafka import consumer_kwargs, group_id
 from shared.contracts.topics import DLQ_REASON_HEADER
 from shared.domain.timeutil import local_date
 from tests.integration.test_aggregator_harness import (
@@ -59,10 +59,10 @@ async def test_duplicates_count_once_in_a_batch_in_a_later_batch_and_on_replay_f
 async def _offsets_reach(settings, total: int, group: str | None = None) -> bool:
     rows = await fetch(
         settings,
-        "SELECT sum(next_offset) AS n FROM consumer_offsets WHERE consumer_group <> 'replay-from-zero'"
+        "SELECT sum(next_offset) AS n FROM consumer_offsets WHERE consumer_group <> $1"
         if group is None
         else "SELECT sum(next_offset) AS n FROM consumer_offsets WHERE consumer_group = $1",
-        *([] if group is None else [group]),
+        group_id(settings, "replay-from-zero" if group is None else group),  # stored under the full group id
     )
     return bool(rows[0]["n"] == total)
 
@@ -155,8 +155,9 @@ async def test_a_new_owner_starts_from_the_offsets_stored_with_the_data_not_from
     await fetch(
         isolated,
         "INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset) "
-        "SELECT 'moved', topic, partition, next_offset FROM consumer_offsets WHERE consumer_group = $1",
-        first.aggregator_group,
+        "SELECT $2, topic, partition, next_offset FROM consumer_offsets WHERE consumer_group = $1",
+        group_id(isolated, first.aggregator_group),
+        group_id(isolated, "moved"),
     )
     async with running(isolated, aggregator_group="moved") as moved:
         await send(isolated, [event(SATISFACTION, "14758", at, 0, 1)])

@@ -28,4 +28,4 @@ async def test_a_database_whose_name_has_url_characters_connects(settings: Setti
 
 def test_the_dsn_encodes_user_password_and_database() -> None:
     settings = Settings(pg_user="a@b", pg_password=SPECIAL, pg_database="db/x")
-    assert settings.pg_dsn() == "postgresql://a%40b:p%40ss%2Fword%231%3A%3F%26%3D@127.0.0.1:5432/db%2Fx"
+    assert settings.pg_dsn() == "postgresql://a%40b:p%40ss%2Fword%231%3A%3F%26%3D@127.0.0.1:5432/db%2Fx?sslmode=prefer"

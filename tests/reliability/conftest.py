@@ -1,14 +1,21 @@
-"""Fixtures of the reliability suite: `tally` records what each test tried and survived (summed by `report.py`)."""
+"""Fixtures of the reliability suite: `tally` records what each test tried and survived (summed by `report.py`);
+`kafka_cluster` is the three-node cluster of deploy/local/kafka-cluster.sh, `cluster_isolated` a fresh database and
+fresh topics replicated three times on it."""
 
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import orjson
 import pytest
 
-from testing.processes import ROOT
+from shared.settings import Settings
+from testing.processes import ROOT, settings_env
+from testing.sandbox import TOPIC_FIELDS, create_topics, delete_topics
+from tests.support.cluster import KafkaCluster, wait_in_sync
 
 RESULTS = Path(os.environ.get("DX_RELIABILITY_RESULTS", ROOT / ".run" / "reliability" / "results.jsonl"))
 
@@ -24,6 +31,7 @@ class Tally:
     events_acknowledged: int = 0
     events_lost: int = 0
     events_double_counted: int = 0
+    cluster: bool = False  # the faults hit the three-node cluster (report.py lists these tests with their outcome)
 
     def fault(self) -> None:
         """A fault was injected (counted as survived only by `survived()` after the reconciliation)."""
@@ -38,11 +46,50 @@ class Tally:
         return handled
 
 
+OUTCOMES = pytest.StashKey[dict[str, str]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the item, so that `tally` can write the test's outcome."""
+    report = yield
+    item.stash.setdefault(OUTCOMES, {})[report.when] = report.outcome
+    return report
+
+
 @pytest.fixture
 def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
     t = Tally()
     yield t
     if any(asdict(t).values()):
+        phases = request.node.stash.get(OUTCOMES, {})
+        outcome = "failed" if "failed" in phases.values() else phases.get("call", "not run")
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         with RESULTS.open("ab") as out:
-            out.write(orjson.dumps({"test": request.node.nodeid, **asdict(t)}) + b"\n")
+            out.write(orjson.dumps({"test": request.node.nodeid, "outcome": outcome, **asdict(t)}) + b"\n")
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster() -> Iterator[KafkaCluster]:
+    """Three nodes on free ports, started once for the session; the default topics created by `dx topics ensure`
+    with replication 3 and min.insync.replicas=2."""
+    cluster = KafkaCluster()
+    try:
+        cluster.start()
+        env = settings_env(cluster.settings(Settings()))
+        dx = Path(sys.executable).parent / "dx"
+        subprocess.run([str(dx), "topics", "ensure"], env=env, check=True, capture_output=True, timeout=120)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+async def cluster_isolated(db_settings: Settings, kafka_cluster: KafkaCluster) -> AsyncIterator[Settings]:
+    """A fresh database and fresh topics on the three-node cluster, every partition with three in-sync replicas."""
+    kafka_cluster.heal()
+    fresh = await create_topics(kafka_cluster.settings(db_settings))
+    await wait_in_sync(fresh, [getattr(fresh, f) for f in TOPIC_FIELDS])
+    yield fresh
+    kafka_cluster.heal()
+    await delete_topics(fresh)

@@ -1,4 +1,5 @@
-"""`python -m tests.reliability.report [results.jsonl]`: the figures of a reliability run as ONE JSON line."""
+"""`python -m tests.reliability.report [results.jsonl]`: the figures of a reliability run as ONE JSON line; the
+tests whose faults hit the three-node Kafka cluster are listed in `cluster_fault_tests` with their outcome."""
 
 import sys
 from pathlib import Path
@@ -18,15 +19,18 @@ KEYS = (
 )
 
 
-def summary(path: Path) -> dict[str, int]:
+def summary(path: Path) -> dict[str, object]:
     totals = dict.fromkeys(KEYS, 0)
+    cluster: dict[str, str] = {}
     if path.exists():
         for line in path.read_bytes().splitlines():
             if line.strip():
                 row = orjson.loads(line)
                 for key in KEYS:
                     totals[key] += int(row.get(key, 0))
-    return totals
+                if row.get("cluster"):
+                    cluster[row["test"].rsplit("::", 1)[-1]] = row.get("outcome", "unknown")
+    return {**totals, "cluster_fault_tests": cluster}
 
 
 def main(argv: list[str]) -> int:

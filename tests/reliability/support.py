@@ -191,7 +191,10 @@ async def kafka_committed(settings: Settings, group: str, topic: str) -> dict[in
 
 
 async def stored_offsets(settings: Settings, group: str) -> dict[int, int]:
-    rows = await fetch(settings, "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1", group)
+    from shared.adapters.kafka import group_id
+
+    query = "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1"
+    rows = await fetch(settings, query, group_id(settings, group))
     return {r["partition"]: r["next_offset"] for r in rows}
 
 
@@ -206,3 +209,72 @@ async def backend_waiting_on(settings: Settings, table: str) -> bool:
         role="app",
     )
     return bool(rows[0]["n"])
+
+
+class IngestLoad:
+    """Produces batches of fresh events to the ingest topic (acks=all, idempotent); a record whose send fails is sent
+    again until Kafka acknowledges it. `acked` holds the acknowledged events."""
+
+    def __init__(self, settings: Settings, batch: int = 50, pause: float = 0.05, seed: int = 11):
+        self.settings, self.batch, self.pause = settings, batch, pause
+        self.rng = random.Random(seed)
+        self.acked: dict[str, dict[str, Any]] = {}
+        self.failures: Counter[str] = Counter()
+        self.stop = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> "IngestLoad":
+        self.task = asyncio.create_task(self.run())
+        return self
+
+    async def finish(self, timeout: float = 120.0) -> None:
+        self.stop.set()
+        assert self.task is not None
+        await asyncio.wait_for(self.task, timeout)
+
+    async def run(self) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        from shared.adapters.kafka import producer_kwargs
+
+        producer = AIOKafkaProducer(**producer_kwargs(self.settings), request_timeout_ms=10_000)
+        await producer.start()
+        try:
+            while not self.stop.is_set():
+                pending = [load_event(self.rng) for _ in range(self.batch)]
+                while pending:
+                    pending = await self.send(producer, pending)
+                    if pending:
+                        await asyncio.sleep(0.5)
+                await asyncio.sleep(self.pause)
+        finally:
+            await producer.stop()
+
+    async def send(self, producer: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Send and wait; returns the events Kafka did not acknowledge."""
+        from aiokafka.errors import KafkaError
+
+        sent: list[tuple[dict[str, Any], asyncio.Future[Any]]] = []
+        failed = []
+        for event in events:
+            try:
+                sent.append((event, await producer.send(self.settings.topic_ingest, orjson.dumps(event))))
+            except KafkaError as err:
+                self.failures[type(err).__name__] += 1
+                failed.append(event)
+        if sent:
+            await asyncio.wait([f for _, f in sent])
+        for event, future in sent:
+            if future.exception() is None:
+                self.acked[event["event_id"]] = event
+            else:
+                self.failures[type(future.exception()).__name__] += 1
+                failed.append(event)
+        return failed
+
+    async def wait_acked(self, n: int, timeout: float = 60.0) -> None:
+        async def enough() -> bool:
+            assert self.task is None or not self.task.done() or self.task.exception() is None
+            return len(self.acked) >= n
+
+        await eventually(enough, timeout=timeout)

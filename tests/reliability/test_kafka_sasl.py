@@ -3,12 +3,7 @@ the local broker): the collector and the aggregator authenticate (an event goes 
 wrong password is refused."""
 
 import os
-import shutil
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import orjson
@@ -18,64 +13,24 @@ from aiokafka.errors import KafkaConnectionError
 
 from shared.adapters.kafka import ensure_topics, producer_kwargs
 from shared.settings import Settings
-from testing.processes import ROOT, free_port
 from tests.integration.collector.support import ratio_event
 from tests.reliability.conftest import Tally
 from tests.reliability.support import aggregator, applied_count, base_url, collector
 from tests.support.db import add_source
 from tests.support.env import eventually
+from tests.support.scram import scram_broker as start_scram_broker
 
 pytestmark = pytest.mark.e2e
 
-LIBS = ROOT / ".cache" / "kafka-4.1.1" / "libs"
-TEMPLATE = ROOT / "deploy" / "kafka" / "sasl" / "server-scram.properties.tmpl"
 ADMIN_PASSWORD = "admin-" + os.urandom(6).hex()
 DX_PASSWORD = "dx-" + os.urandom(6).hex()
 
 
-def _java(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["java", "-cp", f"{LIBS}/*", *args], capture_output=True, text=True, timeout=120, check=True)
-
-
 @pytest.fixture
 def scram_broker() -> Iterator[str]:
-    """Format (with SCRAM credentials for `admin` and `dx`) and start a broker; yields its bootstrap address."""
-    if not LIBS.is_dir():
-        pytest.skip("Kafka jars not fetched (deploy/local/kafka.sh start fetches them)")
-    run = Path(tempfile.mkdtemp(prefix="dx-kafka-sasl-", dir="/var/tmp"))
-    port, cport = free_port(), free_port()
-    props = run / "server.properties"
-    text = TEMPLATE.read_text()
-    for key, value in {"KAFKA_PORT": port, "CONTROLLER_PORT": cport, "LOG_DIRS": run / "logs",
-                       "ADMIN_PASSWORD": ADMIN_PASSWORD}.items():  # fmt: skip
-        text = text.replace(f"@{key}@", str(value))
-    props.write_text(text)
-    cluster = _java("kafka.tools.StorageTool", "random-uuid").stdout.strip().splitlines()[-1]
-    _java("kafka.tools.StorageTool", "format", "--standalone", "-t", cluster, "-c", str(props),
-          "--add-scram", f"SCRAM-SHA-512=[name=admin,password={ADMIN_PASSWORD}]",
-          "--add-scram", f"SCRAM-SHA-512=[name=dx,password={DX_PASSWORD}]")  # fmt: skip
-    log = (run / "kafka.log").open("wb")
-    proc = subprocess.Popen(
-        ["java", "-Xmx512m", "-Xms128m", f"-Dlog4j2.configurationFile={ROOT}/deploy/kafka/log4j2.properties",
-         f"-Dkafka.logs.dir={run}", "-cp", f"{LIBS}/*", "kafka.Kafka", str(props)],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        while "Kafka Server started" not in (run / "kafka.log").read_text(errors="replace"):
-            assert proc.poll() is None, (run / "kafka.log").read_text(errors="replace")[-3000:]
-            assert time.monotonic() < deadline, "the SCRAM broker did not start"
-            time.sleep(0.5)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        shutil.rmtree(run, ignore_errors=True)
+    """A broker whose only client listener is SASL_PLAINTEXT with SCRAM-SHA-512; yields its bootstrap address."""
+    with start_scram_broker("server-scram.properties.tmpl", ADMIN_PASSWORD, DX_PASSWORD) as bootstrap:
+        yield bootstrap
 
 
 def scram(settings: Settings, bootstrap: str, password: str) -> Settings:

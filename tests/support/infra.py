@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from testing.processes import ROOT, free_port
+from tests.support.tls import Pki, make_pki
 
 SCRIPTS = ROOT / "deploy" / "local"
 
@@ -60,11 +61,11 @@ class PrivateInstance:
         return f"127.0.0.1:{self.port}"
 
 
-def _instance(component: str, port_vars: list[str]) -> Iterator[PrivateInstance]:
+def _instance(component: str, port_vars: list[str], **extra_env: str) -> Iterator[PrivateInstance]:
     run_dir = Path(tempfile.mkdtemp(prefix=f"dx-{component}-", dir="/var/tmp"))
     os.chmod(run_dir, 0o755)
     ports = {name: free_port() for name in port_vars}
-    env = {**os.environ, "DX_RUN_DIR": str(run_dir), **{k: str(v) for k, v in ports.items()}}
+    env = {**os.environ, "DX_RUN_DIR": str(run_dir), **{k: str(v) for k, v in ports.items()}, **extra_env}
     instance = PrivateInstance(component, run_dir, env, ports[port_vars[0]])
     instance.start()
     try:
@@ -91,3 +92,15 @@ def private_kafka() -> Iterator[PrivateInstance]:
 def private_postgres() -> Iterator[PrivateInstance]:
     """A second PostgreSQL cluster (roles and database created) that the test may stop, kill and start."""
     yield from _instance("postgres", ["DX_PG_PORT"])
+
+
+@pytest.fixture
+def pg_pki(tmp_path: Path) -> Pki:
+    """A CA with a server certificate for 127.0.0.1 and a client certificate (CN dx-client)."""
+    return make_pki(tmp_path / "pg-tls")
+
+
+@pytest.fixture
+def private_postgres_tls(pg_pki: Pki) -> Iterator[PrivateInstance]:
+    """A second PostgreSQL cluster with ssl=on (certificates of `pg_pki`); plaintext connections still allowed."""
+    yield from _instance("postgres", ["DX_PG_PORT"], DX_PG_TLS_DIR=str(pg_pki.ca.parent))
