@@ -84,7 +84,7 @@ async def test_a_commune_with_one_unchanged_predecessor_keeps_its_value_across_2
 
 
 async def test_coverage_of_27_reporting_communes_in_2024_is_27_of_558(isolated, hierarchy):
-    first = {}
+    first: dict[str | None, str] = {}
     for unit in hierarchy.units_in_force(date(2024, 6, 1), "commune"):
         first.setdefault(unit.parent_code, unit.code)
     assert len(first) == 27
