@@ -17,6 +17,7 @@ force at its observed_at, and a unit's history is its own plus what its predeces
   2025-07-01, Đông Sơn after 2025-01-01) is valued as of its last valid day.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -159,6 +160,17 @@ def tree_rows(hierarchy: Hierarchy) -> list[tuple[date, str, str, str]]:
                 below = parent
                 parent = version.units[parent].parent_code
     return rows
+
+
+def snapshot_parts(hierarchy: Hierarchy, node: Node, observed: Callable[[Node], bool]) -> list[Node]:
+    """The units whose latest observations make up a snapshot value of `node`: itself if it has one (`observed`),
+    else, for each unit it carries, that unit's parts. The rule SNAPSHOT_SUMS applies in SQL (an own observation
+    supersedes what was carried), in Python for reference."""
+    if observed(node):
+        return [node]
+    return [
+        part for carried in sorted(hierarchy.carried_to(node)) for part in snapshot_parts(hierarchy, carried, observed)
+    ]
 
 
 def node_key(node: Node) -> str:
