@@ -138,14 +138,17 @@ def _plan_heir(
     result: Plan, catalog: Catalog, hierarchy: Hierarchy, code: str, heir: str, heir_from: date, day: date,
     today: date,
 ) -> None:  # fmt: skip
-    """A later unit that carries this observation (docs/lineage.md): its current value and its chain's, and its
-    daily rows from the day it came into being, are recomputed."""
+    """A later unit that carries this observation (docs/lineage.md): its current value and its chain's, its daily
+    row of the day it came into being (so a history read by code starts with the carried value) and its later daily
+    rows are recomputed."""
     version = hierarchy.version_of((heir, heir_from))
     for unit in chain(hierarchy, heir, heir_from):
         spec = value_spec(hierarchy, catalog[code], unit, heir_from)
         if spec is None:
             continue
         _plan_current(result, catalog, hierarchy, code, unit, today, heir_from, spec.is_leaf)
+        if heir_from <= today:
+            result.daily.setdefault((code, unit, heir_from), spec)
         until = min(affected_until(replace(spec, day=day)), version.valid_to or FOREVER)
         after = heir_from - timedelta(days=1)
         if after < today and after < until:

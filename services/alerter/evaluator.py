@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from services.alerter.rules import TargetRow
-from shared.domain.applicability import gone_assessment, gone_unit, gone_units
+from shared.domain.applicability import gone_assessment, gone_unit, gone_units, history_start
 from shared.domain.catalog import LEVEL_DEPTH, Catalog, Indicator, Measure, Target, TargetKind
 from shared.domain.forecast import ForecastConfig
 from shared.domain.hierarchy import Hierarchy
@@ -25,6 +25,8 @@ class Current:
     value: float | None
     coverage: float | None
     last_observed_at: datetime | None
+    carried_from: int | None = None  # reporting unit: predecessor units its value is carried from (docs/lineage.md)
+    reporting_carried: int | None = None  # rollup: reporting units whose value is carried
 
 
 @dataclass
@@ -74,6 +76,16 @@ def keys_for(catalog: Catalog, hierarchy: Hierarchy, pairs: Iterable[Pair], toda
     return keys
 
 
+def own_history(history: History, code: str, unit: str, hierarchy: Hierarchy, today: date) -> History:
+    """The points of a code's history that belong to the unit it names today (docs/lineage.md: a reused code's
+    earlier unit is not this one unless it carried its history to it)."""
+    start = history_start(unit, today, hierarchy)
+    first = history.first()
+    if start is None or first is None or first.day >= start:
+        return history
+    return History.of([(day, value) for day, value in history.pairs() if day >= start])
+
+
 def gone_keys(catalog: Catalog, hierarchy: Hierarchy, today: date) -> list[Key]:
     """The keys of units that no longer exist on a ratio milestone's reference day (`not_applicable` rows)."""
     return [(i.code, u.code, t.milestone) for i in catalog.indicators for t in i.milestones()
@@ -93,7 +105,7 @@ def evaluate(
     for code, unit, milestone in keys:
         ind = catalog[code]
         target = ind.targets[milestone]
-        history = inputs.histories.get((code, unit), History())
+        history = own_history(inputs.histories.get((code, unit), History()), code, unit, hierarchy, today)
         current = inputs.current.get((code, unit))
         gone = gone_unit(unit, min(today, target.deadline), hierarchy) if unit != PROVINCE_CODE else None
         if gone is not None and gone.level == ind.reported_at and history.first() is None and current is None:

@@ -35,7 +35,8 @@ SELECT x.* FROM q CROSS JOIN unnest($8::date[]) AS d(day) CROSS JOIN LATERAL (
 """
 
 _CURRENT = """
-SELECT c.indicator, c.unit, c.value::float8 AS value, c.coverage, c.last_observed_at
+SELECT c.indicator, c.unit, c.value::float8 AS value, c.coverage, c.last_observed_at, c.carried_from,
+       c.reporting_carried
   FROM current_values c JOIN unnest($1::text[], $2::text[]) AS p(indicator, unit) USING (indicator, unit)
 """
 
@@ -82,7 +83,10 @@ async def load_inputs(conn: asyncpg.Connection, q: HistoryQuery) -> Inputs:
     return Inputs(
         histories={pair: History.of(points) for pair, points in grouped.items()},
         current={
-            (r["indicator"], r["unit"]): Current(r["value"], r["coverage"], r["last_observed_at"]) for r in current
+            (r["indicator"], r["unit"]): Current(
+                r["value"], r["coverage"], r["last_observed_at"], r["carried_from"], r["reporting_carried"]
+            )
+            for r in current
         },
     )
 

@@ -38,6 +38,21 @@ def gone_unit(code: str, day: date, hierarchy: Hierarchy) -> Unit | None:
     return held[-1] if held else None
 
 
+def history_start(code: str, day: date, hierarchy: Hierarchy) -> date | None:
+    """The first day of the series a code's daily values form for the unit it names on `day`: back through the
+    versions while each earlier unit of that code carried its history to the next one; None if no unit is named.
+    Earlier days of the code belong to another unit (a reused code) and are not this unit's history."""
+    node = hierarchy.node_at(code, day)
+    if node is None:
+        return None
+    start = node[1]
+    for version in reversed([v for v in hierarchy.versions if v.valid_from < start]):
+        if hierarchy.heir_of((code, version.valid_from)) != (code, start):
+            break
+        start = version.valid_from
+    return start
+
+
 def gone_assessment(indicator: Indicator, target: Target, unit: Unit, history: History) -> Assessment:
     """`not_applicable` for a unit that ceased to exist before the reference day, with its last value."""
     assert unit.valid_to is not None

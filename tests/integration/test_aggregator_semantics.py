@@ -70,12 +70,19 @@ async def test_dong_son_commune_rolls_up_by_the_hierarchy_at_the_observation_dat
     assert (await current(isolated, LEVEL4, "380"))["value"] == Decimal(75)  # the 2025-02 observation only
     assert (await current(isolated, LEVEL4, "16381"))["value"] == Decimal(75)
     assert list(await daily(isolated, LEVEL4, "405")) == [date(2024, 6, 1)]
-    assert list(await daily(isolated, LEVEL4, "380")) == [date(2025, 2, 1)]
+    # the city's first day carries 16381's 2024 figure (docs/lineage.md), then its 2025-02 observation
+    assert await daily(isolated, LEVEL4, "380") == {date(2025, 1, 1): Decimal(50), date(2025, 2, 1): Decimal(75)}
     # straight from the communes, no district after 2025-07-01: 14758's 7/10 and the 30/40 16381's heir carries
     province = await current(isolated, LEVEL4, "38")
     assert province["value"] == pct(37, 50) and province["reporting_children"] == 2
     history = await daily(isolated, LEVEL4, "38")
-    assert history == {date(2024, 6, 1): Decimal(50), date(2025, 2, 1): Decimal(75), date(2025, 7, 2): pct(37, 50)}
+    assert history == {
+        date(2024, 6, 1): Decimal(50),
+        date(2025, 1, 1): Decimal(50),
+        date(2025, 2, 1): Decimal(75),
+        date(2025, 7, 1): Decimal(75),
+        date(2025, 7, 2): pct(37, 50),
+    }  # nothing resets on a change
 
 
 async def test_late_older_snapshot_enters_history_only(isolated):

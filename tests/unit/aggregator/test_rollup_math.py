@@ -111,13 +111,17 @@ def test_tree_has_the_direct_child_on_each_path(hierarchy):
 
 def test_plan_touches_the_chain_at_the_observation_date_and_the_units_that_carry_it(catalog, hierarchy):
     todo = plan([fact_of(event("16381", date(2024, 6, 1)))], catalog, hierarchy, TODAY)
-    assert set(todo.daily) == {(LEVEL4, u, date(2024, 6, 1)) for u in ("16381", "405", "38")}
+    on_the_day = {(LEVEL4, u, date(2024, 6, 1)) for u in ("16381", "405", "38")}
+    # each heir's first day (and its chain's) gets a row, so a history read by code starts with the carried value
+    first_days = {(LEVEL4, u, date(2025, 1, 1)) for u in ("16381", "380", "38")}
+    first_days |= {(LEVEL4, u, date(2025, 7, 1)) for u in ("16378", "38")}
+    assert set(todo.daily) == on_the_day | first_days
     # 16381 (Đông Sơn) → 16381 under 380 on 2025-01-01 → 16378 under the province on 2025-07-01
     assert [n[0] for n in hierarchy.heirs_after(("16381", date(2020, 1, 1)))] == ["16381", "16378"]
     assert set(todo.current) == {(LEVEL4, u) for u in ("16381", "405", "380", "16378", "38")}
     assert todo.current[(LEVEL4, "405")].day == date(2024, 12, 31)
     assert todo.current[(LEVEL4, "380")].day == date(2025, 6, 30)
-    assert set(todo.daily) <= set(todo.late)
+    assert on_the_day <= set(todo.late)
     assert todo.late[(LEVEL4, "16378", date(2025, 6, 30))] == FOREVER  # its rows from 2025-07-01 on
 
 

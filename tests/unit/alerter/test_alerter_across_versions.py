@@ -46,3 +46,19 @@ def test_before_the_reform_a_district_target_is_assessed_as_usual(catalog: Catal
     now = datetime(2025, 6, 30, 5, tzinfo=UTC)
     [row] = evaluate(catalog, hierarchy, [(LEVEL4, "380", "2025")], inputs, now, CFG)
     assert row.status is not Status.NOT_APPLICABLE
+
+
+def test_a_reused_code_history_keeps_only_the_points_of_units_that_carried_to_it(hierarchy: Hierarchy) -> None:
+    from dataclasses import replace
+
+    from services.alerter.evaluator import own_history
+    from shared.domain.hierarchy import Hierarchy as Tree
+
+    history = History.of([(date(2024, 5, 1), 80.0), (date(2025, 8, 1), 40.0)])
+    kept = own_history(history, LEVEL4, "14758", hierarchy, NOW.date())  # Đông Thọ carried to Hàm Rồng: kept
+    assert kept.pairs() == history.pairs()
+    # the same code had its earlier unit's history carried elsewhere: its points are another unit's
+    july = hierarchy.versions[2]
+    moved = dict(july.predecessors, **{"14758": ("14755",), "14797": (*july.predecessors["14797"], "14758")})
+    other = Tree([*hierarchy.versions[:2], replace(july, predecessors=moved)])
+    assert own_history(history, LEVEL4, "14758", other, NOW.date()).pairs() == [(date(2025, 8, 1), 40.0)]
