@@ -49,7 +49,7 @@ async def throughput_run(
         await produce(iso, iso.topic_events, messages[:WARM_UP])
         out["producer"] = await throughput.producer_ceiling(iso, messages[WARM_UP:])
         out["aggregator"] = await throughput.aggregator(iso, len(messages))
-        out["totals_exact"] = await throughput.totals_exact(iso, workload)
+        out["totals_exact"] = await throughput.totals_exact(iso, workload, hierarchy)
         out["ceiling"] = len(messages) / await aggregator_ceiling(iso, iso.topic_events, len(messages))
         out["naive"] = opts.naive_events / await naive(iso, iso.topic_events, opts.naive_events)
         bodies = generate(hierarchy, opts.collector_events, seed + 1000).bodies(opts.per_request)
@@ -60,7 +60,7 @@ async def throughput_run(
         async with isolated(settings, catalog, hierarchy) as iso:
             await produce(iso, iso.topic_events, messages)
             out["aggregator_x2"] = await throughput.aggregator(iso, len(messages), processes=2)
-            out["totals_exact_x2"] = await throughput.totals_exact(iso, workload)
+            out["totals_exact_x2"] = await throughput.totals_exact(iso, workload, hierarchy)
     return out
 
 

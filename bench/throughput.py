@@ -3,6 +3,7 @@
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import asyncpg
@@ -14,6 +15,8 @@ from bench.ceilings import produce
 from bench.workload import PROVINCE, Workload
 from dx.tokens import create_source_token
 from shared import names
+from shared.domain.hierarchy import Hierarchy
+from shared.domain.timeutil import local_date
 from shared.settings import Settings
 from testing.processes import ServiceProcess
 
@@ -77,7 +80,7 @@ async def applied_so_far(client: httpx.AsyncClient, service: ServiceProcess) -> 
         return 0.0
 
 
-async def totals_exact(settings: Settings, workload: Workload) -> bool:
+async def totals_exact(settings: Settings, workload: Workload, hierarchy: Hierarchy) -> bool:
     """True when applied_events and the province's current values hold exactly what was sent."""
     conn = await asyncpg.connect(settings.pg_dsn("app"))
     try:
@@ -91,7 +94,7 @@ async def totals_exact(settings: Settings, workload: Workload) -> bool:
         await conn.close()
     if tuple(row) != workload.sums():
         return False
-    for indicator, (num, den, value) in workload.province_totals().items():
+    for indicator, (num, den, value) in workload.province_totals(hierarchy, local_date(datetime.now(UTC))).items():
         got = current.get(indicator)
         if got is None:
             return False

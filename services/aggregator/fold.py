@@ -1,14 +1,14 @@
 """Which rows a batch of newly applied events changes: buckets to add and values to recompute (pure)."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from services.aggregator.decode import Fact
 from shared.domain.catalog import Catalog, Semantics
 from shared.domain.hierarchy import Hierarchy
-from shared.domain.rollup import ValueSpec, affected_until, as_of_day, chain, value_spec
+from shared.domain.rollup import FOREVER, ValueSpec, affected_until, as_of_day, chain, value_spec
 
 SeriesDay = tuple[str, str, date]
 
@@ -114,20 +114,52 @@ def _plan_series(
                 continue
             result.daily[key] = spec
             if day < today:
-                result.late[key] = affected_until(hierarchy, spec)
-            if (code, unit, spec.version_from) not in result.seen_current:
-                result.seen_current.add((code, unit, spec.version_from))
-                current = current_spec(catalog, hierarchy, code, unit, today, spec.version_from, spec.is_leaf)
-                if current is not None:
-                    result.current[(code, unit)] = current
+                result.late[key] = affected_until(spec)
+            _plan_current(result, catalog, hierarchy, code, unit, today, spec.version_from, spec.is_leaf)
         if spec.increment:
             buckets.append(key)
+    node = hierarchy.node_at(reporting_unit, day)
+    for heir_code, heir_from in hierarchy.heirs_after(node) if node is not None else ():
+        _plan_heir(result, catalog, hierarchy, code, heir_code, heir_from, day, today)
+
+
+def _plan_current(
+    result: Plan, catalog: Catalog, hierarchy: Hierarchy, code: str, unit: str, today: date, version_from: date,
+    is_leaf: bool,
+) -> None:  # fmt: skip
+    if (code, unit, version_from) not in result.seen_current:
+        result.seen_current.add((code, unit, version_from))
+        current = current_spec(catalog, hierarchy, code, unit, today, version_from, is_leaf)
+        if current is not None:
+            result.current[(code, unit)] = current
+
+
+def _plan_heir(
+    result: Plan, catalog: Catalog, hierarchy: Hierarchy, code: str, heir: str, heir_from: date, day: date,
+    today: date,
+) -> None:  # fmt: skip
+    """A later unit that carries this observation (docs/lineage.md): its current value and its chain's, its daily
+    row of the day it came into being (so a history read by code starts with the carried value) and its later daily
+    rows are recomputed."""
+    version = hierarchy.version_of((heir, heir_from))
+    for unit in chain(hierarchy, heir, heir_from):
+        spec = value_spec(hierarchy, catalog[code], unit, heir_from)
+        if spec is None:
+            continue
+        _plan_current(result, catalog, hierarchy, code, unit, today, heir_from, spec.is_leaf)
+        if heir_from <= today:
+            result.daily.setdefault((code, unit, heir_from), spec)
+        until = min(affected_until(replace(spec, day=day)), version.valid_to or FOREVER)
+        after = heir_from - timedelta(days=1)
+        if after < today and after < until:
+            result.late[(code, unit, after)] = max(until, result.late.get((code, unit, after), until))
 
 
 def current_spec(
     catalog: Catalog, hierarchy: Hierarchy, indicator: str, unit: str, today: date, version_from: date, is_leaf: bool
 ) -> ValueSpec | None:
-    """The current value's spec, if an observation made in `version_from` can change it."""
+    """The current value's spec, if the unit `unit` names in `version_from` is the one valued today (a rollup code
+    reused by another unit later is not; such a unit's later value is reached through its heirs)."""
     spec = spec_as_of_today(catalog, hierarchy, indicator, unit, today)
     if spec is None or (not is_leaf and spec.version_from != version_from):
         return None

@@ -19,7 +19,6 @@ from shared.adapters.metrics import serve_metrics
 from shared.adapters.postgres import create_pool
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
-from shared.domain.rollup import tree_rows
 
 log = logging.getLogger("dxmon.aggregator")
 
@@ -41,7 +40,7 @@ async def run(settings: AggregatorSettings, stop: asyncio.Event) -> None:
     decoder = Decoder(catalog, hierarchy)
     preparer = Preparer(decoder, settings.catalog_path, settings.units_dir, settings.aggregator_decode_worker)
     try:
-        await store.sync_tree(pool, tree_rows(hierarchy))
+        await store.sync_tree(pool, hierarchy)
         await preparer.start()
         await producer.start()
         aggregator = Aggregator(settings, catalog, hierarchy, pool, consumer, producer, metrics, preparer)

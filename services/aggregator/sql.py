@@ -71,55 +71,95 @@ LOCK_SERIES = """
 SELECT pg_advisory_xact_lock(u.k) FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, i) ORDER BY u.i
 """
 
-# Per spec: the latest event (observed_at, then event_id) of each member in [lo_ts, hi_ts), summed. Windows run from
-# a local midnight to a local midnight, so they are the days [lo_day, day] of agg_snapshot_days ($5: lo_day).
-# Members of a rollup are its descendants in its version; a reporting unit is its own only member.
+# Per spec: each member's value from the pieces of its history (agg_unit_lineage, docs/lineage.md): the latest
+# observation of each piece on or before the spec's day, kept unless a node on its path has one of its own (a unit's
+# own observation supersedes what its predecessors carried), summed. Members are the units at the indicator's level
+# under a rollup in its version; a reporting unit is its own only member.
 SNAPSHOT_SUMS = """
 WITH k AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::date[], $6::bool[])
-        AS k(indicator, unit, day, version_from, lo_day, is_leaf)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::bool[], $6::text[])
+        AS k(indicator, unit, day, version_from, is_leaf, level)
 ), members AS (
-    SELECT k.*, t.unit AS member, t.child
+    SELECT k.indicator, k.unit, k.day, k.version_from, k.level, t.unit AS member
     FROM k JOIN agg_unit_tree t ON t.version_from = k.version_from AND t.ancestor = k.unit
     WHERE NOT k.is_leaf
     UNION ALL
-    SELECT k.*, k.unit, NULL FROM k WHERE k.is_leaf
+    SELECT k.indicator, k.unit, k.day, k.version_from, k.level, k.unit FROM k WHERE k.is_leaf
+), found AS MATERIALIZED (
+    SELECT m.indicator, m.unit, m.day, m.member, s.node, s.path, e.numerator, e.denominator, e.value, e.observed_at
+    FROM members m
+    JOIN agg_unit_lineage s ON s.version_from = m.version_from AND s.unit = m.member AND s.level = m.level
+    CROSS JOIN LATERAL (
+        SELECT a.numerator, a.denominator, a.value, a.observed_at
+        FROM agg_snapshot_days a
+        WHERE a.indicator = m.indicator AND a.unit = s.source AND a.day BETWEEN s.first_day AND LEAST(s.last_day, m.day)
+        ORDER BY a.day DESC
+        LIMIT 1
+    ) e
+    WHERE s.first_day <= m.day
+), kept AS (
+    SELECT f.* FROM found f
+    WHERE NOT EXISTS (
+        SELECT 1 FROM found g
+        WHERE g.indicator = f.indicator AND g.unit = f.unit AND g.day = f.day AND g.member = f.member
+          AND g.node = ANY(f.path)
+    )
 )
-SELECT m.indicator, m.unit, m.day, sum(e.numerator)::numeric AS num, sum(e.denominator)::numeric AS den,
-       sum(e.value) AS val, count(DISTINCT m.child)::int AS children, max(e.observed_at) AS last
-FROM members m
-CROSS JOIN LATERAL (
-    SELECT a.numerator, a.denominator, a.value, a.observed_at
-    FROM agg_snapshot_days a
-    WHERE a.indicator = m.indicator AND a.unit = m.member AND a.day BETWEEN m.lo_day AND m.day
-    ORDER BY a.day DESC
-    LIMIT 1
-) e
-GROUP BY m.indicator, m.unit, m.day
+SELECT indicator, unit, day, sum(numerator)::numeric AS num, sum(denominator)::numeric AS den, sum(value) AS val,
+       count(DISTINCT member)::int AS children, count(DISTINCT member) FILTER (WHERE path = '{}')::int AS own,
+       count(*) FILTER (WHERE path <> '{}')::int AS carried, max(observed_at) AS last
+FROM kept
+GROUP BY indicator, unit, day
 """
 
-# Per spec: the unit's own buckets in [lo_day, hi_day]; reporting children = direct children with a bucket there.
+# Per spec: sign × the buckets of its increment sources (agg_increment_sources) in the window ∩ each source's days.
+# Reporting children of a rollup: its members at the indicator's level with a bucket of their history in the window
+# (own: of their own); the carried pieces of a reporting unit: its predecessors with a bucket in the window.
 INCREMENT_SUMS = """
 WITH k AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::date[], $6::date[], $7::bool[])
-        AS k(indicator, unit, day, version_from, lo_day, hi_day, is_leaf)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::date[], $6::date[], $7::bool[],
+                         $8::text[])
+        AS k(indicator, unit, day, version_from, lo_day, hi_day, is_leaf, level)
+), pieces AS (
+    SELECT k.indicator, k.unit, k.day, i.sign, i.own, x.num, x.den, x.last
+    FROM k
+    JOIN agg_increment_sources i ON i.version_from = k.version_from AND i.unit = k.unit AND i.level = k.level
+    CROSS JOIN LATERAL (
+        SELECT sum(b.numerator) AS num, sum(b.denominator) AS den, max(b.last_observed_at) AS last
+        FROM agg_buckets b
+        WHERE b.indicator = k.indicator AND b.unit = i.source
+          AND b.day BETWEEN GREATEST(k.lo_day, i.first_day) AND LEAST(k.hi_day, i.last_day)
+    ) x
+    WHERE i.first_day <= k.hi_day AND i.last_day >= k.lo_day
+), sums AS (
+    SELECT indicator, unit, day, sum(sign * num) AS num, sum(sign * den) AS den,
+           max(last) FILTER (WHERE sign > 0) AS last,
+           count(*) FILTER (WHERE NOT own AND sign > 0 AND den IS NOT NULL)::int AS carried
+    FROM pieces
+    GROUP BY indicator, unit, day
+    HAVING count(den) FILTER (WHERE sign > 0) > 0
 )
-SELECT k.indicator, k.unit, k.day, s.num, s.den, NULL::numeric AS val, s.last,
-       CASE WHEN k.is_leaf THEN 0 ELSE (
-           SELECT count(*) FROM agg_unit_tree t
-           CROSS JOIN LATERAL (  -- LIMIT keeps this a per-child index probe (not a semi-join on the day range)
-               SELECT 1 FROM agg_buckets c
-               WHERE c.indicator = k.indicator AND c.unit = t.unit AND c.day BETWEEN k.lo_day AND k.hi_day LIMIT 1
-           ) x
-           WHERE t.version_from = k.version_from AND t.ancestor = k.unit AND t.child = t.unit
-       ) END::int AS children
+SELECT k.indicator, k.unit, k.day, s.num, s.den, NULL::numeric AS val, s.last, s.carried,
+       coalesce(c.children, 0) AS children, coalesce(c.own, 0) AS own
 FROM k
-CROSS JOIN LATERAL (
-    SELECT sum(b.numerator) AS num, sum(b.denominator) AS den, max(b.last_observed_at) AS last
-    FROM agg_buckets b
-    WHERE b.indicator = k.indicator AND b.unit = k.unit AND b.day BETWEEN k.lo_day AND k.hi_day
-) s
-WHERE s.den IS NOT NULL
+JOIN sums s ON (s.indicator, s.unit, s.day) = (k.indicator, k.unit, k.day)
+LEFT JOIN LATERAL (
+    SELECT count(*)::int AS children, count(*) FILTER (WHERE r.own)::int AS own
+    FROM (
+        SELECT l.unit, bool_or(l.path = '{}') AS own
+        FROM agg_unit_tree t
+        JOIN agg_unit_lineage l ON l.version_from = t.version_from AND l.unit = t.unit AND l.level = k.level
+        CROSS JOIN LATERAL (  -- LIMIT keeps this a per-piece index probe (not a semi-join on the day range)
+            SELECT 1 FROM agg_buckets c
+            WHERE c.indicator = k.indicator AND c.unit = l.source
+              AND c.day BETWEEN GREATEST(k.lo_day, l.first_day) AND LEAST(k.hi_day, l.last_day)
+            LIMIT 1
+        ) x
+        WHERE t.version_from = k.version_from AND t.ancestor = k.unit AND l.first_day <= k.hi_day
+          AND l.last_day >= k.lo_day
+        GROUP BY l.unit
+    ) r
+) c ON NOT k.is_leaf
 """
 
 UPSERT_DAILY = """
@@ -136,20 +176,23 @@ WHERE (daily_values.value, daily_values.numerator, daily_values.denominator, dai
 
 UPSERT_CURRENT = """
 INSERT INTO current_values (indicator, unit, level, numerator, denominator, value, reporting_children,
-                            children_in_force, coverage, last_observed_at, updated_at)
+                            children_in_force, coverage, last_observed_at, carried_from, reporting_carried, updated_at)
 SELECT u.*, now() FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[],
-                              $7::int[], $8::int[], $9::float8[], $10::timestamptz[]) AS u
+                              $7::int[], $8::int[], $9::float8[], $10::timestamptz[], $11::int[], $12::int[]) AS u
 ORDER BY 1, 2
 ON CONFLICT (indicator, unit) DO UPDATE SET
     level = EXCLUDED.level, numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator,
     value = EXCLUDED.value, reporting_children = EXCLUDED.reporting_children,
     children_in_force = EXCLUDED.children_in_force, coverage = EXCLUDED.coverage,
-    last_observed_at = EXCLUDED.last_observed_at, updated_at = EXCLUDED.updated_at
+    last_observed_at = EXCLUDED.last_observed_at, carried_from = EXCLUDED.carried_from,
+    reporting_carried = EXCLUDED.reporting_carried, updated_at = EXCLUDED.updated_at
 WHERE (current_values.numerator, current_values.denominator, current_values.value,
        current_values.reporting_children, current_values.children_in_force, current_values.coverage,
-       current_values.last_observed_at, current_values.level)
+       current_values.last_observed_at, current_values.level, current_values.carried_from,
+       current_values.reporting_carried)
       IS DISTINCT FROM (EXCLUDED.numerator, EXCLUDED.denominator, EXCLUDED.value, EXCLUDED.reporting_children,
-                        EXCLUDED.children_in_force, EXCLUDED.coverage, EXCLUDED.last_observed_at, EXCLUDED.level)
+                        EXCLUDED.children_in_force, EXCLUDED.coverage, EXCLUDED.last_observed_at, EXCLUDED.level,
+                        EXCLUDED.carried_from, EXCLUDED.reporting_carried)
 RETURNING *
 """
 

@@ -19,8 +19,8 @@ from services.aggregator import sql
 from services.aggregator.decode import Fact
 from services.aggregator.fold import Bucket, SeriesDay, SeriesSum, exact
 from shared.domain.catalog import Catalog
-from shared.domain.rollup import Computed, Sums, ValueSpec, compose
-from shared.domain.timeutil import local_date
+from shared.domain.hierarchy import Hierarchy
+from shared.domain.rollup import Computed, Sums, ValueSpec, compose, increment_rows, lineage_rows, tree_rows
 
 STAGE_COLUMNS = [
     "event_id", "indicator", "unit", "observed_us", "numerator", "denominator", "value",
@@ -134,20 +134,17 @@ async def compute(
     rows: list[Any] = []
     if snap:
         rows += await conn.fetch(
-            sql.SNAPSHOT_SUMS,
-            *_columns(snap, "indicator", "unit", "day", "version_from"),
-            [local_date(s.lo_ts) for s in snap],  # windows are whole local days: [lo_ts, hi_ts) = [lo_day, day]
-            [s.is_leaf for s in snap],
+            sql.SNAPSHOT_SUMS, *_columns(snap, "indicator", "unit", "day", "version_from", "is_leaf", "reported_at")
         )
     if incr:
         rows += await conn.fetch(
             sql.INCREMENT_SUMS,
-            *_columns(incr, "indicator", "unit", "day", "version_from", "lo_day", "hi_day", "is_leaf"),
+            *_columns(incr, "indicator", "unit", "day", "version_from", "lo_day", "hi_day", "is_leaf", "reported_at"),
         )
     out: dict[SeriesDay, Computed] = {}
     for r in rows:
         key = (r["indicator"], r["unit"], r["day"])
-        sums = Sums(r["num"], r["den"], r["val"], r["children"], r["last"])
+        sums = Sums(r["num"], r["den"], r["val"], r["children"], r["last"], r["own"], r["carried"])
         out[key] = compose(catalog[key[0]], specs[key], sums)
     return out
 
@@ -200,7 +197,7 @@ async def write_current(
             sql.UPSERT_CURRENT,
             *_columns(specs_sorted, "indicator", "unit", "level"),
             *_columns(computed, "numerator", "denominator", "value", "reporting_children", "children_in_force"),
-            *_columns(computed, "coverage", "last_observed_at"),
+            *_columns(computed, "coverage", "last_observed_at", "carried_from", "reporting_carried"),
         )
     )
 
@@ -215,12 +212,18 @@ async def stored_offsets(pool: asyncpg.Pool, group: str, topic: str, partitions:
     return {r["partition"]: r["next_offset"] for r in rows}
 
 
-async def sync_tree(pool: asyncpg.Pool, rows: list[tuple[date, str, str, str]]) -> None:
-    """Rebuild agg_unit_tree from the hierarchy (idempotent; serialized between instances)."""
+async def sync_tree(pool: asyncpg.Pool, hierarchy: Hierarchy) -> None:
+    """Rebuild agg_unit_tree and the lineage tables from the hierarchy (idempotent; serialized between instances)."""
+    tables = {
+        "agg_unit_tree": tree_rows(hierarchy),
+        "agg_unit_lineage": lineage_rows(hierarchy),
+        "agg_increment_sources": increment_rows(hierarchy),
+    }
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key("agg_unit_tree", "sync"))
-        await conn.execute("DELETE FROM agg_unit_tree")
-        await conn.copy_records_to_table("agg_unit_tree", records=rows)
+        for table, rows in tables.items():
+            await conn.execute(f"DELETE FROM {table}")
+            await conn.copy_records_to_table(table, records=rows)
 
 
 def _columns(items: Sequence[Any], *names: str) -> list[list[Any]]:

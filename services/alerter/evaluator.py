@@ -5,12 +5,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from services.alerter.rules import TargetRow
-from shared.domain.catalog import Catalog, TargetKind
+from shared.domain.applicability import gone_assessment, gone_unit, gone_units, history_start
+from shared.domain.catalog import LEVEL_DEPTH, Catalog, Indicator, Measure, Target, TargetKind
 from shared.domain.forecast import ForecastConfig
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.status import Status, applies, assess
 from shared.domain.timeutil import local_date
 from shared.domain.trajectory import History
+from shared.names import PROVINCE_CODE
 
 Pair = tuple[str, str]
 Key = tuple[str, str, str]
@@ -23,6 +25,8 @@ class Current:
     value: float | None
     coverage: float | None
     last_observed_at: datetime | None
+    carried_from: int | None = None  # reporting unit: predecessor units its value is carried from (docs/lineage.md)
+    reporting_carried: int | None = None  # rollup: reporting units whose value is carried
 
 
 @dataclass
@@ -69,8 +73,30 @@ def keys_for(catalog: Catalog, hierarchy: Hierarchy, pairs: Iterable[Pair], toda
         ind = catalog.get(code)
         if ind is None:
             continue
-        keys.extend((code, unit, t.milestone) for t in ind.milestones() if applies(ind, t, unit, hierarchy, today))
+        keys.extend((code, unit, t.milestone) for t in ind.milestones()
+                    if applies(ind, t, unit, hierarchy, today) or _gone(ind, t, unit, hierarchy, today))  # fmt: skip
     return keys
+
+
+def own_history(history: History, code: str, unit: str, hierarchy: Hierarchy, today: date) -> History:
+    """The points of a code's history that belong to the unit it names today (docs/lineage.md: a reused code's
+    earlier unit is not this one unless it carried its history to it)."""
+    start = history_start(unit, today, hierarchy)
+    first = history.first()
+    if start is None or first is None or first.day >= start:
+        return history
+    return History.of([(day, value) for day, value in history.pairs() if day >= start])
+
+
+def gone_keys(catalog: Catalog, hierarchy: Hierarchy, today: date) -> list[Key]:
+    """The keys of units that no longer exist on a ratio milestone's reference day (`not_applicable` rows)."""
+    return [(i.code, u.code, t.milestone) for i in catalog.indicators for t in i.milestones()
+            for u in gone_units(i, t, hierarchy, today)]  # fmt: skip
+
+
+def _gone(ind: Indicator, target: Target, unit: str, hierarchy: Hierarchy, today: date) -> bool:
+    found = gone_unit(unit, min(today, target.deadline), hierarchy) if ind.measure is Measure.RATIO else None
+    return found is not None and LEVEL_DEPTH[found.level] <= LEVEL_DEPTH[ind.reported_at]
 
 
 def evaluate(
@@ -81,8 +107,13 @@ def evaluate(
     for code, unit, milestone in keys:
         ind = catalog[code]
         target = ind.targets[milestone]
-        result = assess(ind, target, inputs.histories.get((code, unit), History()), hierarchy, today, config)
+        history = own_history(inputs.histories.get((code, unit), History()), code, unit, hierarchy, today)
         current = inputs.current.get((code, unit))
+        gone = gone_unit(unit, min(today, target.deadline), hierarchy) if unit != PROVINCE_CODE else None
+        if gone is not None and gone.level == ind.reported_at and history.first() is None and current is None:
+            continue  # a reporting unit that vanished without ever reporting: nothing to state
+        result = gone_assessment(ind, target, gone, history) if gone else assess(ind, target, history, hierarchy,
+                                                                                   today, config)  # fmt: skip
         last = current.last_observed_at if current else None
         upcoming = [t.milestone for t in ind.milestones() if t.deadline >= today]
         stale = result.overdue or (

@@ -37,6 +37,10 @@ class DomainCollector(Collector):
         value = GaugeMetricFamily(names.M_INDICATOR_VALUE, "Current value in the indicator's unit", labels=pair)
         coverage = GaugeMetricFamily(names.M_INDICATOR_COVERAGE, "Reporting children / children in force", labels=pair)
         last = GaugeMetricFamily(names.M_INDICATOR_LAST_OBSERVED, "Last observation (unix seconds)", labels=pair)
+        carried = GaugeMetricFamily(names.M_INDICATOR_CARRIED_FROM, "Predecessor units the value is carried from "
+                                    "(0: its own observation)", labels=pair)  # fmt: skip
+        carried_children = GaugeMetricFamily(names.M_INDICATOR_REPORTING_CARRIED, "Reporting units whose value is "
+                                             "carried from predecessor units", labels=pair)  # fmt: skip
         for (ind, unit), cur in snap.current.items():
             if cur.value is not None:
                 value.add_metric([ind, unit], cur.value)
@@ -44,6 +48,10 @@ class DomainCollector(Collector):
                 coverage.add_metric([ind, unit], cur.coverage)
             if cur.last_observed_at is not None:
                 last.add_metric([ind, unit], cur.last_observed_at.timestamp())
+            if cur.carried_from is not None:
+                carried.add_metric([ind, unit], cur.carried_from)
+            if cur.reporting_carried is not None:
+                carried_children.add_metric([ind, unit], cur.reporting_carried)
         t_value = GaugeMetricFamily(names.M_TARGET_VALUE, "Value the target is judged on", labels=key)
         t_expected = GaugeMetricFamily(names.M_TARGET_EXPECTED, "Planned value today", labels=key)
         t_projected = GaugeMetricFamily(names.M_TARGET_PROJECTED, "Trend projection at the milestone", labels=key)
@@ -56,7 +64,7 @@ class DomainCollector(Collector):
         info = GaugeMetricFamily(names.M_UNIT_INFO, "Units in force", labels=["unit", "name", "level", "parent"])
         for u in snap.units:
             info.add_metric([u.code, u.full_name, u.level, u.parent_code or ""], 1.0)
-        yield from (value, coverage, last, t_value, t_expected, t_projected, status, info)
+        yield from (value, coverage, last, carried, carried_children, t_value, t_expected, t_projected, status, info)
 
 
 @dataclass

@@ -22,7 +22,7 @@ import asyncpg
 from services.alerter import store
 from services.alerter.alertmanager import AlertSink
 from services.alerter.clock import Clock
-from services.alerter.evaluator import Inputs, Pair, evaluate, history_query, keys_for
+from services.alerter.evaluator import Inputs, Pair, evaluate, gone_keys, history_query, keys_for
 from services.alerter.metrics import AlerterMetrics, Snapshot
 from services.alerter.rules import Describe, Plan, TargetRow, Timing, Tracked, alerts_for, step
 from services.alerter.settings import AlerterSettings
@@ -78,6 +78,7 @@ class Alerter:
         today = local_date(now)
         if pairs is None:
             keys = evaluation_keys(self.catalog.indicators, self.hierarchy, today)
+            keys += gone_keys(self.catalog, self.hierarchy, today)  # not_applicable rows of vanished units
         else:
             keys = keys_for(self.catalog, self.hierarchy, pairs, today)
         query = history_query(self.catalog, {(k[0], k[1]) for k in keys}, today, self.forecast)

@@ -42,7 +42,8 @@ SELECT v.indicator, v.unit, v.period, v.value::float8 AS value
 """
 
 _CURRENT = """
-SELECT c.indicator, c.unit, c.value::float8 AS value, c.coverage, c.last_observed_at
+SELECT c.indicator, c.unit, c.value::float8 AS value, c.coverage, c.last_observed_at, c.carried_from,
+       c.reporting_carried
   FROM current_values c JOIN unnest($1::text[], $2::text[]) AS p(indicator, unit) USING (indicator, unit)
 """
 
@@ -95,7 +96,10 @@ async def load_inputs(conn: asyncpg.Connection, q: HistoryQuery) -> Inputs:
             pair: History.of(grouped.get(pair, []), periods.get(pair, [])) for pair in grouped.keys() | periods.keys()
         },
         current={
-            (r["indicator"], r["unit"]): Current(r["value"], r["coverage"], r["last_observed_at"]) for r in current
+            (r["indicator"], r["unit"]): Current(
+                r["value"], r["coverage"], r["last_observed_at"], r["carried_from"], r["reporting_carried"]
+            )
+            for r in current
         },
     )
 

@@ -1,20 +1,23 @@
-"""Rollup semantics (DESIGN §4) as pure functions: which values an observation changes and how a value is formed.
+"""Rollup semantics as pure functions: which values an observation changes and how a value is formed.
 
 A value is always "(indicator, unit) as of the end of a local day". The aggregator computes it from the applied
-events (snapshots) or the daily buckets (increments) with the bounds a `ValueSpec` gives:
+events (snapshots) or the daily buckets (increments) with the bounds a `ValueSpec` gives, and the unit lineage
+(docs/lineage.md, `shared/domain/lineage.py`): a unit is (code, version), an observation belongs to the unit in
+force at its observed_at, and a unit's history is its own plus what its predecessors carried to it.
 
-- the reporting unit (leaf): its own latest observation by observed_at (snapshot), or the sum of its buckets over
-  the trailing 365 days (increment); codes are taken as they are, whatever version they were observed in.
-- a rollup unit A on day D: the hierarchy version in force on D decides A's descendants, and only observations
-  dated inside that version count. Hence the lead's ruling on the 2025 reform: the province's current total after
-  2025-07-01 uses only observations dated ≥ 2025-07-01 (merged-away communes are no ghosts), and a unit that no
-  longer exists (a district after 2025-07-01, Đông Sơn after 2025-01-01) is valued as of its last valid day, so
-  its last rollup stays frozen. `children_in_force` counts A's children in that same version.
+- the reporting unit (leaf): its own latest observation since it came into being (snapshot), else the sum of its
+  predecessors' latest numerators / denominators (each predecessor the same way, recursively); or the sum of the
+  buckets of itself and its predecessors over the trailing 365 days (increment).
+- a rollup unit A on day D: the hierarchy version in force on D decides A's reporting units; each contributes its
+  value as above, so a rollup does not reset at a version change. Increments read A's own buckets with signed
+  corrections (`increment_rows`), so A is exactly the sum of its reporting units.
 - ratio = 100 × Σnumerators / Σdenominators (never an average of percentages); count = Σ child values;
-  coverage = reporting children / children in force (NULL for the reporting unit). Value and rank measures are
-  not rolled up.
+  coverage = reporting units (own or carried) / units in force at the indicator's reporting level (NULL for the
+  reporting unit). Value and rank measures are not rolled up. A unit that no longer exists (a district after
+  2025-07-01, Đông Sơn after 2025-01-01) is valued as of its last valid day.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -22,6 +25,7 @@ from decimal import Decimal
 from shared.contracts.events import EARLIEST_OBSERVATION
 from shared.domain.catalog import Indicator, Measure, Semantics
 from shared.domain.hierarchy import Hierarchy, Version
+from shared.domain.lineage import Node
 from shared.domain.timeutil import start_of_local_day
 
 WINDOW_DAYS = 365
@@ -45,6 +49,7 @@ class ValueSpec:
     lo_day: date  # increments: buckets in [lo_day, hi_day]
     hi_day: date
     children_in_force: int | None
+    reported_at: str = ""  # the indicator's reporting level (its units are the rollup's members)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,8 @@ class Sums:
     value_sum: Decimal | None
     reporting_children: int
     last_observed_at: datetime | None
+    own_children: int = 0  # rollup: reporting units with an observation of their own
+    carried_sources: int = 0  # reporting unit: predecessor units whose values it carries
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,8 @@ class Computed:
     children_in_force: int | None
     coverage: float | None
     last_observed_at: datetime | None
+    carried_from: int | None = None  # reporting unit: predecessor units its value is carried from (0: its own)
+    reporting_carried: int | None = None  # rollup: reporting units whose value is carried from predecessors
 
 
 def rolls_up(indicator: Indicator) -> bool:
@@ -95,7 +104,6 @@ def value_spec(hierarchy: Hierarchy, indicator: Indicator, unit: str, day: date)
     is_leaf = found.level == indicator.reported_at
     if not is_leaf and not rolls_up(indicator):
         return None
-    first_day = day - timedelta(days=WINDOW_DAYS - 1)
     return ValueSpec(
         indicator=indicator.code,
         unit=unit,
@@ -104,24 +112,19 @@ def value_spec(hierarchy: Hierarchy, indicator: Indicator, unit: str, day: date)
         is_leaf=is_leaf,
         increment=indicator.semantics is Semantics.INCREMENT,
         version_from=version.valid_from,
-        lo_ts=EARLIEST_OBSERVATION if is_leaf else start_of_local_day(version.valid_from),
+        lo_ts=EARLIEST_OBSERVATION,  # the lineage bounds what each predecessor contributes
         hi_ts=start_of_local_day(day + timedelta(days=1)),
-        lo_day=first_day if is_leaf else max(first_day, version.valid_from),
+        lo_day=day - timedelta(days=WINDOW_DAYS - 1),
         hi_day=day,
-        children_in_force=None if is_leaf else len(version.children.get(unit, ())),
+        children_in_force=None if is_leaf else len(hierarchy.below((unit, version.valid_from), indicator.reported_at)),
+        reported_at=indicator.reported_at,
     )
 
 
-def affected_until(hierarchy: Hierarchy, spec: ValueSpec) -> date:
-    """Exclusive end of the days whose value an observation on `spec.day` can change (for late data)."""
-    end = FOREVER
-    if spec.increment:
-        end = spec.day + timedelta(days=WINDOW_DAYS)
-    if not spec.is_leaf:
-        version = hierarchy.version_at(spec.day)
-        if version is not None and version.valid_to is not None:
-            end = min(end, version.valid_to)
-    return end
+def affected_until(spec: ValueSpec) -> date:
+    """Exclusive end of the days whose value an observation on `spec.day` can change (for late data): through the
+    lineage, a snapshot reaches every later day, an increment its 365-day window."""
+    return spec.day + timedelta(days=WINDOW_DAYS) if spec.increment else FOREVER
 
 
 def percent(numerator: Decimal, denominator: Decimal) -> Decimal | None:
@@ -139,7 +142,10 @@ def compose(indicator: Indicator, spec: ValueSpec, sums: Sums) -> Computed:
     children = None if spec.is_leaf else sums.reporting_children
     in_force = spec.children_in_force
     coverage = children / in_force if children is not None and in_force else None
-    return Computed(value, numerator, denominator, children, in_force, coverage, sums.last_observed_at)
+    carried_from = sums.carried_sources if spec.is_leaf else None
+    reporting_carried = None if spec.is_leaf else sums.reporting_children - sums.own_children
+    return Computed(value, numerator, denominator, children, in_force, coverage, sums.last_observed_at, carried_from,
+                    reporting_carried)  # fmt: skip
 
 
 def tree_rows(hierarchy: Hierarchy) -> list[tuple[date, str, str, str]]:
@@ -154,3 +160,70 @@ def tree_rows(hierarchy: Hierarchy) -> list[tuple[date, str, str, str]]:
                 below = parent
                 parent = version.units[parent].parent_code
     return rows
+
+
+def snapshot_parts(hierarchy: Hierarchy, node: Node, observed: Callable[[Node], bool]) -> list[Node]:
+    """The units whose latest observations make up a snapshot value of `node`: itself if it has one (`observed`),
+    else, for each unit it carries, that unit's parts. The rule SNAPSHOT_SUMS applies in SQL (an own observation
+    supersedes what was carried), in Python for reference."""
+    if observed(node):
+        return [node]
+    return [
+        part for carried in sorted(hierarchy.carried_to(node)) for part in snapshot_parts(hierarchy, carried, observed)
+    ]
+
+
+def node_key(node: Node) -> str:
+    """How a node is named in the database: code@valid_from."""
+    return f"{node[0]}@{node[1].isoformat()}"
+
+
+LineageRow = tuple[date, str, str, str, str, date, date, list[str]]
+
+
+def lineage_rows(hierarchy: Hierarchy) -> list[LineageRow]:
+    """(version_from, unit, level, source code, source node, first day, last day, path) for every unit of every
+    version: the pieces of its history (`Hierarchy.sources`), its own first with an empty path."""
+    rows = []
+    for version in hierarchy.versions:
+        for unit in version.units.values():
+            for s in hierarchy.sources((unit.code, version.valid_from)):
+                rows.append((version.valid_from, unit.code, unit.level, s.node[0], node_key(s.node), s.first_day,
+                             s.last_day, [node_key(p) for p in s.path]))  # fmt: skip
+    return rows
+
+
+IncrementRow = tuple[date, str, str, str, date, date, int, bool]
+
+
+def increment_rows(hierarchy: Hierarchy) -> list[IncrementRow]:
+    """(version_from, unit, reporting level, bucket code, first day, last day, sign, own) for every unit: the
+    buckets that make up its increment history for indicators reported at that level.
+
+    A reporting unit: its own and its predecessors' buckets. A rollup unit A: its own buckets and those of the units
+    of its level it carries, corrected so that A is exactly the sum of its reporting units' histories: + the
+    reporting units carried into A's members that A's own history does not hold (a commune that changed district),
+    − those A's history holds that were carried elsewhere or to no one (a divided commune)."""
+    rows: list[IncrementRow] = []
+    levels = sorted({u.level for v in hierarchy.versions for u in v.units.values()})
+    for version in hierarchy.versions:
+        for unit in version.units.values():
+            node = (unit.code, version.valid_from)
+            own = hierarchy.sources(node)
+            rows += [_increment_row(node, unit.level, s.node, hierarchy, 1, not s.path) for s in own]
+            for level in levels:
+                members = hierarchy.below(node, level)
+                if not members:
+                    continue
+                wanted = {s.node for m in members for s in hierarchy.sources((m, version.valid_from))}
+                held = {(c, s.node[1]) for s in own for c in hierarchy.below(s.node, level)}
+                rows += [_increment_row(node, level, s.node, hierarchy, 1, not s.path) for s in own]
+                rows += [_increment_row(node, level, n, hierarchy, 1, False) for n in sorted(wanted - held)]
+                rows += [_increment_row(node, level, n, hierarchy, -1, False) for n in sorted(held - wanted)]
+    return rows
+
+
+def _increment_row(node: Node, level: str, source: Node, hierarchy: Hierarchy, sign: int, own: bool) -> IncrementRow:
+    version = hierarchy.version_of(source)
+    last = version.valid_to - timedelta(days=1) if version.valid_to is not None else FOREVER
+    return (node[1], node[0], level, source[0], version.valid_from, last, sign, own)

@@ -49,9 +49,12 @@ async def test_ratio_of_sums_at_commune_district_and_province(isolated, hierarch
     assert (await current(isolated, LEVEL4, "381"))["value"] == Decimal(75)
     province_feb = (await daily(isolated, LEVEL4, "38"))[date(2025, 2, 10)]
     assert province_feb == pct(94, 114)  # not the mean of 82.7 % and 75 %, nor of 10, 90 and 75 %
-    province = await current(isolated, LEVEL4, "38")  # now: only observations dated ≥ 2025-07-01
-    assert province["value"] == pct(50, 60) and (province["numerator"], province["denominator"]) == (50, 60)
-    assert (province["reporting_children"], province["children_in_force"]) == (2, 166)
+    # now: Hàm Rồng 14758 and 14812 report themselves (Hàm Rồng's own 5/10 supersedes what 14755 and Đông Thọ
+    # carried); 14809's 3/4 is carried by its heir (docs/lineage.md)
+    province = await current(isolated, LEVEL4, "38")
+    assert province["value"] == pct(53, 64) and (province["numerator"], province["denominator"]) == (53, 64)
+    assert (province["reporting_children"], province["children_in_force"]) == (3, 166)
+    assert province["reporting_carried"] == 1
     assert (await current(isolated, LEVEL4, "14758"))["value"] == Decimal(50)  # its latest observation
 
 
@@ -67,11 +70,19 @@ async def test_dong_son_commune_rolls_up_by_the_hierarchy_at_the_observation_dat
     assert (await current(isolated, LEVEL4, "380"))["value"] == Decimal(75)  # the 2025-02 observation only
     assert (await current(isolated, LEVEL4, "16381"))["value"] == Decimal(75)
     assert list(await daily(isolated, LEVEL4, "405")) == [date(2024, 6, 1)]
-    assert list(await daily(isolated, LEVEL4, "380")) == [date(2025, 2, 1)]
-    province = await current(isolated, LEVEL4, "38")  # straight from the commune, no district after 2025-07-01
-    assert province["value"] == Decimal(70) and province["reporting_children"] == 1
+    # the city's first day carries 16381's 2024 figure (docs/lineage.md), then its 2025-02 observation
+    assert await daily(isolated, LEVEL4, "380") == {date(2025, 1, 1): Decimal(50), date(2025, 2, 1): Decimal(75)}
+    # straight from the communes, no district after 2025-07-01: 14758's 7/10 and the 30/40 16381's heir carries
+    province = await current(isolated, LEVEL4, "38")
+    assert province["value"] == pct(37, 50) and province["reporting_children"] == 2
     history = await daily(isolated, LEVEL4, "38")
-    assert history == {date(2024, 6, 1): Decimal(50), date(2025, 2, 1): Decimal(75), date(2025, 7, 2): Decimal(70)}
+    assert history == {
+        date(2024, 6, 1): Decimal(50),
+        date(2025, 1, 1): Decimal(50),
+        date(2025, 2, 1): Decimal(75),
+        date(2025, 7, 1): Decimal(75),
+        date(2025, 7, 2): pct(37, 50),
+    }  # nothing resets on a change
 
 
 async def test_late_older_snapshot_enters_history_only(isolated):

@@ -104,8 +104,11 @@ async def test_a_full_evaluation_covers_every_target_in_force_and_feeds_gauges_a
     assert keys[("gov.eid_users", "14758", "2030")].status == "achieved"
     assert keys[("soc.communes_dx_completed", "38", "2025")].status == "not_applicable"  # 300 of 166
     assert keys[("soc.districts_dx_completed", "38", "2030")].status == "not_applicable"  # no districts
-    assert not any(unit == "380" for _, unit, _ in keys)  # district rows only while districts exist
-    assert len([k for k in keys if k[0] == "gov.eid_users"]) == 2 * 167  # province + 166 communes, 2 milestones
+    # district ratio targets after the reform: not_applicable rows that say why (docs/lineage.md)
+    city = [r for k, r in keys.items() if k[1] == "380"]
+    assert city and all(r.status == "not_applicable" and "không còn tồn tại từ 01/07/2025" in r.reason for r in city)
+    # province + 166 communes + 27 former districts, 2 milestones (communes that vanished without data: no row)
+    assert len([k for k in keys if k[0] == "gov.eid_users"]) == 2 * (167 + 27)
     exposition = generate_latest(metrics.registry).decode()
     assert 'dx_target_status{indicator="overall.dti_rank",milestone="2025",status="missed",unit="38"} 1.0' in exposition
     assert 'dx_unit_info{level="province",name="Tỉnh Thanh Hóa",parent="",unit="38"} 1.0' in exposition

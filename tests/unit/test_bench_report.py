@@ -1,6 +1,6 @@
 """The benchmark's pure parts: its events are valid, its expected totals are right, its summary has every key."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from bench.phases import ChainResult, Options
@@ -23,26 +23,56 @@ def test_generated_events_pass_the_collectors_rules(catalog: Catalog, hierarchy:
     assert AcceptedEvent.model_validate_json(value, context={"now": NOW}).source == "bench"
 
 
-def test_province_totals_add_increments_and_take_the_latest_snapshot_per_commune() -> None:
+def test_province_totals_add_increments_and_take_the_latest_snapshot_per_commune(hierarchy: Hierarchy) -> None:
     def event(i: int, indicator: str, unit: str, at: str, **measure: float) -> dict[str, object]:
         return {"event_id": f"00000000-0000-4000-8000-{i:012d}", "indicator": indicator, "unit": unit,
                 "observed_at": f"2026-11-27T{at}+07:00", **measure}  # fmt: skip
 
     workload = Workload([
-        event(1, "gov.satisfaction", "16000", "08:00:00", numerator=1, denominator=1),
-        event(2, "gov.satisfaction", "16001", "08:00:00", numerator=0, denominator=1),
-        event(3, "gov.eid_users", "16000", "09:00:00", numerator=5, denominator=10),
-        event(4, "gov.eid_users", "16000", "08:00:00", numerator=9, denominator=10),  # older: ignored
-        event(5, "gov.eid_users", "16001", "08:00:00", numerator=3, denominator=4),
-        event(6, COUNT_SNAPSHOT, "16000", "08:00:00", value=1.0),
-        event(7, COUNT_SNAPSHOT, "16001", "08:00:00", value=1.0),
+        event(1, "gov.satisfaction", "14797", "08:00:00", numerator=1, denominator=1),
+        event(2, "gov.satisfaction", "14812", "08:00:00", numerator=0, denominator=1),
+        event(3, "gov.eid_users", "14797", "09:00:00", numerator=5, denominator=10),
+        event(4, "gov.eid_users", "14797", "08:00:00", numerator=9, denominator=10),  # older: ignored
+        event(5, "gov.eid_users", "14812", "08:00:00", numerator=3, denominator=4),
+        event(6, COUNT_SNAPSHOT, "14797", "08:00:00", value=1.0),
+        event(7, COUNT_SNAPSHOT, "14812", "08:00:00", value=1.0),
     ])  # fmt: skip
-    assert workload.province_totals() == {
+    assert workload.province_totals(hierarchy, NOW.date()) == {
         "gov.satisfaction": (1, 2, None),
         "gov.eid_users": (8, 14, None),
         COUNT_SNAPSHOT: (None, None, Decimal("2.0")),
     }
     assert workload.sums() == (7, 18, 26)
+
+
+def test_the_workload_has_pre_reform_history_and_post_reform_traffic(hierarchy: Hierarchy) -> None:
+    events = generate(hierarchy, 3000, seed=1, now=NOW).events
+    days = {datetime.fromisoformat(e["observed_at"]).date() for e in events}
+    assert days == {date(2024, 12, 15), date(2025, 6, 15), date(2026, 11, 27)}
+    old = [e for e in events if e["observed_at"].startswith("2024-12-15")]
+    assert 100 < len(old) < 200  # about half of the 10 % history share
+    assert all(hierarchy.resolve(e["unit"], date(2024, 12, 15)) is not None for e in old)
+    assert any(hierarchy.resolve(e["unit"], date(2026, 11, 27)) is None for e in old)  # merged away since
+
+
+def test_province_totals_follow_the_lineage_across_the_reform(hierarchy: Hierarchy) -> None:
+    def event(i: int, indicator: str, unit: str, at: str, **measure: float) -> dict[str, object]:
+        return {"event_id": f"00000000-0000-4000-8000-{i:012d}", "indicator": indicator, "unit": unit,
+                "observed_at": f"{at}+07:00", **measure}  # fmt: skip
+
+    workload = Workload([
+        event(1, "gov.eid_users", "14755", "2024-12-15T08:00:00", numerator=1, denominator=2),  # → Hàm Rồng
+        event(2, "gov.eid_users", "14761", "2025-06-15T08:00:00", numerator=3, denominator=4),  # → Hàm Rồng
+        event(3, "gov.eid_users", "14809", "2025-06-15T08:00:00", numerator=5, denominator=8),  # → 14818
+        event(4, "gov.eid_users", "14818", "2026-11-27T08:00:00", numerator=7, denominator=10),  # supersedes 3
+        event(5, "gov.eid_users", "16435", "2025-06-15T08:00:00", numerator=1, denominator=1),  # divided, no heir
+        event(6, "gov.satisfaction", "14755", "2024-12-15T08:00:00", numerator=1, denominator=1),  # out of window
+        event(7, "gov.satisfaction", "14758", "2026-11-27T08:00:00", numerator=0, denominator=1),
+    ])  # fmt: skip
+    assert workload.province_totals(hierarchy, NOW.date()) == {
+        "gov.eid_users": (1 + 3 + 7, 2 + 4 + 10, None),
+        "gov.satisfaction": (0, 1, None),
+    }
 
 
 def test_summary_has_every_figure_of_the_issue_and_judges_the_targets() -> None:
@@ -66,3 +96,8 @@ def test_summary_has_every_figure_of_the_issue_and_judges_the_targets() -> None:
     assert result["targets_met"]["aggregator_events_per_s"] is False
     assert result["targets_met"]["collector_events_per_s"] is True
     assert "MISSED" in table(result)
+
+
+def test_history_events_have_ids_of_their_own(hierarchy: Hierarchy) -> None:
+    events = generate(hierarchy, 3000, seed=1, now=NOW).events
+    assert len({e["event_id"] for e in events}) == 3000

@@ -7,7 +7,7 @@ from uuid import uuid4
 from services.aggregator.decode import decode, fact_of
 from services.aggregator.fold import plan
 from shared.contracts.events import EARLIEST_OBSERVATION, AcceptedEvent
-from shared.domain.rollup import Sums, as_of_day, chain, compose, percent, tree_rows, value_spec
+from shared.domain.rollup import FOREVER, Sums, as_of_day, chain, compose, percent, tree_rows, value_spec
 
 TODAY = date(2026, 11, 27)
 LEVEL4 = "gov.level4_procedures_online"
@@ -40,23 +40,44 @@ def test_a_vanished_unit_is_valued_as_of_its_last_valid_day(hierarchy):
     assert as_of_day(hierarchy, "38", TODAY) == TODAY
 
 
-def test_a_rollup_counts_only_observations_of_its_version(catalog, hierarchy):
+def test_a_rollup_is_not_bounded_by_its_version_and_counts_the_units_at_the_reporting_level(catalog, hierarchy):
     spec = value_spec(hierarchy, catalog[LEVEL4], "38", TODAY)
     assert spec is not None and not spec.is_leaf
     assert spec.version_from == date(2025, 7, 1)
-    assert spec.lo_ts == datetime(2025, 6, 30, 17, tzinfo=UTC)  # 2025-07-01 00:00 in Asia/Ho_Chi_Minh
+    assert spec.lo_ts == EARLIEST_OBSERVATION  # the lineage bounds each predecessor's part, not the version
     assert spec.children_in_force == 166
+    before = value_spec(hierarchy, catalog[LEVEL4], "38", date(2024, 6, 1))
+    assert before is not None and before.children_in_force == 558  # communes, not the 27 districts
     leaf = value_spec(hierarchy, catalog[LEVEL4], "14758", TODAY)
     assert leaf is not None and leaf.is_leaf and leaf.children_in_force is None
-    assert leaf.lo_ts == EARLIEST_OBSERVATION  # a reporting unit keeps its latest observation, whatever the version
+    assert leaf.lo_ts == EARLIEST_OBSERVATION
 
 
-def test_increment_window_is_the_trailing_365_days(catalog, hierarchy):
+def test_coverage_of_27_reporting_communes_before_the_reform_is_27_of_558(catalog, hierarchy):
+    spec = value_spec(hierarchy, catalog[LEVEL4], "38", date(2024, 6, 1))
+    assert spec is not None
+    out = compose(catalog[LEVEL4], spec, Sums(Decimal(27), Decimal(27), None, 27, None, own_children=27))
+    assert (out.reporting_children, out.children_in_force, out.coverage) == (27, 558, 27 / 558)
+    assert out.reporting_carried == 0
+
+
+def test_increment_window_is_the_trailing_365_days_across_versions(catalog, hierarchy):
     spec = value_spec(hierarchy, catalog["gov.satisfaction"], "14758", TODAY)
     assert spec is not None and spec.increment
     assert (spec.lo_day, spec.hi_day) == (TODAY - timedelta(days=364), TODAY)
-    rollup = value_spec(hierarchy, catalog["gov.satisfaction"], "380", date(2025, 3, 1))
-    assert rollup is not None and rollup.lo_day == date(2025, 1, 1)  # not before its version
+    rollup = value_spec(hierarchy, catalog["gov.satisfaction"], "38", date(2025, 12, 31))
+    assert rollup is not None and (rollup.lo_day, rollup.hi_day) == (date(2025, 1, 1), date(2025, 12, 31))
+
+
+def test_carried_values_are_marked(catalog, hierarchy):
+    leaf = value_spec(hierarchy, catalog[LEVEL4], "14758", TODAY)
+    assert leaf is not None
+    carried = compose(catalog[LEVEL4], leaf, Sums(Decimal(3), Decimal(4), None, 2, None, carried_sources=2))
+    assert (carried.carried_from, carried.reporting_carried, carried.reporting_children) == (2, None, None)
+    rollup = value_spec(hierarchy, catalog[LEVEL4], "38", TODAY)
+    assert rollup is not None
+    out = compose(catalog[LEVEL4], rollup, Sums(Decimal(3), Decimal(4), None, 5, None, own_children=2))
+    assert (out.reporting_children, out.reporting_carried, out.carried_from) == (5, 3, None)
 
 
 def test_value_and_rank_measures_do_not_roll_up(catalog, hierarchy):
@@ -88,12 +109,20 @@ def test_tree_has_the_direct_child_on_each_path(hierarchy):
     assert rows[(date(2025, 7, 1), "38", "14758")] == "14758"
 
 
-def test_plan_touches_the_chain_at_the_observation_date_and_only_current_versions(catalog, hierarchy):
+def test_plan_touches_the_chain_at_the_observation_date_and_the_units_that_carry_it(catalog, hierarchy):
     todo = plan([fact_of(event("16381", date(2024, 6, 1)), catalog)], catalog, hierarchy, TODAY)
-    assert set(todo.daily) == {(LEVEL4, u, date(2024, 6, 1)) for u in ("16381", "405", "38")}
-    assert set(todo.current) == {(LEVEL4, "16381"), (LEVEL4, "405")}  # the province now counts ≥ 2025-07-01 only
+    on_the_day = {(LEVEL4, u, date(2024, 6, 1)) for u in ("16381", "405", "38")}
+    # each heir's first day (and its chain's) gets a row, so a history read by code starts with the carried value
+    first_days = {(LEVEL4, u, date(2025, 1, 1)) for u in ("16381", "380", "38")}
+    first_days |= {(LEVEL4, u, date(2025, 7, 1)) for u in ("16378", "38")}
+    assert set(todo.daily) == on_the_day | first_days
+    # 16381 (Đông Sơn) → 16381 under 380 on 2025-01-01 → 16378 under the province on 2025-07-01
+    assert [n[0] for n in hierarchy.heirs_after(("16381", date(2020, 1, 1)))] == ["16381", "16378"]
+    assert set(todo.current) == {(LEVEL4, u) for u in ("16381", "405", "380", "16378", "38")}
     assert todo.current[(LEVEL4, "405")].day == date(2024, 12, 31)
-    assert set(todo.late) == set(todo.daily)
+    assert todo.current[(LEVEL4, "380")].day == date(2025, 6, 30)
+    assert on_the_day <= set(todo.late)
+    assert todo.late[(LEVEL4, "16378", date(2025, 6, 30))] == FOREVER  # its rows from 2025-07-01 on
 
 
 def test_plan_adds_increments_into_buckets_at_every_level(catalog, hierarchy):
