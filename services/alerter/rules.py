@@ -1,4 +1,6 @@
-"""Alert rules (DESIGN §7) and the alert state machine with its grace period. Pure: no I/O, times are passed in.
+"""Alert rules (docs/alerts-and-metrics.md) and the alert state machine with its grace period.
+
+Pure: no I/O, times are passed in.
 
 A target row gives at most two alerts: one for its status (behind / at_risk / missed) and DxIndicatorStale when
 its data is stale. An alert's identity is its full label set (fingerprint = hash of the labels). States:

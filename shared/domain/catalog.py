@@ -1,4 +1,4 @@
-"""The indicator catalog (DESIGN §2): data loaded from TOML and validated, so a bad file names its mistake."""
+"""The indicator catalog (docs/targets-and-statuses.md): data loaded from TOML and validated; a mistake names itself."""
 
 import tomllib
 from datetime import date

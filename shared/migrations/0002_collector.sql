@@ -1,4 +1,4 @@
--- Collector: the source systems allowed to send events and their tokens (issue 3, DESIGN §5).
+-- Collector: the source systems allowed to send events and their tokens (docs/http-api.md).
 -- A token is dxs_<token_id>_<secret>; only SHA-256(secret) is stored. NULL indicators/units = no restriction;
 -- a unit covers everything under it at the event's date. Revoked rows are kept (audit) and may be re-issued.
 CREATE TABLE sources (

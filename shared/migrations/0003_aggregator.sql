@@ -1,4 +1,4 @@
--- Aggregator (issue 4): applied events, current and daily values at every level, and its internal state.
+-- Aggregator: applied events, current and daily values at every level, and its internal state.
 -- Every number that is summed is bigint or numeric, so totals are exact whatever the order of arrival.
 
 -- Every event applied, once ever (event_id is the idempotency key); the source of truth for snapshots.

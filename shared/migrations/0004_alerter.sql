@@ -1,4 +1,4 @@
--- Alerter (issue 5): target statuses, alert state and history, and the leader lease.
+-- Alerter: target statuses, alert state and history, and the leader lease.
 
 -- The status of every (indicator, unit, milestone) at the last evaluation; read by `dx status` and Grafana.
 -- value/expected/target/projected are in the indicator's unit (percent 0–100, counts, ranks).

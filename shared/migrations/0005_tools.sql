@@ -1,4 +1,4 @@
--- Operators' tools: dead letters re-driven by `dx dlq replay` (issue 9). One row per dead-letter record
+-- Operators' tools: dead letters re-driven by `dx dlq replay`. One row per dead-letter record
 -- replayed, so replaying the same records again does nothing. The row is inserted in the same transaction
 -- that waits for Kafka's acknowledgement of the re-driven message.
 CREATE TABLE dlq_replays (

@@ -1,4 +1,4 @@
--- Aggregator speed (issue 8): snapshot observations get a narrow table of their own for the "latest observation
+-- Aggregator speed: snapshot observations get a narrow table of their own for the "latest observation
 -- at or before a time" lookups, so the increment events (most of the traffic) no longer pay for a four-column
 -- index on applied_events (measured: 40 % of the event insert). applied_events stays the audit of every event.
 CREATE TABLE agg_snapshots (

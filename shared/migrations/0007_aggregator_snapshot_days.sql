@@ -1,4 +1,4 @@
--- Aggregator speed (issue 8): every snapshot window ends at a local midnight, so "the latest observation of a unit
+-- Aggregator speed: every snapshot window ends at a local midnight, so "the latest observation of a unit
 -- at or before a day" only needs the latest observation of each (indicator, unit, local day). One row per series-day,
 -- upserted from the batch's own latest per series-day (a few hundred rows a batch instead of one row per event).
 -- Ties keep the greater event_id, as before. applied_events stays the audit of every event.

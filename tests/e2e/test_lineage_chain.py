@@ -28,7 +28,7 @@ def event(unit: str, observed_at: str, numerator: int, denominator: int) -> dict
 
 async def dx_status(settings: Settings, unit: str) -> list[dict[str, Any]]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli.main", "status", "--unit", unit, "--indicator", EID, "--json",
+        sys.executable, "-m", "dx.main", "status", "--unit", unit, "--indicator", EID, "--json",
         env=settings_env(settings), cwd=ROOT, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     stdout, _ = await proc.communicate()

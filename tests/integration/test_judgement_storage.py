@@ -52,8 +52,10 @@ async def test_a_bucket_leaving_the_window_with_no_event_is_in_the_history_the_a
                        SATISFACTION, "14758")  # fmt: skip
     assert [(r["day"], r["value"]) for r in rows] == [
         (date(2024, 4, 1), Decimal(100)),
+        (date(2025, 1, 1), Decimal(100)),  # the 2025-01 version's Đông Thọ carries its own history (docs/lineage.md)
         (date(2025, 3, 10), Decimal("92.5")),
         (date(2025, 4, 1), Decimal(85)),  # the 100/100 left the window that day: no event, yet a row
+        (date(2025, 7, 1), Decimal(85)),  # Phường Hàm Rồng, which keeps the code, carries Đông Thọ's window
     ]
     judged = await judge(isolated, catalog, hierarchy, datetime(2026, 1, 2, 5, 0, tzinfo=UTC))
     row = judged[(SATISFACTION, "14758", "2025")]
@@ -73,7 +75,11 @@ async def test_a_window_that_empties_is_a_null_day_and_the_target_has_no_value_f
         await pool.close()
     rows = await fetch(isolated, "SELECT day, value FROM daily_values WHERE indicator = $1 AND unit = $2 ORDER BY day",
                        SATISFACTION, "14758")  # fmt: skip
-    assert [(r["day"], r["value"]) for r in rows] == [(date(2025, 1, 10), Decimal(95)), (date(2026, 1, 10), None)]
+    assert [(r["day"], r["value"]) for r in rows] == [
+        (date(2025, 1, 10), Decimal(95)),
+        (date(2025, 7, 1), Decimal(95)),  # Phường Hàm Rồng, which keeps the code, carries the window (docs/lineage.md)
+        (date(2026, 1, 10), None),
+    ]
     judged = await judge(isolated, catalog, hierarchy, datetime(2026, 3, 1, 5, 0, tzinfo=UTC))
     assert judged[(SATISFACTION, "14758", "2030")].status == "no_data"  # as current_values (NULL), not 95%
     assert judged[(SATISFACTION, "14758", "2025")].status == "achieved"  # 95% on 2025-12-31

@@ -86,6 +86,7 @@ async def test_the_collector_and_the_aggregator_build_at_least_once_clients(
 ) -> None:
     app = create_app(collector_settings(isolated))
     async with app.router.lifespan_context(app):
+        await eventually(lambda: _both(built), timeout=30)  # the ingest consumer is built once Kafka answered
         assert_at_least_once(built)
     built.clear()
     values = {**isolated.model_dump(), "aggregator_metrics_port": free_port(), "aggregator_group": "delivery-test"}

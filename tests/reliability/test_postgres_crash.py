@@ -49,7 +49,7 @@ async def test_postmaster_sigkilled_mid_batch_then_restarted_with_exact_totals(
 
         async def retrying() -> bool:
             assert agg is not None
-            return "batch failed; rewinding" in agg.log_tail(400)
+            return "batch transaction failing, retrying with backoff" in agg.log_tail(400)
 
         await eventually(retrying, timeout=30)
         private_postgres.start()
