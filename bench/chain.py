@@ -23,8 +23,10 @@ from bench.throughput import post
 from bench.workload import PROVINCE, stream
 from shared.adapters.kafka import group_id
 from shared.contracts.topics import CHANNEL_ALERTER, parse_notify
+from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
-from shared.domain.timeutil import LOCAL_TZ
+from shared.domain.periods import period_of
+from shared.domain.timeutil import LOCAL_TZ, local_date
 from shared.settings import Settings
 
 PROBE_INDICATOR = "overall.dti_rank"
@@ -104,11 +106,20 @@ async def paced_load(
     return sum(await asyncio.gather(*tasks))
 
 
-class Probes:
-    """Province rank events, one at a time; reaction = NOTIFY received − current_values.updated_at."""
+def probe_ranks(catalog: Catalog) -> int:
+    """How many units today's period of the probe's ranking ranks (its rank scale, else its maximum)."""
+    indicator = catalog[PROBE_INDICATOR]
+    today = local_date(datetime.now(UTC))
+    scale = indicator.scale_for(period_of(indicator.period, today)) if indicator.period is not None else None
+    return scale or int(indicator.max or 1)
 
-    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
-        self.settings, self.client = settings, client
+
+class Probes:
+    """Province rank events, one at a time; reaction = NOTIFY received − current_values.updated_at. Ranks stay within
+    the scale of the period observed (34 provinces from 2025: a rank of 36 is refused as out_of_range)."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient, ranks: int) -> None:
+        self.settings, self.client, self.ranks = settings, client, ranks  # ranks: units the ranking ranks now
         self.notified: asyncio.Queue[float] = asyncio.Queue()
         self.reactions: list[float] = []
         self.sent = 0
@@ -142,6 +153,6 @@ class Probes:
     def body(self) -> bytes:
         return orjson.dumps([{
             "event_id": str(uuid.uuid4()),
-            "indicator": PROBE_INDICATOR, "unit": PROVINCE, "value": float(self.rng.randint(1, 63)),
+            "indicator": PROBE_INDICATOR, "unit": PROVINCE, "value": float(self.rng.randint(1, self.ranks)),
             "observed_at": datetime.now(LOCAL_TZ).isoformat(timespec="milliseconds"),
         }])  # fmt: skip

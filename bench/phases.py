@@ -11,7 +11,7 @@ import httpx
 from bench import stack, throughput
 from bench.alerting import full_evaluation, load_history
 from bench.ceilings import aggregator_ceiling, naive, produce
-from bench.chain import CommitWatch, Probes, latencies, paced_load
+from bench.chain import CommitWatch, Probes, latencies, paced_load, probe_ranks
 from bench.isolate import isolated
 from bench.workload import generate
 from dx.tokens import create_source_token
@@ -95,7 +95,7 @@ async def chain_phase(opts: Options, settings: Settings, catalog: Catalog, hiera
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30.0) as load, \
                     httpx.AsyncClient(base_url=base, headers=headers, timeout=30.0) as probe_client:  # fmt: skip
                 for segment in range(opts.runs):
-                    probes, stop = Probes(iso, probe_client), asyncio.Event()
+                    probes, stop = Probes(iso, probe_client, probe_ranks(catalog)), asyncio.Event()
                     probing = asyncio.create_task(probes.run(stop))
                     since = time.time()
                     sent += await paced_load(
