@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from rich.console import Console
@@ -13,6 +14,8 @@ from dx.context import Context, load_context
 from dx.render import safe
 from dx.sources import SourceAdmin, source_admin
 from services.collector.sources import Source
+from shared.domain.timeutil import local_date
+from shared.domain.unitref import UnitRefError, canonical, parse_ref
 
 T = TypeVar("T")
 
@@ -22,7 +25,11 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     add = sources.add_parser("add", help="create a source (or re-issue a revoked one) and print its token once")
     add.add_argument("name")
     add.add_argument("--indicators", help="comma-separated indicator codes it may write (default: all)")
-    add.add_argument("--units", help="comma-separated unit codes it may write, each with everything under it")
+    add.add_argument(
+        "--units",
+        help="comma-separated units it may write, each with everything under it: CODE is the unit in force today, "
+        "CODE@YYYY-MM-DD the unit with that code in force on that date (codes were reused by other units)",
+    )
     add.set_defaults(handler=_add)
     listing = sources.add_parser("list", help="sources and their scopes (no secrets)")
     listing.add_argument("--json", action="store_true", help="machine-readable list of objects")
@@ -36,9 +43,21 @@ def _codes(text: str | None) -> list[str] | None:
     return None if text is None else sorted({c.strip() for c in text.split(",") if c.strip()})
 
 
-def _unknown(ctx: Context, indicators: list[str] | None, units: list[str] | None) -> list[str]:
-    bad = [f"unknown indicator {c}" for c in indicators or [] if ctx.catalog.get(c) is None]
-    return bad + [f"unknown unit {c}" for c in units or [] if not ctx.hierarchy.known_anywhere(c)]
+def _unknown(ctx: Context, indicators: list[str] | None) -> list[str]:
+    return [f"unknown indicator {c}" for c in indicators or [] if ctx.catalog.get(c) is None]
+
+
+def _units(ctx: Context, refs: list[str] | None) -> tuple[list[str] | None, list[str]]:
+    """The named units as stored (`CODE@<first day of its version>`), and the problems of the others."""
+    if refs is None:
+        return None, []
+    today, units, problems = local_date(datetime.now(UTC)), set(), []
+    for ref in refs:
+        try:
+            units.add(canonical(parse_ref(ref, ctx.hierarchy, today)))
+        except UnitRefError as err:
+            problems.append(str(err))
+    return sorted(units), problems
 
 
 def _run(ctx: Context, work: Callable[[SourceAdmin], Awaitable[T]]) -> T:
@@ -51,8 +70,9 @@ def _run(ctx: Context, work: Callable[[SourceAdmin], Awaitable[T]]) -> T:
 
 def _add(args: argparse.Namespace) -> int:
     ctx = load_context()
-    indicators, units = _codes(args.indicators), _codes(args.units)
-    problems = _unknown(ctx, indicators, units)
+    indicators = _codes(args.indicators)
+    units, bad_units = _units(ctx, _codes(args.units))
+    problems = _unknown(ctx, indicators) + bad_units
     if problems:
         print("error: " + "; ".join(problems))
         return 2
