@@ -7,13 +7,16 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
 
 from dx.context import Context, load_context
 from dx.render import safe
-from dx.sources import SourceAdmin, source_admin
+from dx.sources import SourceAdmin, ensure_source_topic, source_admin
 from services.collector.sources import Source
+from shared.adapters.kafka import TopicsError
+from shared.contracts.topics import source_topic
 from shared.domain.timeutil import local_date
 from shared.domain.unitref import UnitRefError, canonical, parse_ref
 
@@ -29,6 +32,11 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         "--units",
         help="comma-separated units it may write, each with everything under it: CODE is the unit in force today, "
         "CODE@YYYY-MM-DD the unit with that code in force on that date (codes were reused by other units)",
+    )
+    add.add_argument(
+        "--kafka",
+        action="store_true",
+        help="the source speaks Kafka: create its own ingest topic and print its principal, ACLs and topic",
     )
     add.set_defaults(handler=_add)
     listing = sources.add_parser("list", help="sources and their scopes (no secrets)")
@@ -83,7 +91,31 @@ def _add(args: argparse.Namespace) -> int:
         return 1
     print(f"source {args.name} created. Its token, shown only now (send it as 'Authorization: Bearer <token>'):")
     print(token)
+    if args.kafka:
+        try:
+            topic = asyncio.run(ensure_source_topic(ctx.settings, args.name))
+        except (KafkaError, TopicsError) as err:
+            print(f"error: the source exists but its topic {source_topic(ctx.settings.topic_ingest, args.name)} "
+                  f"could not be created: {err}; run the command again once Kafka answers")  # fmt: skip
+            return 1
+        print(kafka_instructions(args.name, topic))
     return 0
+
+
+def kafka_instructions(name: str, topic: str) -> str:
+    """What a Kafka-speaking source system and the Kafka operator need (docs/events-and-topics.md)."""
+    principal = f"dx-src-{name}"
+    return f"""Kafka: the source system writes one JSON event per message to topic {topic}
+(created), authenticated as SASL/SCRAM-SHA-512 principal User:{principal}; the source is the topic's (a dx-source
+header, if sent, must be {name!r}). Anything it writes elsewhere is refused by Kafka; a message on the bare ingest
+topic is dead-lettered 'unauthenticated'. The Kafka operator, once, with the admin client settings:
+  kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --alter \\
+    --add-config 'SCRAM-SHA-512=[password=<a new secret>]' --entity-type users --entity-name {principal}
+  BOOTSTRAP=... ADMIN_CONFIG=... deploy/kafka/sasl/source-acls.sh {name}
+and hands the source system: bootstrap servers, security.protocol=SASL_SSL, sasl.mechanism=SCRAM-SHA-512,
+username {principal}, that password, the CA certificate, topic {topic}.
+On the single-node dev stack (PLAINTEXT, no authorizer) Kafka authenticates nobody: anyone who reaches the broker
+can write any source's topic, so the topic name alone is trusted there."""
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -4,7 +4,9 @@ import asyncio
 import sys
 
 import orjson
+from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.adapters.kafka import client_kwargs
 from testing.processes import settings_env
 from tests.integration.collector.support import collector_settings, ratio_event, running_app
 
@@ -70,3 +72,19 @@ async def test_a_bare_unit_code_names_todays_unit_and_an_older_unit_must_be_name
     assert "unit 380 is not in force on" in out and "380@2020-01-01 (Thành phố Thanh Hóa)" in out
     code, out = await dx(isolated, "sources", "add", "city", "--units", "380@2025-13-01,14758@")
     assert code == 2 and "2025-13-01 is not a date" in out and "bad unit '14758@'" in out
+
+
+async def test_a_kafka_source_gets_its_own_topic_and_is_told_its_principal_and_acls(isolated):
+    code, out = await dx(isolated, "sources", "add", "xa-kafka", "--kafka")
+    assert code == 0, out
+    topic = f"{isolated.topic_ingest}.xa-kafka"
+    assert f"topic {topic}" in out and "principal User:dx-src-xa-kafka" in out
+    assert "deploy/kafka/sasl/source-acls.sh xa-kafka" in out and "--entity-name dx-src-xa-kafka" in out
+    assert "the topic name alone is trusted there" in out  # what the dev stack trusts is stated
+    admin = AIOKafkaAdminClient(**client_kwargs(isolated))
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    assert (described["error_code"], len(described["partitions"])) == (0, 6)
