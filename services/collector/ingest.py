@@ -33,7 +33,7 @@ from shared.domain.validation import Scope
 
 log = logging.getLogger(__name__)
 
-UNAUTHENTICATED = "unauthenticated"  # the metrics' source label of messages that authenticate no source
+UNAUTHENTICATED = "(unauthenticated)"  # the metrics' source label when no source authenticated: never a source name
 
 
 @dataclass(frozen=True)

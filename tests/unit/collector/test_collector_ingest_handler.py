@@ -88,7 +88,7 @@ async def test_no_message_is_accepted_without_a_source_and_no_header_makes_one_s
     other = await handler.handle(Rec(raw, topic=f"{INGEST}.city", headers=(("dx-source", b"xa-a"),)), NOW)
     scoped = await handler.handle(Rec(raw, topic=f"{INGEST}.xa-a"), NOW.replace(month=8, day=2))
     for out in (bare, claimed, other):
-        assert out.topic == SETTINGS.topic_deadletter and out.source == "unauthenticated"
+        assert out.topic == SETTINGS.topic_deadletter and out.source == "(unauthenticated)"
         assert reason_code(out.errors[0]) == "unauthenticated"
         assert orjson.loads(out.record.value)["source"] is None
     assert bare.errors == [f"unauthenticated: topic: {INGEST} identifies no source: write to {INGEST}.<source> "
