@@ -1,7 +1,8 @@
 """Kafka sources authenticate: a real SASL/SCRAM broker with the authorizer on (deny by default) and each source's
 ACLs applied by deploy/kafka/sasl/source-acls.sh. A source writes its own topic and is attributed by it; it cannot
 write another source's topic or the bare ingest topic, cannot connect without (or with wrong) credentials, and
-cannot read any source's topic, its own included."""
+cannot read any source's topic, its own included. Replayed through the collector, a forbidden letter stays refused
+and a revoked source's letters stay dead."""
 
 import os
 import subprocess
@@ -14,10 +15,18 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 
+from dx.dlq import read_deadletters, replay
 from shared.adapters.kafka import client_kwargs, ensure_topics, producer_kwargs
 from shared.settings import Settings
 from testing.processes import ROOT
-from tests.integration.collector.support import collector_settings, ratio_event, read_topic, running_app, with_ids
+from tests.integration.collector.support import (
+    collector_settings,
+    ratio_event,
+    read_topic,
+    revoke_source,
+    running_app,
+    with_ids,
+)
 from tests.reliability.conftest import Tally
 from tests.support.db import add_kafka_source
 from tests.support.scram import ACL_COMMAND
@@ -111,15 +120,28 @@ async def test_a_source_writes_only_its_own_topic_and_reads_none(isolated: Setti
             await send(nobody, topic_a, orjson.dumps(ratio_event()))
         tally.bad_input(True)
 
-    settings = collector_settings(admin)
+    settings = collector_settings(admin, collector_source_cache_ttl_s=0)
     async with running_app(settings):
         events = await read_topic(settings, settings.topic_events, with_ids({inside["event_id"]}), timeout=60)
         (dead,) = await read_topic(settings, settings.topic_deadletter, lambda rs: len(rs) >= 1, timeout=60)
-    sources = {orjson.loads(r.value)["event_id"]: orjson.loads(r.value)["source"] for r in events}
-    assert sources[inside["event_id"]] == "xa-a"
-    letter = orjson.loads(dead.value)
-    assert (letter["reason"], letter["source"], letter["source_topic"]) == (
-        "forbidden: unit: this source may not write unit 14797",
-        "xa-a",
-        topic_a,
-    )
+        sources = {orjson.loads(r.value)["event_id"]: orjson.loads(r.value)["source"] for r in events}
+        assert sources[inside["event_id"]] == "xa-a"
+        letter = orjson.loads(dead.value)
+        assert (letter["reason"], letter["source"], letter["source_topic"]) == (
+            "forbidden: unit: this source may not write unit 14797",
+            "xa-a",
+            topic_a,
+        )
+        # the operator replays it: back through the collector as xa-a's, refused again while the scope forbids it
+        assert len((await replay(settings, await read_deadletters(settings))).replayed) == 1
+        letters = await read_topic(settings, settings.topic_deadletter, lambda rs: len(rs) >= 2, timeout=60)
+        again = orjson.loads(letters[-1].value)
+        assert (again["reason"], again["source"]) == (letter["reason"], "xa-a")
+        tally.bad_input(True)
+        await revoke_source(settings, "xa-a")  # a revoked source's letters stay dead
+        (_, redone) = await read_deadletters(settings)
+        result = await replay(settings, [redone])
+        assert [why for _, why in result.refused] == ["source 'xa-a' is revoked: its letters stay dead"]
+        tally.bad_input(True)
+    events = await read_topic(settings, settings.topic_events, with_ids({inside["event_id"]}), timeout=60)
+    assert outside["event_id"] not in {orjson.loads(r.value)["event_id"] for r in events}
