@@ -1,4 +1,4 @@
-"""Naming a unit, not a code, in a source's scope (docs/http-api.md, "Scopes").
+"""Naming a unit, not a code, in a source's scope (README.md, "Sending events"; docs/http-api.md).
 
 Commune codes are reused under other names across versions of the hierarchy (14758 was Phường Đông Thọ until
 2025-07-01 and is Phường Hàm Rồng since), so a scope entry names one unit: `CODE@YYYY-MM-DD`, the unit with
