@@ -89,3 +89,18 @@ async def _committed_is(settings, tp: TopicPartition, offset: int) -> bool:
     meta = offsets.get(tp)
     assert meta is not None and meta.offset == offset, meta
     return True
+
+
+async def test_a_source_added_while_the_collector_runs_is_consumed_from_its_new_topic(isolated):
+    settings = collector_settings(isolated, collector_ingest_topics_refresh_s=1)
+    async with running_app(settings):
+        topic = await add_kafka_source(settings, "late-office")  # after the subscription started
+        event = ratio_event()
+        producer = AIOKafkaProducer(**producer_kwargs(settings))
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, orjson.dumps(event))
+        finally:
+            await producer.stop()
+        (record,) = await read_topic(settings, settings.topic_events, with_ids({event["event_id"]}), timeout=60)
+    assert orjson.loads(record.value)["source"] == "late-office"
