@@ -18,7 +18,7 @@ from services.collector.sources import Source
 from shared.adapters.kafka import TopicsError
 from shared.contracts.topics import source_topic
 from shared.domain.timeutil import local_date
-from shared.domain.unitref import UnitRefError, canonical, parse_ref
+from shared.domain.unitref import UnitRefError, canonical, parse_ref, stored_node
 
 T = TypeVar("T")
 
@@ -118,8 +118,17 @@ On the single-node dev stack (PLAINTEXT, no authorizer) Kafka authenticates nobo
 can write any source's topic, so the topic name alone is trusted there."""
 
 
+def _unit_label(entry: str, ctx: Context) -> str:
+    """A stored scope entry with the unit it names, e.g. `14758@2025-07-01 Phường Hàm Rồng`."""
+    node = stored_node(entry, ctx.hierarchy)
+    if node is None:
+        return f"{entry} (names no unit: allows nothing)"
+    return f"{entry} {ctx.hierarchy.version_of(node).units[node[0]].full_name}"
+
+
 def _list(args: argparse.Namespace) -> int:
-    rows = _run(load_context(), lambda repo: repo.all())
+    ctx = load_context()
+    rows = _run(ctx, lambda repo: repo.all())
     if args.json:
         print(json.dumps([as_json(s) for s in rows], ensure_ascii=False, indent=2))
         return 0
@@ -130,7 +139,7 @@ def _list(args: argparse.Namespace) -> int:
         status = "[dim]revoked[/]" if s.revoked_at else "[green]active[/]"
         created = s.created_at.strftime("%Y-%m-%d %H:%M") if s.created_at else ""
         indicators = ",".join(sorted(s.scope.indicators)) if s.scope.indicators is not None else "*"
-        units = ",".join(sorted(s.scope.units)) if s.scope.units is not None else "*"
+        units = "\n".join(_unit_label(u, ctx) for u in sorted(s.scope.units)) if s.scope.units is not None else "*"
         table.add_row(safe(s.name), status, created, safe(indicators), safe(units))
     Console().print(table)
     return 0

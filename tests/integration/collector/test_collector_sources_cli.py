@@ -14,7 +14,8 @@ from tests.integration.collector.support import collector_settings, ratio_event,
 async def dx(settings, *args: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "dx.main", *args,
-        env=settings_env(settings), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**settings_env(settings), "COLUMNS": "200"},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     out, _ = await proc.communicate()
     assert proc.returncode is not None
@@ -66,6 +67,8 @@ async def test_a_bare_unit_code_names_todays_unit_and_an_older_unit_must_be_name
     code, listing = await dx(isolated, "sources", "list", "--json")
     units = {s["name"]: s["units"] for s in orjson.loads(listing)}
     assert units == {"ham-rong": ["14758@2025-07-01"], "dong-tho": ["14758@2020-01-01"]}
+    code, table = await dx(isolated, "sources", "list")
+    assert "Phường Hàm Rồng" in table and "Phường Đông Thọ" in table  # the table names the units
 
     code, out = await dx(isolated, "sources", "add", "city", "--units", "380")  # no district 380 today
     assert code == 2
