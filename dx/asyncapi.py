@@ -38,14 +38,16 @@ CHANNELS: list[tuple[str, str, type[BaseModel], dict[str, Any], dict[str, Any] |
                 topics.SOURCE_HEADER: {
                     "type": "string",
                     "pattern": SOURCE_NAME_PATTERN,
-                    "description": "a registered, active source (`dx sources add`) whose scope applies; without it the "
-                    "source is `kafka-ingest` with no scope restriction (who may write is a matter of Kafka ACLs)",
+                    "description": "optional; if present it must name the topic's source, else the message is "
+                    "dead-lettered `unauthenticated`",
                 }
             },
         },
-        "Raw events from source systems that speak Kafka, one JSON event per message. The collector validates "
-        "each (as POST /v1/events does) and commits a batch's offsets only after every output record was "
-        "acknowledged: at least once into dx.events.v1 or dx.deadletter.v1.",
+        "Raw events from source systems that speak Kafka, one JSON event per message, each source on its own topic "
+        "`dx.ingest.v1.<source>` that only its SASL principal may write (ACLs): the source is the topic's. A "
+        "message on the bare `dx.ingest.v1` authenticates nobody and is dead-lettered `unauthenticated`. The "
+        "collector validates each (as POST /v1/events does, with the source's scope) and commits a batch's offsets "
+        "only after every output record was acknowledged: at least once into dx.events.v1 or dx.deadletter.v1.",
     ),
     (
         "events",

@@ -1,9 +1,12 @@
-"""`dx dlq`: read dead letters (shared/contracts/deadletter.py) and re-drive selected ones to their source topic.
+"""`dx dlq`: read dead letters (shared/contracts/deadletter.py) and re-drive selected ones through the collector.
 
 Reading uses a throw-away consumer without a group: nothing is committed, every run starts at the beginning.
-A replay claims `(dlq topic, partition, offset)` in `dlq_replays` inside a transaction that commits only once
-Kafka acknowledged the re-driven message: a second replay of the same record does nothing. (Should the commit
-fail after the send, a later replay sends the message again; event_id dedup downstream makes that harmless.)
+A replay re-drives a letter to its source's own ingest topic only, after proving its original is the message Kafka
+holds at its origin and that its source is registered and not revoked (dx/dlq_origin.py); the collector then
+checks it again as on its first arrival. A replay claims `(dlq topic, partition, offset)` in `dlq_replays` inside a
+transaction that commits only once Kafka acknowledged the re-driven message: a second replay of the same record does
+nothing. (Should the commit fail after the send, a later replay sends the message again; event_id dedup downstream
+makes that harmless.)
 """
 
 import base64
@@ -17,9 +20,12 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from dx.dlq_origin import Redrive, held_record, plan
+from services.collector.sources import PgSources
 from shared.adapters.kafka import client_kwargs, producer_kwargs
 from shared.adapters.postgres import create_pool
 from shared.contracts.events import reason_code
+from shared.contracts.topics import source_of_topic
 from shared.settings import Settings
 
 
@@ -35,6 +41,7 @@ class DeadLetter:
     source_partition: int | None = None
     source_offset: int | None = None
     original: bytes | None = None  # the exact bytes to re-drive; None when unknown or truncated
+    source: str | None = None  # the source authenticated on arrival, as the letter says
 
     @property
     def ref(self) -> str:
@@ -71,6 +78,7 @@ def parse_record(partition: int, offset: int, timestamp_ms: int, key: bytes | No
         doc.get("source_partition"),
         doc.get("source_offset"),
         _original(doc),
+        doc["source"] if isinstance(doc.get("source"), str) else None,
     )
 
 
@@ -164,9 +172,12 @@ class ReplayResult:
 
 
 def refusal(letter: DeadLetter, settings: Settings) -> str | None:
-    """Why a dead letter cannot be re-driven, or None."""
-    if letter.source_topic not in (settings.topic_ingest, settings.topic_events):
-        return f"source topic {letter.source_topic!r} is not {settings.topic_ingest} or {settings.topic_events}"
+    """Why a dead letter cannot be re-driven whatever Kafka holds, or None."""
+    ingest = letter.source_topic == settings.topic_ingest or source_of_topic(
+        settings.topic_ingest, letter.source_topic or ""
+    )
+    if not ingest and letter.source_topic != settings.topic_events:
+        return f"source topic {letter.source_topic!r} is neither an ingest topic nor {settings.topic_events}"
     if letter.original is None:
         return "the original bytes were not kept (truncated or missing)"
     return None
@@ -195,27 +206,63 @@ _SENT = (
 
 
 async def replay(settings: Settings, letters: Sequence[DeadLetter]) -> ReplayResult:
-    """Send each letter's original bytes, with its original key, back to its source topic, once ever."""
+    """Re-drive each letter, once ever, through its source's own ingest topic (dx/dlq_origin.py), or say why not."""
     result = ReplayResult()
     pool = await create_pool(settings, "app", max_size=1)
     producer = AIOKafkaProducer(**producer_kwargs(settings))
+    reader = AIOKafkaConsumer(
+        **client_kwargs(settings), group_id=None, enable_auto_commit=False, isolation_level="read_committed"
+    )
     await producer.start()
+    await reader.start()
     try:
+        sources, partitions = PgSources(pool), dict[str, list[int]]()
         for letter in letters:
-            why = refusal(letter, settings)
-            if why is not None:
-                result.refused.append((letter, why))
+            redrive = await _redrive(letter, settings, sources, reader, partitions)
+            if isinstance(redrive, str):
+                result.refused.append((letter, redrive))
                 continue
-            assert letter.source_topic is not None and letter.original is not None
             where = (settings.topic_deadletter, letter.partition, letter.offset)
             async with pool.acquire() as conn, conn.transaction():
-                if not await conn.fetchval(_CLAIM, *where, letter.source_topic, letter.reason):
+                if not await conn.fetchval(_CLAIM, *where, redrive.topic, letter.reason):
                     result.already.append(letter)
                     continue
-                meta = await producer.send_and_wait(letter.source_topic, letter.original, key=letter.key)
+                meta = await producer.send_and_wait(
+                    redrive.topic, redrive.value, key=redrive.key, headers=redrive.headers
+                )
                 await conn.execute(_SENT, *where, meta.partition, meta.offset)
             result.replayed.append(letter)
     finally:
+        await reader.stop()
         await producer.stop()
         await pool.close()
     return result
+
+
+async def _redrive(
+    letter: DeadLetter,
+    settings: Settings,
+    sources: PgSources,
+    reader: AIOKafkaConsumer,
+    partitions: dict[str, list[int]],
+) -> Redrive | str:
+    """What to send for `letter`, or why nothing: a source that cannot send any more (unknown, revoked, without its
+    own topic) gets nothing re-driven."""
+    why = refusal(letter, settings)
+    if why is not None:
+        return why
+    topic = letter.source_topic or ""
+    if topic not in partitions:
+        partitions[topic] = await _partitions(settings, topic)
+    held = await held_record(reader, topic, partitions[topic], letter.source_partition, letter.source_offset)
+    redrive = plan(letter, held, settings)
+    if isinstance(redrive, str):
+        return redrive
+    source = await sources.by_name(redrive.source)
+    if source is None:
+        return f"no source named {redrive.source!r}"
+    if source.revoked_at is not None:
+        return f"source {redrive.source!r} is revoked: its letters stay dead"
+    if redrive.topic not in await reader.topics():
+        return f"source {redrive.source!r} has no ingest topic {redrive.topic} (dx sources add --kafka creates one)"
+    return redrive

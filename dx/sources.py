@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from services.collector.sources import COLUMNS, NAME_PATTERN, Source, new_token, row_to_source
+from shared.adapters.kafka import ensure_topics, source_topic_spec
 from shared.adapters.postgres import create_pool
 from shared.settings import Settings
 
@@ -69,3 +70,10 @@ async def source_admin(settings: Settings) -> AsyncIterator[SourceAdmin]:
         yield SourceAdmin(pool)
     finally:
         await pool.close()
+
+
+async def ensure_source_topic(settings: Settings, name: str) -> str:
+    """Create (or verify) the source's own ingest topic `dx.ingest.v1.<name>`; returns its name."""
+    spec = source_topic_spec(settings, name)
+    await ensure_topics(settings, [spec])
+    return spec.name

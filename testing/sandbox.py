@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.adapters.kafka import client_kwargs, ensure_topics, topic_specs
 from shared.adapters.migrate import migrate
+from shared.contracts.topics import source_of_topic
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.settings import Settings
@@ -55,7 +56,8 @@ async def drop_database(settings: Settings, name: str, attempts: int = 50) -> No
 async def create_topics(settings: Settings, label: str = "") -> Settings:
     """Uniquely suffixed copies of every topic and consumer groups of their own, with leaders elected."""
     suffix = f"{label}{uuid.uuid4().hex[:8]}"
-    update: dict[str, str] = {f: f"{getattr(settings, f)}.{suffix}" for f in TOPIC_FIELDS}
+    # `-`, not `.`: `dx.ingest.v1.<x>` is the ingest topic of source x (shared/contracts/topics.py)
+    update: dict[str, str] = {f: f"{getattr(settings, f)}-{suffix}" for f in TOPIC_FIELDS}
     fresh = settings.model_copy(update={**update, "kafka_group_prefix": f"t{suffix}."})
     await ensure_topics(fresh, topic_specs(fresh))
     await wait_for_leaders(fresh)
@@ -92,6 +94,10 @@ async def delete_topics(settings: Settings) -> None:
     try:
         with suppress(Exception):
             await admin.delete_topics([getattr(settings, f) for f in TOPIC_FIELDS])
+        with suppress(Exception):  # the sources' own ingest topics
+            await admin.delete_topics(
+                [t for t in await admin.list_topics() if source_of_topic(settings.topic_ingest, t)]
+            )
     finally:
         await admin.close()
 

@@ -24,9 +24,12 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     again = dlq.add_parser(
         "replay",
         help="re-drive dead letters to their source topic (each at most once)",
-        description="Send the selected dead letters' original bytes back to the topic they came from "
-        "(dx.ingest.v1 or dx.events.v1), where they are validated again. A dead letter is replayed at most "
-        "once (recorded in PostgreSQL); re-delivered events are counted once anyway (event_id).",
+        description="Re-drive the selected dead letters through the collector: each goes to its source's own ingest "
+        "topic (dx.ingest.v1.<source>, never dx.events.v1) and is checked again as on its first arrival "
+        "(source, validation, scope). A letter is refused when its original is no longer the message Kafka holds "
+        "at its origin (forged, altered or past retention), when no source was authenticated for it, or when its "
+        "source is revoked. A dead letter is replayed at most once (recorded in PostgreSQL); re-delivered events "
+        "are counted once anyway (event_id).",
     )
     again.add_argument(
         "--offset",
@@ -48,6 +51,7 @@ def _table(letters: list[DeadLetter], done: set[tuple[int, int]] | None) -> Tabl
     for d in letters:
         source = f"{d.source_topic} {d.source_partition}:{d.source_offset}" if d.source_topic else "?"
         replayed = "?" if done is None else ("yes" if (d.partition, d.offset) in done else "")
+        source = f"{source} ({d.source})" if d.source else source
         when = d.timestamp.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
         table.add_row(d.ref, when, safe(d.service), safe(d.reason), safe(source), safe(d.preview()), replayed)
     return table
@@ -58,7 +62,7 @@ def as_json(d: DeadLetter, done: set[tuple[int, int]] | None) -> dict[str, Any]:
     return {
         "partition": d.partition, "offset": d.offset, "time": d.timestamp.isoformat(), "service": d.service,
         "reason": d.reason, "code": d.code, "source_topic": d.source_topic, "source_partition": d.source_partition,
-        "source_offset": d.source_offset,
+        "source_offset": d.source_offset, "source": d.source,
         "original": None if d.original is None else d.original.decode("utf-8", errors="replace"),
         "replayed": None if done is None else (d.partition, d.offset) in done,
     }  # fmt: skip
@@ -104,7 +108,7 @@ def _replay(args: argparse.Namespace) -> int:
         return 0
     result = asyncio.run(replay(settings, chosen))
     for letter in result.replayed:
-        console.print(f"replayed {letter.ref} → {letter.source_topic}")
+        console.print(f"replayed {letter.ref} through the collector (sent by {letter.source or 'its source'})")
     for letter, why in result.refused:
         console.print(f"[yellow]not replayed {letter.ref}: {why}")
     console.print(

@@ -3,7 +3,8 @@
 Pure: no I/O, times are passed in.
 
 A target row gives at most two alerts: one for its status (behind / at_risk / missed) and DxIndicatorStale when
-its data is stale. An alert's identity is its full label set (fingerprint = hash of the labels). States:
+its data is stale. An alert's identity is (alertname, indicator, unit code, milestone): the fingerprint hashes those
+only, so renaming a unit or moving an indicator to another pillar neither resolves an alert nor pages again. States:
 pending (condition true, within the grace period) → firing (startsAt fixed) → resolved (endsAt = now);
 a pending alert whose condition clears becomes inactive without ever reaching Alertmanager.
 """
@@ -66,8 +67,10 @@ class Alert:
     annotations: dict[str, str]
 
 
-def fingerprint(labels: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(labels, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+def fingerprint(alertname: str, indicator: str, unit: str, milestone: str) -> str:
+    """The alert's stable id; shared/migrations/0015_scopes_and_fingerprints.sql computes the same in SQL."""
+    identity = {"alertname": alertname, "indicator": indicator, "milestone": milestone, "unit": unit}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 def alerts_for(row: TargetRow, d: Describe) -> list[Alert]:
@@ -98,7 +101,8 @@ def alerts_for(row: TargetRow, d: Describe) -> list[Alert]:
         )
         annotations = {"summary": summary, "description": description, "unit_name": d.unit_name}
         annotations |= {"dashboard_url": d.link, "runbook_url": f"{d.runbook}#{name.lower()}" if d.runbook else ""}
-        alerts.append(Alert(fingerprint(labels), name, row.indicator, row.unit, row.milestone, labels, annotations))
+        identity = fingerprint(name, row.indicator, row.unit, row.milestone)
+        alerts.append(Alert(identity, name, row.indicator, row.unit, row.milestone, labels, annotations))
     return alerts
 
 

@@ -16,9 +16,11 @@ def deadletter_record(
     errors: list[str],
     now: datetime,
     max_original: int,
+    source: str | None = None,
+    headers: list[tuple[str, bytes]] | None = None,
 ) -> Record:
     doc = deadletter_value(
         errors, service="collector", topic=topic, partition=partition, offset=offset, original=value, now=now,
-        max_original=max_original,
+        max_original=max_original, source=source, headers=headers,
     )  # fmt: skip
     return Record(key, doc, tuple(deadletter_headers(errors)))

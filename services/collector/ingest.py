@@ -1,9 +1,12 @@
-"""The ingest topic path: raw events from source systems that speak Kafka, one JSON event per message.
+"""The ingest topics' path: raw events from source systems that speak Kafka, one JSON event per message.
 
-The source is the `dx-source` header (a registered, active source, whose scope then applies) or, without the
-header, `kafka-ingest` with no scope restriction: who may write the topic is Kafka's ACLs' business.
-Valid events go to dx.events.v1, everything else to dx.deadletter.v1; a batch's offsets are committed only after
-every output record was acknowledged. If Kafka or PostgreSQL fails, the same batch is retried in place.
+A source system writes its own topic `dx.ingest.v1.<source>` (shared/contracts/topics.py `source_topic`), which only
+its SASL principal may write (ACLs: deploy/kafka/sasl/acls.sh): the source is the topic's, so Kafka has authenticated
+it, and that source must be registered and active; its scope then applies. A message on the bare `dx.ingest.v1`, or
+whose `dx-source` header names another source, authenticates nobody and is dead-lettered `unauthenticated`.
+Valid events go to dx.events.v1, everything else to dx.deadletter.v1 with the original headers and the authenticated
+source; a batch's offsets are committed only after every output record was acknowledged. If Kafka or PostgreSQL
+fails, the same batch is retried in place.
 """
 
 import logging
@@ -21,16 +24,16 @@ from services.collector.intake import Intake, Record, accepted_record
 from services.collector.metrics import CollectorMetrics
 from services.collector.publisher import Publisher
 from services.collector.settings import CollectorSettings
-from services.collector.sources import NAME_PATTERN, Sources
+from services.collector.sources import Sources
 from shared.adapters.retry import Backoff, until_done
 from shared.contracts.events import reason_code
-from shared.contracts.topics import SOURCE_HEADER
+from shared.contracts.topics import SOURCE_HEADER, source_of_topic
 from shared.domain.timeutil import rfc3339
 from shared.domain.validation import Scope
 
 log = logging.getLogger(__name__)
 
-INGEST_SOURCE = "kafka-ingest"
+UNAUTHENTICATED = "(unauthenticated)"  # the metrics' source label when no source authenticated: never a source name
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,15 @@ class Outcome:
     topic: str
     record: Record
     source: str
+    errors: list[str]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who sent an ingest message: the authenticated source (None: nobody), its scope, or why it is refused."""
+
+    source: str | None
+    scope: Scope
     errors: list[str]
 
 
@@ -50,7 +62,8 @@ class IngestHandler:
         self.settings = settings
 
     async def handle(self, record: ConsumerRecord[bytes, bytes], now: datetime) -> Outcome:
-        source, scope, errors = await self._source(record.headers)
+        origin = await self.origin(record.topic, record.headers)
+        scope, errors = origin.scope, origin.errors
         raw: Any = None
         if not errors:
             raw, errors = self._decode(record.value)
@@ -60,8 +73,9 @@ class IngestHandler:
             except Exception as err:  # a bug must not block the partition: dead-letter the message
                 log.exception("validation failed on %s-%d@%d", record.topic, record.partition, record.offset)
                 errors = [f"internal_error: event: {type(err).__name__}"]
-        if not errors:
-            return Outcome(self.settings.topic_events, accepted_record(raw, source, rfc3339(now)), source, [])
+        label = origin.source or UNAUTHENTICATED
+        if not errors and origin.source is not None:
+            return Outcome(self.settings.topic_events, accepted_record(raw, origin.source, rfc3339(now)), label, [])
         dead = deadletter_record(
             key=record.key,
             value=record.value,
@@ -71,22 +85,29 @@ class IngestHandler:
             errors=errors,
             now=now,
             max_original=self.settings.collector_ingest_max_message_bytes,
+            source=origin.source,
+            headers=list(record.headers or ()),
         )
-        return Outcome(self.settings.topic_deadletter, dead, source, errors)
+        return Outcome(self.settings.topic_deadletter, dead, label, errors)
 
-    async def _source(self, headers: Any) -> tuple[str, Scope, list[str]]:
-        values = [v for k, v in headers or () if k == SOURCE_HEADER]
-        if not values:
-            return INGEST_SOURCE, Scope(), []
-        name = values[-1].decode("utf-8", "replace") if isinstance(values[-1], bytes) else str(values[-1])
-        if not NAME_PATTERN.fullmatch(name):
-            return INGEST_SOURCE, Scope(), [f"unknown_source: {SOURCE_HEADER}: not a valid source name"]
+    async def origin(self, topic: str, headers: Any) -> Origin:
+        """The source Kafka authenticated: the one whose topic this is (checked against the `dx-source` header)."""
+        name = source_of_topic(self.settings.topic_ingest, topic)
+        if name is None:
+            why = f"{topic} identifies no source: write to {self.settings.topic_ingest}.<source> as its principal"
+            return Origin(None, Scope(), [f"unauthenticated: topic: {why}"])
+        claimed = [v for k, v in headers or () if k == SOURCE_HEADER]
+        for value in claimed:
+            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+            if text != name:
+                why = f"the header names {text[:64]!r} but {topic} is the topic of {name!r}"
+                return Origin(None, Scope(), [f"unauthenticated: {SOURCE_HEADER}: {why}"])
         source = await self.sources.named(name)
         if source is None:
-            return INGEST_SOURCE, Scope(), [f"unknown_source: {SOURCE_HEADER}: no source named {name!r}"]
+            return Origin(None, Scope(), [f"unauthenticated: topic: no registered source named {name!r}"])
         if source.revoked_at is not None:
-            return name, Scope(), [f"forbidden: {SOURCE_HEADER}: source {name!r} is revoked"]
-        return name, source.scope, []
+            return Origin(name, Scope(), [f"forbidden: topic: source {name!r} is revoked"])
+        return Origin(name, source.scope, [])
 
     def _decode(self, value: bytes | None) -> tuple[Any, list[str]]:
         limit = self.settings.collector_ingest_max_message_bytes

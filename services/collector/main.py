@@ -22,6 +22,7 @@ from services.collector.sources import PgSources, Sources
 from shared import names
 from shared.adapters.kafka import consumer_kwargs, producer_kwargs
 from shared.adapters.postgres import create_pool
+from shared.contracts.topics import ingest_pattern
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
 
@@ -58,8 +59,11 @@ def create_app(settings: CollectorSettings | None = None) -> FastAPI:
                 async def ingest_once() -> None:
                     await connect
                     consumer = AIOKafkaConsumer(
-                        settings.topic_ingest, **consumer_kwargs(settings, names.GROUP_COLLECTOR_INGEST)
+                        **consumer_kwargs(settings, names.GROUP_COLLECTOR_INGEST),
+                        metadata_max_age_ms=int(settings.collector_ingest_topics_refresh_s * 1000),
                     )
+                    # the bare ingest topic and every source's (services/collector/ingest.py says who sent what)
+                    consumer.subscribe(pattern=ingest_pattern(settings.topic_ingest))
                     try:
                         await consumer.start()
                         await IngestConsumer(

@@ -17,3 +17,6 @@ class CollectorSettings(Settings):
     collector_ingest_enabled: bool = Field(True, description="consume the ingest topic in this process")
     collector_ingest_max_message_bytes: int = Field(64 * 1024, gt=0, description="larger ingest messages → DLQ")
     collector_ingest_batch: int = Field(500, gt=0, description="ingest records handled per poll")
+    collector_ingest_topics_refresh_s: float = Field(
+        30.0, gt=0, description="a new source's ingest topic is consumed within this many seconds"
+    )

@@ -7,6 +7,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.helpers import create_ssl_context
 
+from shared.contracts.topics import source_topic
 from shared.settings import Settings
 
 
@@ -30,6 +31,12 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_rollups, 6, {**isr, "cleanup.policy": "compact"}),
         TopicSpec(settings.topic_alerts, 3, {**isr, "retention.ms": str(365 * 86_400_000)}),
     ]
+
+
+def source_topic_spec(settings: Settings, source: str) -> TopicSpec:
+    """A source's own ingest topic `dx.ingest.v1.<source>`: the ingest topic's partitions and configs."""
+    ingest = next(s for s in topic_specs(settings) if s.name == settings.topic_ingest)
+    return TopicSpec(source_topic(settings.topic_ingest, source), ingest.partitions, ingest.config)
 
 
 def client_kwargs(settings: Settings) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 One format for every service that dead-letters (collector, aggregator). An original longer than `max_original`
 bytes is cut to that length (a record holding it whole, plus its base64, could exceed Kafka's message size):
 then `original` is null, `original_b64` holds the first bytes, and `original_truncated` / `original_size` say so.
+The original's headers are kept (up to `max_original` bytes of them, else `headers_truncated`), and `source` is the
+source that was authenticated when the message arrived (null: none was).
 """
 
 import base64
@@ -17,6 +19,13 @@ from shared.contracts.topics import DLQ_REASON_HEADER
 from shared.domain.timeutil import rfc3339
 
 DEFAULT_MAX_ORIGINAL = 64 * 1024
+
+
+class DeadLetterHeader(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    key: str
+    value_b64: str = Field(description="the header's bytes, base64")
 
 
 class DeadLetterV1(BaseModel):
@@ -35,6 +44,9 @@ class DeadLetterV1(BaseModel):
     original_b64: str = Field(description="the original bytes (or their first max_original bytes), base64")
     original_truncated: bool = False
     original_size: int | None = Field(None, description="length of the original when truncated")
+    source: str | None = Field(None, description="the source authenticated on arrival; null: none was")
+    headers: list[DeadLetterHeader] = Field(default_factory=list, description="the original's headers, in order")
+    headers_truncated: bool = False
 
 
 def deadletter_value(
@@ -47,8 +59,10 @@ def deadletter_value(
     original: bytes | None,
     now: datetime,
     max_original: int = DEFAULT_MAX_ORIGINAL,
+    source: str | None = None,
+    headers: list[tuple[str, bytes]] | None = None,
 ) -> bytes:
-    """The record's value: JSON with the reasons and the original message."""
+    """The record's value: JSON with the reasons, the original message, its headers and its authenticated source."""
     raw = original or b""
     truncated = len(raw) > max_original
     kept = raw[:max_original]
@@ -65,6 +79,14 @@ def deadletter_value(
     }
     if truncated:
         doc.update(original_truncated=True, original_size=len(raw))
+    kept_headers, budget = [], max_original
+    for key, value in headers or ():
+        budget -= len(key) + len(value or b"")
+        if budget < 0:
+            doc["headers_truncated"] = True
+            break
+        kept_headers.append({"key": key, "value_b64": base64.b64encode(value or b"").decode("ascii")})
+    doc.update(source=source, headers=kept_headers)
     return orjson.dumps(doc)
 
 

@@ -12,11 +12,13 @@ from shared.domain.catalog import Catalog, Indicator, Measure
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.periods import GRANULARITY_FORMAT, parse_period, period_of
 from shared.domain.timeutil import local_date
+from shared.domain.unitref import covers, stored_node
 
 
 @dataclass(frozen=True)
 class Scope:
-    """What a source may write: indicator codes and unit codes (each unit covers everything under it).
+    """What a source may write: indicator codes and units (each covers everything under it), a unit named
+    `CODE@YYYY-MM-DD` (shared/domain/unitref.py: the same unit at the event's date, not whatever holds the code).
 
     `None` means no restriction on that axis.
     """
@@ -102,6 +104,7 @@ def check_scope(event: EventV1, scope: Scope, hierarchy: Hierarchy) -> str | Non
         return f"forbidden: indicator: this source may not write {event.indicator}"
     if scope.units is not None:
         day: date = local_date(event.observed_at)
-        if not any(hierarchy.is_within(event.unit, allowed, day) for allowed in scope.units):
+        allowed = (stored_node(entry, hierarchy) for entry in scope.units)
+        if not any(node is not None and covers(node, event.unit, day, hierarchy) for node in allowed):
             return f"forbidden: unit: this source may not write unit {event.unit}"
     return None

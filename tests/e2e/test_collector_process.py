@@ -10,13 +10,14 @@ from aiokafka import AIOKafkaProducer
 from shared.adapters.kafka import producer_kwargs
 from testing.processes import ServiceProcess, free_port
 from tests.integration.collector.support import ratio_event, read_topic, with_ids
-from tests.support.db import add_source
+from tests.support.db import add_kafka_source, add_source
 
 
 async def test_the_collector_process_serves_http_and_ingest(isolated):
     port = free_port()
     settings = isolated.model_copy(update={"collector_port": port})
     auth = await add_source(settings, "portal")
+    topic = await add_kafka_source(settings, "kafka-portal")
     service = ServiceProcess("collector", settings, f"http://127.0.0.1:{port}/readyz").start()
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
@@ -35,7 +36,7 @@ async def test_the_collector_process_serves_http_and_ingest(isolated):
             producer = AIOKafkaProducer(**producer_kwargs(settings))
             await producer.start()
             try:
-                await producer.send_and_wait(settings.topic_ingest, orjson.dumps(by_kafka))
+                await producer.send_and_wait(topic, orjson.dumps(by_kafka))
             finally:
                 await producer.stop()
             ids = {by_http["event_id"], by_kafka["event_id"]}

@@ -66,6 +66,6 @@ async def test_sources_list_as_a_table_and_as_json_without_secrets(isolated: Set
     assert code == 0 and "xa-ham-rong" in table and "revoked" in table and token not in table
     code, out, _ = await dx(isolated, "sources", "list", "--json")
     listed = {s["name"]: s for s in json.loads(out)}
-    assert listed["xa-ham-rong"]["units"] == ["14758"] and listed["xa-ham-rong"]["indicators"] is None
+    assert listed["xa-ham-rong"]["units"] == ["14758@2025-07-01"] and listed["xa-ham-rong"]["indicators"] is None
     assert listed["cong-dvc"]["status"] == "revoked" and listed["cong-dvc"]["revoked_at"] is not None
     assert token not in out

@@ -212,11 +212,11 @@ async def backend_waiting_on(settings: Settings, table: str) -> bool:
 
 
 class IngestLoad:
-    """Produces batches of fresh events to the ingest topic (acks=all, idempotent); a record whose send fails is sent
-    again until Kafka acknowledges it. `acked` holds the acknowledged events."""
+    """Produces batches of fresh events to a source's ingest topic (acks=all, idempotent); a record whose send fails
+    is sent again until Kafka acknowledges it. `acked` holds the acknowledged events."""
 
-    def __init__(self, settings: Settings, batch: int = 50, pause: float = 0.05, seed: int = 11):
-        self.settings, self.batch, self.pause = settings, batch, pause
+    def __init__(self, settings: Settings, topic: str, batch: int = 50, pause: float = 0.05, seed: int = 11):
+        self.settings, self.topic, self.batch, self.pause = settings, topic, batch, pause
         self.rng = random.Random(seed)
         self.acked: dict[str, dict[str, Any]] = {}
         self.failures: Counter[str] = Counter()
@@ -258,7 +258,7 @@ class IngestLoad:
         failed = []
         for event in events:
             try:
-                sent.append((event, await producer.send(self.settings.topic_ingest, orjson.dumps(event))))
+                sent.append((event, await producer.send(self.topic, orjson.dumps(event))))
             except KafkaError as err:
                 self.failures[type(err).__name__] += 1
                 failed.append(event)

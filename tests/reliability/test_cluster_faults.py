@@ -24,6 +24,7 @@ from tests.reliability.support import (
     scrape,
 )
 from tests.support.cluster import KafkaCluster, leaders, wait_in_sync
+from tests.support.db import add_kafka_source
 from tests.support.env import eventually
 
 pytestmark = pytest.mark.e2e
@@ -58,10 +59,11 @@ async def test_partition_leader_sigkilled_under_http_and_ingest_load(
 ) -> None:
     settings, tally.cluster = cluster_isolated, True
     auth = await add_source(settings, "cluster")
+    topic = await add_kafka_source(settings, "cluster-kafka")
     coll = collector(settings, DX_COLLECTOR_INGEST_ENABLED="true").start()
     agg = aggregator(settings, _group()).start()
     http = Load(base_url(coll), auth, batch=40).start()
-    ingest = IngestLoad(settings, batch=40).start()
+    ingest = IngestLoad(settings, topic, batch=40).start()
     try:
         await http.wait_acked(600)
         await ingest.wait_acked(400)
@@ -77,7 +79,7 @@ async def test_partition_leader_sigkilled_under_http_and_ingest_load(
         await http.wait_acked(len(http.acked) + 600, timeout=120)
         await ingest.wait_acked(len(ingest.acked) + 400, timeout=120)
         kafka_cluster.start(leader)
-        await wait_in_sync(settings, [settings.topic_events, settings.topic_ingest])
+        await wait_in_sync(settings, [settings.topic_events, topic])
         await http.wait_acked(len(http.acked) + 200, timeout=120)
         await http.finish()
         await ingest.finish()

@@ -1,5 +1,6 @@
 """Garbage on the topics, read by real processes: every hostile message on dx.ingest.v1 becomes a dead letter with a
-reason (collector), hostile messages on dx.events.v1 too (aggregator); the valid events between them still land."""
+reason (collector) whichever ingest topic it is on (a source's own, the bare one, a revoked source's), hostile messages
+on dx.events.v1 too (aggregator); the valid events between them still land."""
 
 import random
 import uuid
@@ -15,7 +16,7 @@ from shared.settings import Settings
 from tests.integration.collector.support import ratio_event, read_topic, with_ids
 from tests.reliability.conftest import Tally
 from tests.reliability.support import aggregator, applied_count, collector
-from tests.support.db import add_source
+from tests.support.db import add_kafka_source
 from tests.support.env import eventually
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +36,7 @@ def garbage(rng: random.Random) -> list[tuple[bytes | None, list[tuple[str, byte
         orjson.dumps({**event, "source": "forged"}), b'{"pad": "' + b"x" * 70_000 + b'"}',
     ]  # fmt: skip
     out: list[tuple[bytes | None, list[tuple[str, bytes]]]] = [(v, []) for v in values]
-    for source in (b"'; DROP TABLE sources; --", b"nobody", b"\xff\xfe", b"revoked-one"):
+    for source in (b"'; DROP TABLE sources; --", b"nobody", b"\xff\xfe", b"revoked-one"):  # claims another source
         out.append((orjson.dumps(ratio_event()), [("dx-source", source)]))
     return out
 
@@ -50,31 +51,47 @@ async def _produce(settings: Settings, topic: str, messages: list[tuple[bytes | 
 
 
 async def test_garbage_on_the_ingest_topic_is_dead_lettered_with_reasons(isolated: Settings, tally: Tally) -> None:
-    await add_source(isolated, "revoked-one")
+    hostile = await add_kafka_source(isolated, "hostile")
+    revoked = await add_kafka_source(isolated, "revoked-one")
     await _revoke(isolated, "revoked-one")
     rng = random.Random(5)
-    bad = garbage(rng)
+    bad = [(hostile, v, h) for v, h in garbage(rng)]
+    bad += [(isolated.topic_ingest, orjson.dumps(ratio_event()), []), (revoked, orjson.dumps(ratio_event()), [])]
     good = [ratio_event(unit=u) for u in ("14755", "14758", "14797")]
-    messages: list[tuple[bytes | None, Any, bytes | None]] = [(v, h, b"k") for v, h in bad]
+    messages: list[tuple[str, bytes | None, Any]] = list(bad)
     for i, event in enumerate(good):
-        messages.insert(i * 12, (orjson.dumps(event), [], b"k"))
+        messages.insert(i * 12, (hostile, orjson.dumps(event), []))
     proc = collector(isolated, DX_COLLECTOR_INGEST_ENABLED="true", DX_COLLECTOR_SOURCE_CACHE_TTL_S="0").start()
     try:
-        metadata = await _produce(isolated, isolated.topic_ingest, messages)
+        metadata = [(t, m) for (t, *_), m in zip(messages, await _produce_to(isolated, messages), strict=True)]
         await read_topic(isolated, isolated.topic_events, with_ids({e["event_id"] for e in good}), timeout=60)
         dead = await read_topic(isolated, isolated.topic_deadletter, lambda rs: len(rs) >= len(bad), timeout=60)
-        reasons = {orjson.loads(r.value)["source_offset"]: (orjson.loads(r.value), r.headers) for r in dead}
-        for meta, (value, _, _) in zip(metadata, messages, strict=True):
+        docs = [(orjson.loads(r.value), r.headers) for r in dead]
+        reasons = {(d["source_topic"], d["source_offset"]): (d, h) for d, h in docs}
+        for (topic, meta), (_, value, _) in zip(metadata, messages, strict=True):
             if value is not None and value in {orjson.dumps(e) for e in good}:
                 continue
-            doc, headers = reasons.get(meta.offset, ({}, ()))
+            doc, headers = reasons.get((topic, meta.offset), ({}, ()))
             handled = bool(doc.get("reason")) and dict(headers).get(DLQ_REASON_HEADER) is not None
             tally.bad_input(handled)
-            assert handled, (meta.offset, value[:80] if value else value)
+            assert handled, (topic, meta.offset, value[:80] if value else value)
         assert len(dead) == len(bad)
+        assert reasons[(isolated.topic_ingest, metadata[-2][1].offset)][0]["reason"].startswith("unauthenticated: ")
+        assert reasons[(revoked, metadata[-1][1].offset)][0]["reason"].startswith("forbidden: topic: ")
+        claims = [d for d, _ in docs if any(h["key"] == "dx-source" for h in d["headers"])]
+        assert len(claims) == 4 and all(d["reason"].startswith("unauthenticated: dx-source: ") for d in claims)
         assert "Traceback" not in proc.log_tail(100_000)
     finally:
         proc.stop()
+
+
+async def _produce_to(settings: Settings, messages: list[tuple[str, bytes | None, Any]]) -> list[Any]:
+    producer = AIOKafkaProducer(**producer_kwargs(settings), max_request_size=2 * 1024 * 1024)
+    await producer.start()
+    try:
+        return [await producer.send_and_wait(t, v, key=b"k", headers=h or None) for t, v, h in messages]
+    finally:
+        await producer.stop()
 
 
 async def test_garbage_on_the_events_topic_is_dead_lettered_by_the_aggregator(isolated: Settings, tally: Tally) -> None:

@@ -32,10 +32,12 @@ EVENTS: dict[str, tuple[str, str, str]] = {  # name → (indicator, unit, day)
 }
 SOURCES: dict[str, tuple[list[str] | None, list[str] | None, set[str]]] = {  # name → (indicators, units, allowed)
     "province": (None, None, set(EVENTS)),
-    "city-380": (None, ["380"], {"commune of 380 (2024)", "same commune under 380 after the merger (2025-03)",
-                                 "other indicator, commune of 380 (2024)", "district 380 itself (2024)"}),
-    "ward-14758": (None, ["14758"], {"commune of 380 (2024)", "14758 after districts were abolished (2025-08)",
-                                     "other indicator, commune of 380 (2024)"}),
+    "city-380": (None, ["380@2025-03-01"], {
+        "commune of 380 (2024)", "same commune under 380 after the merger (2025-03)",
+        "other indicator, commune of 380 (2024)", "district 380 itself (2024)"}),
+    # 14758 is Phường Hàm Rồng today and was Phường Đông Thọ before 2025-07-01: a bare code names today's unit
+    "ward-14758": (None, ["14758"], {"14758 after districts were abolished (2025-08)"}),
+    "dong-tho": (None, ["14758@2024-06-01"], {"commune of 380 (2024)", "other indicator, commune of 380 (2024)"}),
     "eid-only": (["gov.eid_users"], None, {n for n, e in EVENTS.items() if e[0] == "gov.eid_users"}),
 }  # fmt: skip
 

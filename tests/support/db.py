@@ -4,7 +4,7 @@ from typing import Any
 
 import asyncpg
 
-from dx.sources import SourceAdmin
+from dx.sources import SourceAdmin, ensure_source_topic
 from shared.adapters.postgres import create_pool
 from shared.settings import Settings
 
@@ -27,3 +27,11 @@ async def add_source(
     finally:
         await pool.close()
     return {"Authorization": f"Bearer {token}"}
+
+
+async def add_kafka_source(
+    settings: Settings, name: str, indicators: list[str] | None = None, units: list[str] | None = None
+) -> str:
+    """Create a source and its own ingest topic (as `dx sources add --kafka`); returns the topic."""
+    await add_source(settings, name, indicators, units)
+    return await ensure_source_topic(settings, name)

@@ -15,6 +15,7 @@ from testing.processes import ROOT, free_port
 
 LIBS = ROOT / ".cache" / "kafka-4.1.1" / "libs"
 TEMPLATES = ROOT / "deploy" / "kafka" / "sasl"
+ACL_COMMAND = f"java -cp {LIBS}/* org.apache.kafka.tools.AclCommand"  # what kafka-acls.sh runs
 
 
 def _java(*args: str) -> subprocess.CompletedProcess[str]:
@@ -22,23 +23,31 @@ def _java(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @contextmanager
-def scram_broker(template: str, admin_password: str, dx_password: str, **values: object) -> Iterator[str]:
-    """Render `template` (a file in deploy/kafka/sasl/) with free ports and `values`; yields the bootstrap address."""
+def scram_broker(
+    template: str,
+    admin_password: str,
+    dx_password: str,
+    users: Mapping[str, str] | None = None,
+    append: str | None = None,
+    **values: object,
+) -> Iterator[str]:
+    """Render `template` (a file in deploy/kafka/sasl/, then the file `append` of that folder) with free ports and
+    `values`, with SCRAM users admin, dx and `users` (name → password); yields the bootstrap address."""
     if not LIBS.is_dir():
         pytest.skip("Kafka jars not fetched (deploy/local/kafka.sh fetch)")
     run = Path(tempfile.mkdtemp(prefix="dx-kafka-sasl-", dir="/var/tmp"))
     port, cport = free_port(), free_port()
     props = run / "server.properties"
-    text = (TEMPLATES / template).read_text()
+    text = (TEMPLATES / template).read_text() + ((TEMPLATES / append).read_text() if append else "")
     placeholders: Mapping[str, object] = {"KAFKA_PORT": port, "CONTROLLER_PORT": cport, "LOG_DIRS": run / "logs",
                                           "ADMIN_PASSWORD": admin_password, **values}  # fmt: skip
     for key, value in placeholders.items():
         text = text.replace(f"@{key}@", str(value))
     props.write_text(text)
     cluster = _java("kafka.tools.StorageTool", "random-uuid").stdout.strip().splitlines()[-1]
-    _java("kafka.tools.StorageTool", "format", "--standalone", "-t", cluster, "-c", str(props),
-          "--add-scram", f"SCRAM-SHA-512=[name=admin,password={admin_password}]",
-          "--add-scram", f"SCRAM-SHA-512=[name=dx,password={dx_password}]")  # fmt: skip
+    credentials = {"admin": admin_password, "dx": dx_password, **(users or {})}
+    scram = [arg for n, pw in credentials.items() for arg in ("--add-scram", f"SCRAM-SHA-512=[name={n},password={pw}]")]
+    _java("kafka.tools.StorageTool", "format", "--standalone", "-t", cluster, "-c", str(props), *scram)
     log = (run / "kafka.log").open("wb")
     proc = subprocess.Popen(
         ["java", "-Xmx512m", "-Xms128m", f"-Dlog4j2.configurationFile={ROOT}/deploy/kafka/log4j2.properties",

@@ -8,8 +8,11 @@ set -euo pipefail
 : "${BOOTSTRAP:?}" "${ADMIN_CONFIG:?}"
 acl() { kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add "$@"; }
 
-# collector: reads dx.ingest.v1 (group collector-ingest), writes dx.events.v1 and dx.deadletter.v1
-acl --allow-principal User:dx-collector --operation Read --topic dx.ingest.v1 --group collector-ingest
+# collector: reads dx.ingest.v1 and every source's dx.ingest.v1.<source> (prefix; group collector-ingest),
+# writes dx.events.v1 and dx.deadletter.v1
+acl --allow-principal User:dx-collector --operation Read --operation Describe --resource-pattern-type prefixed \
+  --topic dx.ingest.v1
+acl --allow-principal User:dx-collector --operation Read --group collector-ingest
 acl --allow-principal User:dx-collector --operation Write --operation Describe --topic dx.events.v1 --topic dx.deadletter.v1
 acl --allow-principal User:dx-collector --operation IdempotentWrite --cluster
 
@@ -23,6 +26,5 @@ acl --allow-principal User:dx-alerter --operation Read --topic dx.rollups.v1 --g
 acl --allow-principal User:dx-alerter --operation Write --operation Describe --topic dx.alerts.v1
 acl --allow-principal User:dx-alerter --operation IdempotentWrite --cluster
 
-# source systems that speak Kafka: write dx.ingest.v1 only
-acl --allow-principal User:dx-source --operation Write --operation Describe --topic dx.ingest.v1
-acl --allow-principal User:dx-source --operation IdempotentWrite --cluster
+# source systems that speak Kafka: one principal and one topic each, deploy/kafka/sasl/source-acls.sh SOURCE
+# (what `dx sources add SOURCE --kafka` prints). No principal may write the bare dx.ingest.v1.

@@ -1,5 +1,6 @@
 """The alert state machine: grace period, startsAt fixed at first firing, lease re-sends, resolution."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from services.alerter.rules import Alert, Describe, TargetRow, Timing, Tracked, alerts_for, step, to_alertmanager
@@ -98,3 +99,18 @@ def test_with_no_grace_an_alert_fires_at_the_first_evaluation() -> None:
     plan = step({}, alerts_for(row(Status.AT_RISK), DESCRIBE), T0, Timing(timedelta(0), TIMING.resend, TIMING.lease))
     assert [(t.from_state, t.to_state) for t in plan.transitions] == [("inactive", "pending"), ("pending", "firing")]
     assert len(plan.sends) == 1
+
+
+def test_renaming_the_unit_or_moving_the_pillar_neither_resolves_a_firing_alert_nor_pages_again() -> None:
+    desired = alerts_for(row(Status.BEHIND), DESCRIBE)
+    active, _, _ = run({}, desired, T0)
+    active, _, _ = run(active, desired, T0 + timedelta(minutes=5))
+    (firing,) = active.values()
+    renamed = replace(DESCRIBE, unit_name="Tỉnh Thanh Hóa (mới)", pillar="soc")
+    again = alerts_for(row(Status.BEHIND), renamed)
+    assert [a.fingerprint for a in again] == [firing.fingerprint]
+    active, moves, sends = run(active, again, T0 + timedelta(minutes=5, seconds=30))
+    assert moves == [] and sends == []  # within the resend interval: nothing goes to Alertmanager
+    (still,) = active.values()
+    assert (still.state, still.starts_at, still.labels) == ("firing", firing.starts_at, firing.labels)
+    assert still.annotations["unit_name"] == "Tỉnh Thanh Hóa (mới)"
