@@ -29,6 +29,7 @@ class FakeState:
     records: list[dict[str, Any]] = field(default_factory=list)
     page_size: int = 3
     fail_next: int = 0  # answer this many requests with 500
+    fail_paths: set[str] = field(default_factory=set)  # answer requests for these paths (with query) with 500
     delay_s: float = 0.0  # sleep this long before answering
     requests: list[tuple[str, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -59,8 +60,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _answer(self, state: FakeState, path: str, query: dict[str, list[str]]) -> tuple[int, bytes, dict[str, str]]:
-        if state.fail_next > 0:
-            state.fail_next -= 1
+        if state.fail_next > 0 or self.path in state.fail_paths:
+            state.fail_next = max(0, state.fail_next - 1)
             return 500, b'{"error": "internal"}', {"Content-Type": "application/json"}
         etag = state.etag()
         if self.headers.get("If-None-Match") == etag:

@@ -54,9 +54,10 @@ class FilesSource:
         items = [Mapped(r.row, orjson.dumps(r.event), r.event, []) for r in valid]
         items += await asyncio.to_thread(self._local_rejections, path, report)
         rejected = await ctx.deliver(items, path.name)
-        errors = sorted(
-            [e for e in report.errors if e.row == 0] + [e for m in rejected for e in m.errors], key=lambda e: e.row
-        )
+        whole = [e for e in report.errors if e.row == 0]  # the file as a whole (unreadable, columns missing)
+        ctx.tally.errors += [(path.name, e) for e in whole]
+        ctx.tally.rejected += len(whole)
+        errors = sorted(whole + [e for m in rejected for e in m.errors], key=lambda e: e.row)
         valid_rows = {r.row for r in valid}
         accepted = len(valid) - sum(1 for m in rejected if m.number in valid_rows)
         outcome = "done" if accepted or not errors else "failed"
