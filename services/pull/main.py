@@ -17,7 +17,7 @@ from services.pull.config import ConnectorConfigError, load_connectors
 from services.pull.metrics import PullMetrics
 from services.pull.runner import Runner
 from services.pull.schedule import interval_seconds
-from services.pull.service import connector_loop
+from services.pull.service import connector_loop, mirror_state
 from services.pull.settings import PullSettings
 from shared.adapters.kafka import producer_kwargs
 from shared.adapters.lifecycle import run_until_signalled
@@ -62,6 +62,7 @@ async def run(settings: PullSettings, stop: asyncio.Event) -> None:
             asyncio.create_task(connector_loop(runner, c, settings.pull_poll_seconds, stop), name=f"pull-{c.name}")
             for c in connectors
         ]
+        tasks.append(asyncio.create_task(mirror_state(runner, connectors, 15.0, stop), name="pull-metrics-state"))
         try:
             await stop.wait()
         finally:
