@@ -113,7 +113,7 @@ def demo_records(today: date, days: int = 14) -> list[dict[str, Any]]:
     for n in range(days, 0, -1):
         day = today - timedelta(days=n)
         for i, commune in enumerate(("14758", "14797", "14812")):
-            out.append(record(commune, day, 300 + 7 * (days - n) + 11 * i, 400 + 3 * i))
+            out.append(record(commune, day, 250 + 5 * (days - n) + 11 * i, 400 + 3 * i))
     return out
 
 
