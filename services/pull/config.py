@@ -176,6 +176,7 @@ class HttpKind(_Strict):
 class FilesKind(_Strict):
     folder: Path
     patterns: list[str] = Field(default_factory=lambda: ["*.csv", "*.xlsx"])
+    settle_seconds: float = Field(5.0, ge=0, description="a file changed more recently is left for the next run")
     done: Path | None = Field(None, description="default: <folder>/done")
     failed: Path | None = Field(None, description="default: <folder>/failed")
 
@@ -272,11 +273,18 @@ def load_connector(path: Path) -> Connector:
         spec = ConnectorSpec.model_validate(doc)
     except ValidationError as err:
         raise ConnectorConfigError(f"{path}: " + "; ".join(_describe(e) for e in err.errors())) from None
-    try:
-        token = spec.source.token.read()
-    except ValueError as err:
-        raise ConnectorConfigError(f"{path}: source.token: {err}") from None
-    return Connector(name, path, spec, token)
+    secrets = {"source.token": spec.source.token}
+    if spec.http is not None and spec.http.auth is not None:
+        secrets["http.auth.secret"] = spec.http.auth.secret
+    if spec.sql is not None:
+        secrets["sql.dsn"] = spec.sql.dsn
+    read: dict[str, SecretStr] = {}
+    for where, secret in secrets.items():
+        try:
+            read[where] = secret.read()
+        except ValueError as err:
+            raise ConnectorConfigError(f"{path}: {where}: {err}") from None
+    return Connector(name, path, spec, read["source.token"])
 
 
 def load_connectors(folder: Path) -> list[Connector]:

@@ -148,6 +148,9 @@ class Runner:
             outcome, error = "lost", str(err)
         except (SourceError, CollectorError, OSError, TimeoutError, asyncpg.PostgresError) as err:
             outcome, error = "failed", str(err) or type(err).__name__
+        except Exception as err:  # a defect: the run fails (and backs off) instead of holding the lease to expiry
+            log.exception("connector %s: unexpected error", name)
+            outcome, error = "failed", f"unexpected {type(err).__name__}"
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -63,7 +63,7 @@ async def test_every_connector_panel_query_returns_the_running_connector(
     folder.mkdir()
     (folder / "finance.toml").write_text(
         f'kind = "files"\nschedule = {{ every = "2s" }}\n[source]\nname = "so-tai-chinh"\n'
-        f'token = {{ file = "{token}" }}\n[files]\nfolder = "{inbox}"\n',
+        f'token = {{ file = "{token}" }}\n[files]\nfolder = "{inbox}"\nsettle_seconds = 0\n',
         encoding="utf-8",
     )
     with collector_process(isolated) as url:

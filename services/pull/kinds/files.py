@@ -10,13 +10,14 @@ rejected).
 import asyncio
 import csv
 import hashlib
+import time
 from pathlib import Path
 
 import orjson
 
 from dx.importer import ImportFileError, ImportReport, RowError, parse_file, read_rows
 from services.pull.config import Connector
-from services.pull.kinds.base import RunContext
+from services.pull.kinds.base import RunContext, SourceError
 from services.pull.mapping import Mapped
 
 
@@ -26,14 +27,19 @@ class FilesSource:
         self.connector, self.spec = connector, connector.spec.files
 
     def pending(self) -> list[Path]:
+        """The files to process now: a file modified within `settle_seconds` may still be being copied in (a
+        half-written file would be sent in part and moved away under its writer), so it waits for the next run."""
         found = {p for pattern in self.spec.patterns for p in self.spec.folder.glob(pattern) if p.is_file()}
-        return sorted(found)
+        settled = time.time() - self.spec.settle_seconds
+        return sorted(p for p in found if p.stat().st_mtime <= settled)
 
     async def run(self, ctx: RunContext) -> None:
+        if not self.spec.folder.is_dir():
+            raise SourceError(f"{self.spec.folder}: folder not found")
         if not ctx.dry_run:
             self.spec.done_dir.mkdir(parents=True, exist_ok=True)
             self.spec.failed_dir.mkdir(parents=True, exist_ok=True)
-        for path in self.pending():
+        for path in await asyncio.to_thread(self.pending):
             await self.process(ctx, path)
 
     async def process(self, ctx: RunContext, path: Path) -> None:

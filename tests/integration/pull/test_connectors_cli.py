@@ -1,9 +1,11 @@
 """`dx connectors list|run|test` with the shipped example connectors, against the demo's fake source run as its
 own process (`python -m testing.fake_source`), a real collector, Kafka and PostgreSQL."""
 
+import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +47,8 @@ async def test_the_shipped_portal_example_tests_runs_and_lists(
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copy(ROOT / "samples" / "so-tai-chinh-demo.csv", inbox)
+    long_ago = time.time() - 3600  # settled: not a file still being copied in
+    os.utime(inbox / "so-tai-chinh-demo.csv", (long_ago, long_ago))
     files = (EXAMPLES / "so-tai-chinh.toml").read_text(encoding="utf-8")
     (folder / "so-tai-chinh.toml").write_text(files.replace("../../../.run/inbox/so-tai-chinh", str(inbox)))
     token = (await token_file(isolated, tmp_path, "portal-dvc")).read_text().strip()

@@ -97,3 +97,9 @@ def test_the_shipped_examples_are_valid(monkeypatch: pytest.MonkeyPatch) -> None
     root = Path(__file__).resolve().parents[3] / "deploy" / "connectors"
     assert {c.name for c in load_connectors(root / "examples")} == {"portal-dvc", "so-tai-chinh"}
     assert load_connectors(root) == []  # `make up` runs the pull collector with no connector
+
+
+def test_every_secret_is_checked_at_start_up_not_at_the_first_run(tmp_path: Path) -> None:
+    text = GOOD.replace('records = "data"', 'records = "data"\nauth = { secret = { file = "missing.secret" } }')
+    with pytest.raises(ConnectorConfigError, match=r"portal\.toml: http\.auth\.secret: cannot read .*missing\.secret"):
+        load_connector(_write(tmp_path, "portal.toml", text))
