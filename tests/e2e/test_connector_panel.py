@@ -17,7 +17,7 @@ from services.pull.settings import PullSettings
 from shared.settings import Settings
 from testing.dashboards import queries
 from testing.processes import ServiceProcess, free_port, wait_http
-from tests.integration.pull.support import collector_process, pull_settings, token_file
+from tests.integration.pull.support import collector_process, files_connector, pull_settings, token_file
 from tests.support.env import eventually
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -61,11 +61,8 @@ async def test_every_connector_panel_query_returns_the_running_connector(
     token = await token_file(isolated, tmp_path, "so-tai-chinh")
     folder = tmp_path / "connectors"
     folder.mkdir()
-    (folder / "finance.toml").write_text(
-        f'kind = "files"\nschedule = {{ every = "2s" }}\n[source]\nname = "so-tai-chinh"\n'
-        f'token = {{ file = "{token}" }}\n[files]\nfolder = "{inbox}"\nsettle_seconds = 0\n',
-        encoding="utf-8",
-    )
+    text = files_connector(token, inbox).replace('every = "1h"', 'every = "2s"')
+    (folder / "finance.toml").write_text(text, encoding="utf-8")
     with collector_process(isolated) as url:
         settings: PullSettings = pull_settings(
             isolated, url, pull_connectors_dir=folder, pull_metrics_port=metrics_port, pull_poll_seconds=0.2

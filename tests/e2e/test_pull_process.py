@@ -15,27 +15,11 @@ from services.pull.settings import PullSettings
 from shared.settings import Settings
 from testing.fake_source import FakeSource, FakeState, record
 from testing.processes import ROOT, ServiceProcess, free_port, settings_env
-from tests.integration.pull.support import MAPPING, event_ids, pull_settings, runs, token_file
+from tests.integration.pull.support import event_ids, http_connector, pull_settings, runs, token_file
 from tests.support.env import eventually
 
 DAY = date.today() - timedelta(days=1)
 COMMUNES = ("14758", "14797", "14812", "14818", "15853")
-
-
-def _connector(url: str, token: Path, every: str) -> str:
-    return f"""
-kind = "http"
-schedule = {{ every = "{every}" }}
-timeout = "20s"
-[source]
-name = "portal-dvc"
-token = {{ file = "{token}" }}
-[http]
-url = "{url}/report"
-records = "data"
-pagination = {{ page_param = "page" }}
-{MAPPING}
-"""
 
 
 def _pull(settings: PullSettings, name: str = "pull") -> ServiceProcess:
@@ -46,7 +30,7 @@ def _pull(settings: PullSettings, name: str = "pull") -> ServiceProcess:
 
 def test_a_connector_file_with_a_typo_stops_the_start_naming_file_and_field(settings: Settings, tmp_path: Path) -> None:
     (tmp_path / "portal.toml").write_text(
-        _connector("http://127.0.0.1:9", tmp_path / "t", "1m").replace("records =", "recrods ="), encoding="utf-8"
+        http_connector("http://127.0.0.1:9", tmp_path / "t", "1m").replace("records =", "recrods ="), encoding="utf-8"
     )
     (tmp_path / "t").write_text("dxs_x_y", encoding="utf-8")
     env = settings_env(settings, {"DX_PULL_CONNECTORS_DIR": str(tmp_path)})
@@ -100,7 +84,7 @@ async def test_killed_mid_run_and_restarted_every_record_counts_exactly_once(
     folder = tmp_path / "connectors"
     folder.mkdir()
     with FakeSource(FakeState(records=records, page_size=20)) as source:
-        (folder / "portal.toml").write_text(_connector(source.url, token, "1h"), encoding="utf-8")
+        (folder / "portal.toml").write_text(http_connector(source.url, token, "1h", timeout="20s"), encoding="utf-8")
         settings = pull_settings(isolated, collector, pull_connectors_dir=folder, pull_batch=10,
                                  pull_lease_seconds=3.0)  # fmt: skip
         first = _pull(settings, "first").start()
@@ -145,7 +129,7 @@ async def test_two_processes_run_each_tick_once(isolated: Settings, tmp_path: Pa
     collector = ServiceProcess("collector", isolated.model_copy(update={"collector_port": port}),
                                f"http://127.0.0.1:{port}/readyz", env).start()  # fmt: skip
     with FakeSource(FakeState(records=records, page_size=10)) as source:
-        (folder / "portal.toml").write_text(_connector(source.url, token, "2s"), encoding="utf-8")
+        (folder / "portal.toml").write_text(http_connector(source.url, token, "2s"), encoding="utf-8")
         settings = pull_settings(isolated, f"http://127.0.0.1:{port}", pull_connectors_dir=folder,
                                  pull_poll_seconds=0.1)  # fmt: skip
         pulls = [_pull(settings, "a").launch(), _pull(settings, "b").launch()]

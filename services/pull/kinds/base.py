@@ -15,7 +15,7 @@ import asyncpg
 
 from dx.importer import RowError
 from services.pull.config import Connector
-from services.pull.mapping import Mapped
+from services.pull.mapping import Mapped, map_record
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 
@@ -59,3 +59,16 @@ class RunContext(Protocol):
 
 class Kind(Protocol):
     async def run(self, ctx: RunContext) -> None: ...
+
+
+async def deliver_records(ctx: RunContext, records: list[Any], where: str, cursor: Cursor) -> None:
+    """The common end of a run that fetched records: map each (numbered from 1), deliver, then keep `cursor`."""
+    mapping = ctx.connector.spec.mapping
+    assert mapping is not None
+    ctx.tally.fetched += len(records)
+    mapped = [
+        map_record(ctx.connector.name, mapping, n, r, ctx.catalog, ctx.hierarchy, ctx.now)
+        for n, r in enumerate(records, start=1)
+    ]
+    await ctx.deliver(mapped, where)
+    await ctx.save_cursor(cursor)

@@ -13,8 +13,8 @@ import httpx
 import orjson
 
 from services.pull.config import Connector
-from services.pull.kinds.base import RunContext, SourceError
-from services.pull.mapping import PathError, map_record, pick
+from services.pull.kinds.base import RunContext, SourceError, deliver_records
+from services.pull.mapping import PathError, pick
 
 
 class HttpSource:
@@ -30,17 +30,8 @@ class HttpSource:
 
     async def run(self, ctx: RunContext) -> None:
         records, cursor = await self.fetch(ctx.cursor)
-        if records is None:  # 304 Not Modified: nothing new since the last successful run
-            return
-        ctx.tally.fetched += len(records)
-        mapping = ctx.connector.spec.mapping
-        assert mapping is not None
-        mapped = [
-            map_record(self.connector.name, mapping, n, r, ctx.catalog, ctx.hierarchy, ctx.now)
-            for n, r in enumerate(records, start=1)
-        ]
-        await ctx.deliver(mapped, self.spec.url)
-        await ctx.save_cursor(cursor)
+        if records is not None:  # None: 304 Not Modified, nothing new since the last successful run
+            await deliver_records(ctx, records, self.spec.url, cursor)
 
     async def fetch(self, cursor: dict[str, Any]) -> tuple[list[Any] | None, dict[str, Any]]:
         """(every record of every page, the cursor to keep), or (None, cursor) when the first page is unchanged."""

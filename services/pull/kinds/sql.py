@@ -13,8 +13,7 @@ from typing import Any
 import asyncpg
 
 from services.pull.config import Connector
-from services.pull.kinds.base import RunContext, SourceError
-from services.pull.mapping import map_record
+from services.pull.kinds.base import RunContext, SourceError, deliver_records
 
 _ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
@@ -44,15 +43,7 @@ class SqlSource:
     async def run(self, ctx: RunContext) -> None:
         last = ctx.cursor.get("last", self.spec.cursor_start)
         rows, newest = await self.fetch(last)
-        ctx.tally.fetched += len(rows)
-        mapping = ctx.connector.spec.mapping
-        assert mapping is not None
-        mapped = [
-            map_record(self.connector.name, mapping, n, r, ctx.catalog, ctx.hierarchy, ctx.now)
-            for n, r in enumerate(rows, start=1)
-        ]
-        await ctx.deliver(mapped, self.connector.name)
-        await ctx.save_cursor({"last": newest})
+        await deliver_records(ctx, list(rows), self.connector.name, {"last": newest})
 
     async def fetch(self, last: str) -> tuple[list[dict[str, Any]], str]:
         """The rows after `last` and the new cursor text."""

@@ -29,6 +29,37 @@ fields = { unit = "ma_xa", observed_at = "ngay", numerator = "ho_so_truc_tuyen",
 """
 
 
+def http_connector(url: str, token: Path, every: str = "1h", timeout: str = "10s") -> str:
+    """A portal connector reading `{url}/report` page by page (testing/fake_source.py), acting as portal-dvc."""
+    return f"""
+kind = "http"
+schedule = {{ every = "{every}" }}
+timeout = "{timeout}"
+[source]
+name = "portal-dvc"
+token = {{ file = "{token}" }}
+[http]
+url = "{url}/report"
+records = "data"
+pagination = {{ page_param = "page" }}
+{MAPPING}
+"""
+
+
+def files_connector(token: Path, inbox: Path, settle_seconds: float = 0) -> str:
+    """A folder connector on `inbox`, acting as so-tai-chinh."""
+    return f"""
+kind = "files"
+schedule = {{ every = "1h" }}
+[source]
+name = "so-tai-chinh"
+token = {{ file = "{token}" }}
+[files]
+folder = "{inbox}"
+settle_seconds = {settle_seconds}
+"""
+
+
 @contextmanager
 def collector_process(settings: Settings) -> Iterator[str]:
     """A collector on a free port (no ingest consumer); yields its URL."""

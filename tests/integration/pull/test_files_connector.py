@@ -17,6 +17,7 @@ from shared.settings import Settings
 from tests.integration.pull.support import (
     collector_process,
     event_ids,
+    files_connector,
     pull_settings,
     pulled_deadletters,
     runner,
@@ -79,16 +80,7 @@ async def test_each_file_is_processed_once_moved_and_reported(
     _xlsx(inbox / "sheet.xlsx", [["indicator", "unit", "date", "value", "period"],
                                  ["econ.digital_economy_share", 38, date(2025, 9, 30), 14.2, 2024]])  # fmt: skip
     token = await token_file(isolated, tmp_path, "so-tai-chinh")
-    connector = write_connector(tmp_path / "connectors", "finance", f"""
-kind = "files"
-schedule = {{ every = "1h" }}
-[source]
-name = "so-tai-chinh"
-token = {{ file = "{token}" }}
-[files]
-folder = "{inbox}"
-settle_seconds = 0
-""")  # fmt: skip
+    connector = write_connector(tmp_path / "connectors", "finance", files_connector(token, inbox))
     async with runner(pull_settings(isolated, collector)) as run:
         result = await run.run(connector, datetime.now(UTC))
         assert result is not None and result.outcome == "ok", result
@@ -133,17 +125,7 @@ async def test_a_file_still_being_written_waits_for_the_next_run(isolated: Setti
     inbox.mkdir()
     (inbox / "arriving.csv").write_text(GOOD, encoding="utf-8")
     token = await token_file(isolated, tmp_path, "so-tai-chinh")
-    text = f"""
-kind = "files"
-schedule = {{ every = "1h" }}
-[source]
-name = "so-tai-chinh"
-token = {{ file = "{token}" }}
-[files]
-folder = "{inbox}"
-settle_seconds = 3600
-"""
-    connector = write_connector(tmp_path / "connectors", "finance", text)
+    connector = write_connector(tmp_path / "connectors", "finance", files_connector(token, inbox, 3600))
     with collector_process(isolated) as url:
         async with runner(pull_settings(isolated, url)) as run:
             result = await run.run(connector, None)

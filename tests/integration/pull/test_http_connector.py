@@ -10,10 +10,10 @@ import pytest
 from shared.settings import Settings
 from testing.fake_source import FakeSource, FakeState, record
 from tests.integration.pull.support import (
-    MAPPING,
     collector_process,
     connector_row,
     event_ids,
+    http_connector,
     pull_settings,
     pulled_deadletters,
     runner,
@@ -38,28 +38,11 @@ def collector(isolated: Settings) -> Iterator[str]:
         yield url
 
 
-def _connector(tmp_path: Path, url: str, token: Path, timeout: str = "10s", extra: str = "") -> str:
-    return f"""
-kind = "http"
-schedule = {{ every = "1h" }}
-timeout = "{timeout}"
-[source]
-name = "portal-dvc"
-token = {{ file = "{token}" }}
-[http]
-url = "{url}/report"
-records = "data"
-pagination = {{ page_param = "page" }}
-{extra}
-{MAPPING}
-"""
-
-
 async def test_pages_are_read_whole_an_unchanged_report_is_not_fetched_again(
     isolated: Settings, collector: str, source: FakeSource, tmp_path: Path
 ) -> None:
     token = await token_file(isolated, tmp_path, "portal-dvc")
-    connector = write_connector(tmp_path, "portal", _connector(tmp_path, source.url, token))
+    connector = write_connector(tmp_path, "portal", http_connector(source.url, token))
     settings = pull_settings(isolated, collector)
     async with runner(settings) as run:
         first = await run.run(connector, datetime.now(UTC))
@@ -84,7 +67,7 @@ async def test_a_500_fails_the_run_backs_off_and_keeps_the_cursor(
     isolated: Settings, collector: str, source: FakeSource, tmp_path: Path
 ) -> None:
     token = await token_file(isolated, tmp_path, "portal-dvc")
-    connector = write_connector(tmp_path, "portal", _connector(tmp_path, source.url, token))
+    connector = write_connector(tmp_path, "portal", http_connector(source.url, token))
     tick = datetime(2026, 1, 1, tzinfo=UTC)
     backoff = {"pull_backoff_base_seconds": 3600, "pull_backoff_max_seconds": 7200}
     async with runner(pull_settings(isolated, collector, **backoff)) as run:
@@ -109,7 +92,7 @@ async def test_a_source_that_answers_too_slowly_times_out(
     isolated: Settings, collector: str, source: FakeSource, tmp_path: Path
 ) -> None:
     token = await token_file(isolated, tmp_path, "portal-dvc")
-    connector = write_connector(tmp_path, "portal", _connector(tmp_path, source.url, token, timeout="1s"))
+    connector = write_connector(tmp_path, "portal", http_connector(source.url, token, timeout="1s"))
     source.state.delay_s = 3.0
     async with runner(pull_settings(isolated, collector)) as run:
         result = await run.run(connector, datetime(2026, 1, 1, tzinfo=UTC))
@@ -125,7 +108,7 @@ async def test_bad_records_are_reported_and_dead_lettered_the_rest_goes_on(
     token = await token_file(isolated, tmp_path, "portal-dvc", units=["14758", "14797"])
     source.state.records[1]["ngay"] = "yesterday"
     source.state.records.append(record("14755", DAY, 1, 2))  # merged away in July 2025
-    connector = write_connector(tmp_path, "portal", _connector(tmp_path, source.url, token))
+    connector = write_connector(tmp_path, "portal", http_connector(source.url, token))
     async with runner(pull_settings(isolated, collector)) as run:
         result = await run.run(connector, None)
     assert result is not None and result.outcome == "ok"
