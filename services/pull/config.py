@@ -156,7 +156,7 @@ class Pagination(_Strict):
 
 
 class HttpKind(_Strict):
-    url: Annotated[str, Field(pattern=r"^https?://")]
+    url: Annotated[str, Field(pattern=r"^https?://[^/@]+(/|$)")]  # no user:password@ (URLs are logged)
     format: Literal["json", "csv"] = "json"
     records: str = Field("", description="body path of the list of records (JSON); empty: the body is the list")
     headers: dict[str, str] = Field(default_factory=dict)

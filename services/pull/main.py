@@ -8,10 +8,14 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from services.collector.restart import start_with_retry
 from services.pull import store
 from services.pull.config import ConnectorConfigError, load_connectors
 from services.pull.metrics import PullMetrics
@@ -39,11 +43,24 @@ async def run(settings: PullSettings, stop: asyncio.Event) -> None:
     catalog, hierarchy = load_catalog(settings.catalog_path), load_hierarchy(settings.units_dir)
     metrics = PullMetrics()
     holder = settings.pull_instance or f"{socket.gethostname()}:{os.getpid()}"
-    pool = await create_pool(settings, max_size=min(4, settings.pg_pool_max))
+    connected = False  # /healthz answers 503 until PostgreSQL and Kafka are reachable
+    server = await serve_metrics(
+        metrics.registry, settings.pull_metrics_host, settings.pull_metrics_port, lambda: connected
+    )
     producer = AIOKafkaProducer(**producer_kwargs(settings))
     async with contextlib.AsyncExitStack() as stack:
+        stack.callback(server.close)
+        pools: list[asyncpg.Pool] = []
+
+        async def open_pool() -> None:
+            pools.append(await create_pool(settings, max_size=min(4, settings.pg_pool_max)))
+
+        if not await _until_stopped(stop, start_with_retry(open_pool, "PostgreSQL")):
+            return
+        pool = pools[0]
         stack.push_async_callback(pool.close)
-        await producer.start()
+        if not await _until_stopped(stop, start_with_retry(producer.start, "Kafka producer")):
+            return
         stack.push_async_callback(producer.stop)
         async with pool.acquire() as conn:
             known = await store.states(conn)
@@ -52,8 +69,7 @@ async def run(settings: PullSettings, stop: asyncio.Event) -> None:
             state = known.get(c.name)
             last = state["last_success_at"].timestamp() if state and state["last_success_at"] else 0.0
             metrics.declare(c.name, interval_seconds(c.spec.schedule, now), last, state["failures"] if state else 0)
-        server = await serve_metrics(metrics.registry, settings.pull_metrics_host, settings.pull_metrics_port)
-        stack.callback(server.close)
+        connected = True
         runner = Runner(settings, catalog, hierarchy, pool, producer, metrics, holder)
         log.info(
             "pull collector %s: %d connector(s): %s", holder, len(connectors), ", ".join(c.name for c in connectors)
@@ -69,6 +85,21 @@ async def run(settings: PullSettings, stop: asyncio.Event) -> None:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _until_stopped(stop: asyncio.Event, work: Coroutine[Any, Any, None]) -> bool:
+    """Await `work` unless `stop` is set first (a SIGTERM while Kafka or PostgreSQL is still unreachable)."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
 
 
 def main() -> None:

@@ -9,12 +9,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
 from services.pull.settings import PullSettings
 from shared.settings import Settings
 from testing.fake_source import FakeSource, FakeState, record
-from testing.processes import ROOT, ServiceProcess, free_port, settings_env
+from testing.processes import ROOT, ServiceProcess, free_port, settings_env, wait_http
 from tests.integration.pull.support import event_ids, http_connector, pull_settings, runs, token_file
 from tests.support.env import eventually
 
@@ -153,3 +154,21 @@ async def test_two_processes_run_each_tick_once(isolated: Settings, tmp_path: Pa
     assert len(first_pages) == len(done)  # and the source was asked once per tick
     assert {r["holder"] for r in done} <= {p.settings.model_dump()["pull_instance"] for p in pulls}
     assert all(b - a == timedelta(seconds=2) for a, b in zip(sorted(ticks), sorted(ticks)[1:], strict=False))
+
+
+def test_it_waits_for_an_unreachable_database_and_stops_on_sigterm(settings: Settings, tmp_path: Path) -> None:
+    """PostgreSQL down at start-up (a closed port here): it stays up, /healthz says 503, SIGTERM ends it."""
+    port = free_port()
+    unreachable = settings.model_copy(update={"pg_port": free_port()})
+    env = settings_env(unreachable, {"DX_PULL_CONNECTORS_DIR": str(tmp_path), "DX_PULL_METRICS_PORT": str(port)})
+    with (tmp_path / "pull.log").open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "services.pull"], env=env, cwd=ROOT, stdout=log,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        wait_http(f"http://127.0.0.1:{port}/metrics")
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 503
+        assert process.poll() is None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0, (tmp_path / "pull.log").read_text()
+    assert "PostgreSQL: not connected yet" in (tmp_path / "pull.log").read_text()

@@ -103,3 +103,9 @@ def test_every_secret_is_checked_at_start_up_not_at_the_first_run(tmp_path: Path
     text = GOOD.replace('records = "data"', 'records = "data"\nauth = { secret = { file = "missing.secret" } }')
     with pytest.raises(ConnectorConfigError, match=r"portal\.toml: http\.auth\.secret: cannot read .*missing\.secret"):
         load_connector(_write(tmp_path, "portal.toml", text))
+
+
+def test_credentials_in_the_url_are_refused(tmp_path: Path) -> None:
+    text = GOOD.replace("http://127.0.0.1:9/report", "http://user:secret@127.0.0.1:9/report")
+    with pytest.raises(ConnectorConfigError, match=r"http\.url: String should match pattern"):
+        load_connector(_write(tmp_path, "portal.toml", text))
