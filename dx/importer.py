@@ -8,7 +8,8 @@ Columns (header row, any order, case-insensitive; other columns are ignored):
   numerator, denominator   whole numbers, for ratio indicators
   value        a number, for value, count and rank indicators
   period       optional reference period the value describes: YYYY, YYYY-Qn or YYYY-MM
-  event_id     optional UUID; default: uuid5 over indicator|unit|date|numbers, so a re-import sends the same ids
+  event_id     optional UUID; default: uuid5 over indicator|unit|date|numbers (|period when given), so a
+               re-import sends the same ids
 Rows are numbered as in a spreadsheet: the header is row 1.
 """
 
@@ -134,10 +135,14 @@ def _number(cell: Any) -> float:
     return float(cell)
 
 
-def event_id(indicator: str, unit: str, moment: datetime, numerator: Any, denominator: Any, value: Any) -> str:
-    """Deterministic id of a row's observation: the same row imported twice is the same event."""
+def event_id(
+    indicator: str, unit: str, moment: datetime, numerator: Any, denominator: Any, value: Any, period: str | None = None
+) -> str:
+    """Deterministic id of a row's observation: the same row imported twice is the same event. The period joins
+    the name only when given (so rows without one keep their ids); the same figure for two periods is two events."""
     stamp = moment.astimezone(UTC).isoformat()
-    return str(uuid.uuid5(NAMESPACE, f"{indicator}|{unit}|{stamp}|{numerator}|{denominator}|{value}"))
+    name = f"{indicator}|{unit}|{stamp}|{numerator}|{denominator}|{value}" + (f"|{period}" if period else "")
+    return str(uuid.uuid5(NAMESPACE, name))
 
 
 def parse_row(
@@ -165,7 +170,8 @@ def parse_row(
     if cells.get("period") is not None:
         event["period"] = _code(cells["period"])  # a year typed as a number comes back as 2024 or 2024.0
     event["event_id"] = str(cells["event_id"]) if cells.get("event_id") else event_id(
-        indicator, unit, moment, fields.get("numerator"), fields.get("denominator"), fields.get("value")
+        indicator, unit, moment, fields.get("numerator"), fields.get("denominator"), fields.get("value"),
+        event.get("period"),
     )  # fmt: skip
     try:
         problems = check_event(EventV1.model_validate(event, context={"now": now}), catalog, hierarchy)
