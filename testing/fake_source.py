@@ -2,9 +2,11 @@
 
 `GET /report?page=N` answers `{"page": N, "data": [...]}` with `page_size` records per page (an empty `data` past
 the last page) and an ETag over the whole report; `If-None-Match` with the current ETag answers 304.
-`GET /report.csv` is the same report as CSV (one page). Tests steer it through `FakeSource` (add records, make the
-next requests fail with 500 or answer slowly) and read `requests` (path, status); the demo runs
-`python -m testing.fake_source --port 9110`, which serves a few communes' figures for each day up to today.
+`GET /report.csv` is the same report as CSV (one page). With `etags=False` the validator is `Last-Modified`
+(`If-Modified-Since` with that date answers 304); with `token` set, requests need `Authorization: Bearer <token>`.
+Tests steer it through `FakeSource` (add records, make requests fail with 500 or answer slowly) and read
+`requests` (path, status); the demo runs `python -m testing.fake_source --port 9110`, which serves a few
+communes' figures for each day up to today.
 """
 
 import argparse
@@ -31,6 +33,10 @@ class FakeState:
     fail_next: int = 0  # answer this many requests with 500
     fail_paths: set[str] = field(default_factory=set)  # answer requests for these paths (with query) with 500
     delay_s: float = 0.0  # sleep this long before answering
+    etags: bool = True  # False: validators by Last-Modified only
+    last_modified: str = "Mon, 30 Nov 2026 00:00:00 GMT"
+    token: str | None = None  # when set, requests must carry `Authorization: Bearer <token>` (else 401)
+    authorizations: list[str | None] = field(default_factory=list)  # the Authorization header of each request
     requests: list[tuple[str, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -60,23 +66,29 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _answer(self, state: FakeState, path: str, query: dict[str, list[str]]) -> tuple[int, bytes, dict[str, str]]:
+        state.authorizations.append(self.headers.get("Authorization"))
+        if state.token is not None and self.headers.get("Authorization") != f"Bearer {state.token}":
+            return 401, b'{"error": "unauthorized"}', {"Content-Type": "application/json"}
         if state.fail_next > 0 or self.path in state.fail_paths:
             state.fail_next = max(0, state.fail_next - 1)
             return 500, b'{"error": "internal"}', {"Content-Type": "application/json"}
         etag = state.etag()
-        if self.headers.get("If-None-Match") == etag:
-            return 304, b"", {"ETag": etag}
+        validators = {"ETag": etag} if state.etags else {"Last-Modified": state.last_modified}
+        if state.etags and self.headers.get("If-None-Match") == etag:
+            return 304, b"", validators
+        if not state.etags and self.headers.get("If-Modified-Since") == state.last_modified:
+            return 304, b"", validators
         if path == "/report":
             page = int((query.get("page") or ["1"])[0])
             start = (page - 1) * state.page_size
             data = state.records[start : start + state.page_size]
-            return 200, orjson.dumps({"page": page, "data": data}), {"Content-Type": "application/json", "ETag": etag}
+            return 200, orjson.dumps({"page": page, "data": data}), {"Content-Type": "application/json", **validators}
         if path == "/report.csv":
             out = io.StringIO()
             writer = csv.DictWriter(out, FIELDS)
             writer.writeheader()
             writer.writerows(state.records)
-            return 200, out.getvalue().encode(), {"Content-Type": "text/csv", "ETag": etag}
+            return 200, out.getvalue().encode(), {"Content-Type": "text/csv", **validators}
         return 404, b"not found", {"Content-Type": "text/plain"}
 
 

@@ -21,6 +21,7 @@ from tests.integration.pull.support import (
     token_file,
     write_connector,
 )
+from tests.support.db import fetch
 
 DAY = date.today() - timedelta(days=2)
 
@@ -120,3 +121,31 @@ async def test_bad_records_are_reported_and_dead_lettered_the_rest_goes_on(
     assert {d["record"]["ma_xa"] for d in letters} == {"14797", "14812", "14818", "15853", "14755"}
     assert any(d["reason"].startswith("invalid_field: date: ") for d in letters)
     assert len(await event_ids(isolated)) == 1
+
+
+async def test_a_csv_report_behind_a_credential_with_last_modified(
+    isolated: Settings, collector: str, source: FakeSource, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source.state.etags, source.state.token = False, "portal-api-secret-123"
+    (tmp_path / "portal.secret").write_text("portal-api-secret-123\n", encoding="utf-8")
+    token = await token_file(isolated, tmp_path, "portal-dvc")
+    text = http_connector(source.url, token).replace(f'url = "{source.url}/report"', f'url = "{source.url}/report.csv"')
+    text = text.replace('records = "data"\npagination = { page_param = "page" }', (
+        'format = "csv"\nauth = { secret = { file = "portal.secret" } }'))  # fmt: skip
+    connector = write_connector(tmp_path, "portal", text)
+    async with runner(pull_settings(isolated, collector)) as run:
+        first = await run.run(connector, None)
+        assert first is not None and first.outcome == "ok" and first.tally.counts() == (5, 5, 0), first
+        row = await connector_row(isolated, "portal")
+        assert "Mon, 30 Nov 2026 00:00:00 GMT" in row["cursor"]
+        second = await run.run(connector, None)
+        assert second is not None and second.tally.counts() == (0, 0, 0)
+        assert source.state.requests[-1] == ("/report.csv", 304)
+        source.state.token = "rotated"
+        refused = await run.run(connector, None)
+    assert refused is not None and refused.outcome == "failed" and "answered 401" in (refused.error or "")
+    assert set(source.state.authorizations) == {"Bearer portal-api-secret-123"}
+    stored = await fetch(isolated, "SELECT cursor::text, last_error FROM pull_connectors UNION ALL "
+                                   "SELECT '', error FROM pull_runs")  # fmt: skip
+    assert "portal-api-secret" not in caplog.text and "portal-api-secret" not in str([tuple(r) for r in stored])
+    assert len(set(await event_ids(isolated))) == 5
