@@ -1,7 +1,8 @@
 """A fake source system on loopback for the demo and the tests: a portal-like JSON report, paged, with ETags.
 
-`GET /report?page=N` answers `{"page": N, "data": [...]}` with `page_size` records per page (an empty `data` past
-the last page) and an ETag over the whole report; `If-None-Match` with the current ETag answers 304.
+`GET /report?page=N` answers `{"page": N, "data": [...], "links": {"next": "report?page=N+1" or null}}` with
+`page_size` records per page (an empty `data` past the last page) and an ETag over the whole report;
+`If-None-Match` with the current ETag answers 304.
 `GET /report.csv` is the same report as CSV (one page). With `etags=False` the validator is `Last-Modified`
 (`If-Modified-Since` with that date answers 304); with `token` set, requests need `Authorization: Bearer <token>`.
 Tests steer it through `FakeSource` (add records, make requests fail with 500 or answer slowly) and read
@@ -82,7 +83,9 @@ class _Handler(BaseHTTPRequestHandler):
             page = int((query.get("page") or ["1"])[0])
             start = (page - 1) * state.page_size
             data = state.records[start : start + state.page_size]
-            return 200, orjson.dumps({"page": page, "data": data}), {"Content-Type": "application/json", **validators}
+            more = start + state.page_size < len(state.records)
+            body = {"page": page, "data": data, "links": {"next": f"report?page={page + 1}" if more else None}}
+            return 200, orjson.dumps(body), {"Content-Type": "application/json", **validators}
         if path == "/report.csv":
             out = io.StringIO()
             writer = csv.DictWriter(out, FIELDS)

@@ -149,3 +149,19 @@ async def test_a_csv_report_behind_a_credential_with_last_modified(
                                    "SELECT '', error FROM pull_runs")  # fmt: skip
     assert "portal-api-secret" not in caplog.text and "portal-api-secret" not in str([tuple(r) for r in stored])
     assert len(set(await event_ids(isolated))) == 5
+
+
+async def test_next_links_are_followed_to_the_last_page_and_too_many_pages_fail(
+    isolated: Settings, collector: str, source: FakeSource, tmp_path: Path
+) -> None:
+    token = await token_file(isolated, tmp_path, "portal-dvc")
+    text = http_connector(source.url, token).replace('{ page_param = "page" }', '{ next = "links.next" }')
+    connector = write_connector(tmp_path, "portal", text)
+    capped = write_connector(tmp_path, "capped", text.replace('"links.next" }', '"links.next", max_pages = 2 }'))
+    async with runner(pull_settings(isolated, collector)) as run:
+        result = await run.run(connector, None)
+        assert result is not None and result.outcome == "ok" and result.tally.counts() == (5, 5, 0), result
+        assert [p for p, _ in source.state.requests] == ["/report", "/report?page=2", "/report?page=3"]
+        too_many = await run.run(capped, None)
+    assert too_many is not None and too_many.outcome == "failed" and "more than 2 pages" in (too_many.error or "")
+    assert len(set(await event_ids(isolated))) == 5  # the capped run sent nothing
