@@ -3,7 +3,7 @@
 every rejected record, refused here or by the collector, to dx.deadletter.v1 with the connector, the record and
 the reason."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
@@ -14,6 +14,7 @@ from dx.sending import batches
 from services.pull.kinds.base import Tally
 from services.pull.mapping import Mapped
 from shared.contracts.deadletter import deadletter_headers, deadletter_value
+from shared.contracts.events import reason_code
 
 SERVICE = "pull"
 
@@ -31,10 +32,17 @@ def deadletter_topic_label(connector: str) -> str:
 
 class Delivery:
     def __init__(
-        self, connector: str, client: CollectorClient, producer: AIOKafkaProducer, topic: str, batch: int, tally: Tally
+        self,
+        connector: str,
+        client: CollectorClient,
+        producer: AIOKafkaProducer,
+        topic: str,
+        batch: int,
+        tally: Tally,
+        counted: Callable[[str], None] = lambda reason: None,
     ) -> None:
         self.connector, self.client, self.producer, self.topic = connector, client, producer, topic
-        self.batch, self.tally = batch, tally
+        self.batch, self.tally, self.counted = batch, tally, counted
 
     async def deliver(self, items: Sequence[Mapped], where: str) -> list[Mapped]:
         """Post the events; dead-letter what is refused; returns the refused items with their errors."""
@@ -65,3 +73,5 @@ class Delivery:
             futures.append(await self.producer.send(self.topic, value, key=key, headers=deadletter_headers(reasons)))
         for future in futures:
             await future
+        for m in refused:
+            self.counted(reason_code(reason_text(m.errors[0])))

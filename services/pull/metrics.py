@@ -25,6 +25,8 @@ class PullMetrics:
                                   buckets=_DURATION_BUCKETS, registry=r)  # fmt: skip
         self.failures = Gauge(names.M_CONNECTOR_FAILURES, "failed runs in a row (0 after a success)",
                               ["connector"], registry=r)  # fmt: skip
+        self.deadlettered = Counter(names.M_EVENTS_DEADLETTERED, "records dead-lettered, by reason code", ["reason"],
+                                    registry=r)  # fmt: skip
         self.interval = Gauge(names.M_CONNECTOR_INTERVAL, "time between two scheduled ticks", ["connector"],
                               registry=r)  # fmt: skip
 

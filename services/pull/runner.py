@@ -160,8 +160,9 @@ class Runner:
     async def _work(self, connector: Connector, cursor: Cursor, tally: Tally) -> None:
         async with CollectorClient(self.settings.pull_collector_url, connector.token.get_secret_value(),
                                    timeout=connector.timeout_s, max_attempts=4) as client:  # fmt: skip
+            counted = self.metrics.deadlettered.labels
             delivery = Delivery(connector.name, client, self.producer, self.settings.topic_deadletter,
-                                self.settings.pull_batch, tally)  # fmt: skip
+                                self.settings.pull_batch, tally, lambda reason: counted(reason).inc())  # fmt: skip
             ctx = LiveContext(connector, self.catalog, self.hierarchy, datetime.now(UTC), cursor, tally, self.pool,
                               self.holder, delivery)  # fmt: skip
             await kind_of(connector).run(ctx)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from shared import names
 from shared.settings import Settings
 from testing.fake_source import FakeSource, FakeState, record
 from tests.integration.pull.support import (
@@ -112,6 +113,9 @@ async def test_bad_records_are_reported_and_dead_lettered_the_rest_goes_on(
     connector = write_connector(tmp_path, "portal", http_connector(source.url, token))
     async with runner(pull_settings(isolated, collector)) as run:
         result = await run.run(connector, None)
+        counted = {r: run.metrics.registry.get_sample_value(f"{names.M_EVENTS_DEADLETTERED}_total", {"reason": r})
+                   for r in ("forbidden", "invalid_field", "unit_not_in_force")}  # fmt: skip
+    assert counted == {"forbidden": 3, "invalid_field": 1, "unit_not_in_force": 1}
     assert result is not None and result.outcome == "ok"
     assert result.tally.counts() == (6, 1, 5)
     reasons = sorted(e.reason.split(":")[0] for _, e in result.tally.errors)
