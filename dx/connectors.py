@@ -4,10 +4,8 @@ pull collector would, whatever its schedule), or test one (a dry run: fetch and 
 import os
 import socket
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
-import orjson
 from aiokafka import AIOKafkaProducer
 
 from services.pull import store
@@ -53,12 +51,10 @@ async def test_connector(settings: PullSettings, name: str) -> Tally:
     """Fetch and map from the stored cursor (the start if the connector never ran); nothing is sent or stored."""
     connector = find_connector(settings.pull_connectors_dir, name)
     catalog, hierarchy = load_catalog(settings.catalog_path), load_hierarchy(settings.units_dir)
-    cursor: dict[str, Any] = {}
     pool = await create_pool(settings, max_size=1)
     try:
-        row = await pool.fetchrow("SELECT cursor FROM pull_connectors WHERE connector = $1", name)
-        if row is not None:
-            cursor = orjson.loads(row["cursor"])
+        async with pool.acquire() as conn:
+            cursor = await store.stored_cursor(conn, name)
         ctx = DryContext(connector, catalog, hierarchy, datetime.now(UTC), cursor, pool=pool)
         await kind_of(connector).run(ctx)
         return ctx.tally

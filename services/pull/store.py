@@ -139,6 +139,12 @@ async def run_finished(
     )  # fmt: skip
 
 
+async def stored_cursor(conn: asyncpg.Connection, connector: str) -> Cursor:
+    """The cursor of the last successful run ({} if the connector never ran)."""
+    text = await conn.fetchval("SELECT cursor FROM pull_connectors WHERE connector = $1", connector)
+    return {} if text is None else dict(orjson.loads(text))
+
+
 async def states(conn: asyncpg.Connection) -> dict[str, asyncpg.Record]:
     rows = await conn.fetch(
         "SELECT connector, holder, lease_expires_at, done_tick, failures, retry_at, last_success_at, last_error "

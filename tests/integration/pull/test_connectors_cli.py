@@ -64,6 +64,8 @@ async def test_the_shipped_portal_example_tests_runs_and_lists(
         assert run.returncode == 0, run.stdout + run.stderr
         assert "portal-dvc: ok: fetched 42, accepted 42, rejected 0" in run.stdout
         assert len(set(await event_ids(isolated))) == 42
+        after = _dx(isolated, env, "--dir", str(folder), "test", "portal-dvc")  # from the stored ETag: unchanged
+        assert after.returncode == 0 and "fetched 0, would send 0, rejected 0" in after.stdout, after.stdout
 
         listing = _dx(isolated, env, "--dir", str(folder), "list")
         assert listing.returncode == 0, listing.stdout + listing.stderr
