@@ -204,6 +204,7 @@ class Runner:
             m.failures.labels(name).set(0)
             log.info("connector %s: fetched %d, accepted %d, rejected %d in %.1f s", name, *tally.counts(), seconds)
         else:
-            m.failures.labels(name).set(failures)
+            if outcome == "failed":  # a lost run changed nothing: the stored failures are the holder's to count
+                m.failures.labels(name).set(failures)
             log.error("connector %s: run %s: %s; next attempt in %.0f s", name, outcome, error, retry_s)
         return RunResult(outcome, tally, error)
