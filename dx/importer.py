@@ -7,7 +7,9 @@ Columns (header row, any order, case-insensitive; other columns are ignored):
   date         YYYY-MM-DD (read as 00:00 Asia/Ho_Chi_Minh that day) or an RFC 3339 timestamp with offset
   numerator, denominator   whole numbers, for ratio indicators
   value        a number, for value, count and rank indicators
-  event_id     optional UUID; default: uuid5 over indicator|unit|date|numbers, so a re-import sends the same ids
+  period       optional reference period the value describes: YYYY, YYYY-Qn or YYYY-MM
+  event_id     optional UUID; default: uuid5 over indicator|unit|date|numbers (|period when given), so a
+               re-import sends the same ids
 Rows are numbered as in a spreadsheet: the header is row 1.
 """
 
@@ -31,7 +33,7 @@ from shared.domain.timeutil import LOCAL_TZ
 from shared.domain.validation import check_event
 from shared.settings import Settings
 
-COLUMNS = ("indicator", "unit", "date", "numerator", "denominator", "value", "event_id")
+COLUMNS = ("indicator", "unit", "date", "numerator", "denominator", "value", "period", "event_id")
 REQUIRED = ("indicator", "unit", "date")
 NAMESPACE = uuid.UUID("0b0e9f6c-3d55-4c1e-8f5e-7d2a4f1c9a20")
 Event = dict[str, Any]
@@ -133,10 +135,14 @@ def _number(cell: Any) -> float:
     return float(cell)
 
 
-def event_id(indicator: str, unit: str, moment: datetime, numerator: Any, denominator: Any, value: Any) -> str:
-    """Deterministic id of a row's observation: the same row imported twice is the same event."""
+def event_id(
+    indicator: str, unit: str, moment: datetime, numerator: Any, denominator: Any, value: Any, period: str | None = None
+) -> str:
+    """Deterministic id of a row's observation: the same row imported twice is the same event. The period joins
+    the name only when given (so rows without one keep their ids); the same figure for two periods is two events."""
     stamp = moment.astimezone(UTC).isoformat()
-    return str(uuid.uuid5(NAMESPACE, f"{indicator}|{unit}|{stamp}|{numerator}|{denominator}|{value}"))
+    name = f"{indicator}|{unit}|{stamp}|{numerator}|{denominator}|{value}" + (f"|{period}" if period else "")
+    return str(uuid.uuid5(NAMESPACE, name))
 
 
 def parse_row(
@@ -161,8 +167,11 @@ def parse_row(
     moment = fields.pop("date")
     indicator, unit = str(cells["indicator"]), _code(cells["unit"])
     event: Event = {"indicator": indicator, "unit": unit, "observed_at": moment.isoformat(), **fields}
+    if cells.get("period") is not None:
+        event["period"] = _code(cells["period"])  # a year typed as a number comes back as 2024 or 2024.0
     event["event_id"] = str(cells["event_id"]) if cells.get("event_id") else event_id(
-        indicator, unit, moment, fields.get("numerator"), fields.get("denominator"), fields.get("value")
+        indicator, unit, moment, fields.get("numerator"), fields.get("denominator"), fields.get("value"),
+        event.get("period"),
     )  # fmt: skip
     try:
         problems = check_event(EventV1.model_validate(event, context={"now": now}), catalog, hierarchy)

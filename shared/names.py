@@ -13,6 +13,7 @@ GROUP_ALERTER: Final = "alerter"
 PORT_COLLECTOR: Final = 8080
 PORT_AGGREGATOR_METRICS: Final = 9101
 PORT_ALERTER_METRICS: Final = 9102
+PORT_PULL_METRICS: Final = 9103
 PORT_KAFKA: Final = 9092
 PORT_POSTGRES: Final = 5432
 PORT_PROMETHEUS: Final = 9090
@@ -48,12 +49,22 @@ M_CONSUMER_LAG: Final = "dx_consumer_lag"
 M_PARTITION_STOPPED: Final = "dx_aggregator_partition_stopped"
 M_ALERT_EVALUATIONS: Final = "dx_alert_evaluations"
 M_ALERTS_FIRING: Final = "dx_alerts_firing"
+M_CONNECTOR_RUNS: Final = "dx_connector_runs"
+M_CONNECTOR_FETCHED: Final = "dx_connector_records_fetched"
+M_CONNECTOR_ACCEPTED: Final = "dx_connector_records_accepted"
+M_CONNECTOR_REJECTED: Final = "dx_connector_records_rejected"
+M_CONNECTOR_LAST_SUCCESS: Final = "dx_connector_last_success_timestamp_seconds"
+M_CONNECTOR_DURATION: Final = "dx_connector_run_duration_seconds"
+M_CONNECTOR_FAILURES: Final = "dx_connector_consecutive_failures"
+M_CONNECTOR_INTERVAL: Final = "dx_connector_interval_seconds"
 
 # Alert names (docs/alerts-and-metrics.md)
 ALERT_BEHIND: Final = "DxTargetBehind"
 ALERT_AT_RISK: Final = "DxTargetAtRisk"
 ALERT_MISSED: Final = "DxTargetMissed"
 ALERT_STALE: Final = "DxIndicatorStale"
+ALERT_CONNECTOR_FAILING: Final = "DxConnectorFailing"
+ALERT_CONNECTOR_STALE: Final = "DxConnectorStale"
 
 TIMEZONE: Final = "Asia/Ho_Chi_Minh"
 PROVINCE_CODE: Final = "38"

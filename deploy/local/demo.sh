@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# `make demo`: start the whole native stack and the three services, drive simulated source-system traffic,
-# print the URLs and the status table. Ctrl-C stops everything this script started.
+# `make demo`: start the whole native stack and the services, drive simulated source-system traffic, run the
+# shipped pull connectors (deploy/connectors/examples) against a fake portal on loopback (testing/fake_source.py)
+# and a watched folder, print the URLs and the status table. Ctrl-C stops everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=.venv/bin
 RATE="${DX_DEMO_RATE:-200}"
 DURATION="${DX_DEMO_DURATION:-0}"   # 0 = until Ctrl-C
 
+FAKE_PID=""
 stop_all() {
   trap - EXIT INT TERM
   echo
   echo "Stopping the demo stack…"
   deploy/local/stack.sh down || true
+  [[ -n $FAKE_PID ]] && kill "$FAKE_PID" 2>/dev/null || true
 }
 trap stop_all EXIT
 [[ -t 1 ]] || export COLUMNS=200   # piped or logged: give the status table room instead of 80 columns
@@ -24,6 +27,21 @@ ONCALL="http://127.0.0.1:${DX_ONCALL_PORT:-9099}"
 deploy/local/stack.sh up --infra-only
 $BIN/dx db migrate
 $BIN/dx topics ensure
+
+# The pull collector's demo: a fake portal report on loopback, a watched folder with one spreadsheet, and a source
+# token for each connector (re-issued on every demo, handed to the pull collector through its environment).
+mkdir -p .run/logs .run/inbox/so-tai-chinh
+$BIN/python -m testing.fake_source --port "${DX_DEMO_FAKE_SOURCE_PORT:-9110}" >.run/logs/fake-source.log 2>&1 &
+FAKE_PID=$!
+cp samples/so-tai-chinh-demo.csv .run/inbox/so-tai-chinh/
+issue_token() {  # NAME INDICATORS: the source's new token (an earlier demo's is revoked first)
+  $BIN/dx sources revoke "$1" >/dev/null 2>&1 || true
+  $BIN/dx sources add "$1" --indicators "$2" | tail -n 1
+}
+DX_PULL_TOKEN_PORTAL_DVC="$(issue_token portal-dvc gov.level4_procedures_online)"
+DX_PULL_TOKEN_SO_TAI_CHINH="$(issue_token so-tai-chinh econ.digital_economy_share,gov.eid_users)"
+export DX_PULL_TOKEN_PORTAL_DVC DX_PULL_TOKEN_SO_TAI_CHINH
+export DX_PULL_CONNECTORS_DIR="${DX_PULL_CONNECTORS_DIR:-deploy/connectors/examples}"
 deploy/local/stack.sh up
 
 echo "Backfilling history 2021 → today (compressed replay across the 2025 reform)…"
@@ -51,9 +69,11 @@ dxmon is running:
   On-call receiver       $ONCALL  (notifications by webhook and e-mail; JSON: $ONCALL/api/notifications)
   Grafana                http://127.0.0.1:3000  (with docker compose up; dashboards in deploy/grafana/dashboards)
   Logs                   .run/logs/  (services run under supervisord: make status shows restarts)
+  Pull connectors        dx connectors list · dx connectors test portal-dvc · files in .run/inbox/so-tai-chinh/
 
 MSG
 $BIN/dx status --unit 38 || true
+$BIN/dx connectors list || true
 echo
 echo "Live traffic at ${RATE} events/s; Ctrl-C stops everything."
 if [[ $DURATION == 0 ]]; then

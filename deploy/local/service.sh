@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run one of the project's Python services under supervisord (deploy/local/supervisord.conf), which starts it again
 # when it dies (at once; with a growing delay if it keeps dying within 3 s of its start):
-#   deploy/local/service.sh start|stop|status collector|aggregator|alerter|oncall
+#   deploy/local/service.sh start|stop|status collector|aggregator|alerter|pull|oncall
 #   deploy/local/service.sh shutdown            stop supervisord itself (after the services)
 # supervisord is started on first use, from the repo root with the caller's environment (DX_* settings are
 # inherited by every service it runs). Logs .run/logs/NAME.log and .run/logs/supervisord.log.
@@ -9,6 +9,7 @@
 #   collector  127.0.0.1:${DX_COLLECTOR_PORT:-8080}/healthz
 #   aggregator 127.0.0.1:${DX_AGGREGATOR_METRICS_PORT:-9101}/metrics
 #   alerter    127.0.0.1:${DX_ALERTER_METRICS_PORT:-9102}/metrics
+#   pull       127.0.0.1:${DX_PULL_METRICS_PORT:-9103}/healthz
 #   oncall     127.0.0.1:${DX_ONCALL_PORT:-9099}/healthz
 # If it cannot start (supervisord gives up: FATAL), the end of its log is printed and the script exits 1.
 set -euo pipefail
@@ -18,11 +19,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ACTION="${1:-}"
 NAME="${2:-}"
-USAGE="usage: $0 start|stop|status collector|aggregator|alerter|oncall, or $0 shutdown"
+USAGE="usage: $0 start|stop|status collector|aggregator|alerter|pull|oncall, or $0 shutdown"
 case "$NAME" in
   collector) PORT="${DX_COLLECTOR_PORT:-8080}"; PATH_="/healthz" ;;
   aggregator) PORT="${DX_AGGREGATOR_METRICS_PORT:-9101}"; PATH_="/metrics" ;;
   alerter) PORT="${DX_ALERTER_METRICS_PORT:-9102}"; PATH_="/metrics" ;;
+  pull) PORT="${DX_PULL_METRICS_PORT:-9103}"; PATH_="/healthz" ;;
   oncall) PORT="${DX_ONCALL_PORT:-9099}"; PATH_="/healthz" ;;
   "") [[ $ACTION == shutdown ]] || { echo "$USAGE" >&2; exit 2; } ;;
   *) echo "$USAGE" >&2; exit 2 ;;

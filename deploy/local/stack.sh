@@ -11,7 +11,7 @@ DX_COMPONENT=stack
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 HERE="$DX_ROOT/deploy/local"
-SERVICES=(oncall collector aggregator alerter)
+SERVICES=(oncall collector aggregator alerter pull)
 
 ACTION="${1:-}"
 INFRA_ONLY=0
@@ -37,7 +37,7 @@ up() {
 
 down() {
   local s rc=0
-  for s in alerter aggregator collector oncall; do "$HERE/service.sh" stop "$s" || rc=1; done
+  for s in pull alerter aggregator collector oncall; do "$HERE/service.sh" stop "$s" || rc=1; done
   "$HERE/service.sh" shutdown || rc=1
   "$HERE/alertmanager.sh" stop || rc=1
   "$HERE/prometheus.sh" stop || rc=1

@@ -7,6 +7,7 @@ from pydantic_settings import BaseSettings
 from services.aggregator.settings import AggregatorSettings
 from services.alerter.settings import AlerterSettings
 from services.collector.settings import CollectorSettings
+from services.pull.settings import PullSettings
 from shared.settings import Settings
 
 SECTIONS: list[tuple[str, type[BaseSettings]]] = [
@@ -14,6 +15,7 @@ SECTIONS: list[tuple[str, type[BaseSettings]]] = [
     ("collector", CollectorSettings),
     ("aggregator", AggregatorSettings),
     ("alerter", AlerterSettings),
+    ("pull", PullSettings),
 ]
 
 

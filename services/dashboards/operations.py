@@ -6,7 +6,7 @@ from grafana_foundation_sdk.builders.prometheus import Dataquery
 from grafana_foundation_sdk.models.common import BigValueColorMode, StackingMode
 from grafana_foundation_sdk.models.dashboard import ValueMap, ValueMappingResult
 
-from services.dashboards import common
+from services.dashboards import common, connectors
 from services.dashboards import recorded as r
 from services.dashboards.queries import promql
 from shared import names
@@ -146,4 +146,4 @@ def build() -> dash.Dashboard:
     board = board.with_row(dash.Row("Độ trễ và lô · Latency and batches"))
     for panel in _latency():
         board = board.with_panel(panel)
-    return board
+    return connectors.with_connectors(board)

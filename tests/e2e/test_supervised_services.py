@@ -21,6 +21,7 @@ SERVICES = {  # name: (port variable, readiness path)
     "collector": ("DX_COLLECTOR_PORT", "/healthz"),
     "aggregator": ("DX_AGGREGATOR_METRICS_PORT", "/metrics"),
     "alerter": ("DX_ALERTER_METRICS_PORT", "/metrics"),
+    "pull": ("DX_PULL_METRICS_PORT", "/healthz"),
 }
 
 
@@ -68,7 +69,7 @@ async def answers(url: str) -> bool:
 
 
 async def test_each_killed_service_is_back_and_serving_within_10_s(supervised: Supervised) -> None:
-    """One supervisord for the four, killed in turn (starting four services per case would quadruple the time)."""
+    """One supervisord for the five, killed in turn (starting five services per case would multiply the time)."""
     for name in SERVICES:
         before = supervised.status(name)
         assert (before["state"], before["restarts"], before["reachable"]) == ("running", "0", "yes"), name

@@ -26,6 +26,7 @@ PYTHON_SERVICES = {
     "collector": names.PORT_COLLECTOR,
     "aggregator": names.PORT_AGGREGATOR_METRICS,
     "alerter": names.PORT_ALERTER_METRICS,
+    "pull": names.PORT_PULL_METRICS,
 }
 INFRA_PORTS = {
     "kafka": names.PORT_KAFKA,
@@ -39,7 +40,7 @@ ONE_SHOT = {"migrate", "grafana-password"}
 # The variable that sets the address each service's listener binds; "" where the code binds 0.0.0.0 itself.
 BIND_HOST = {
     "collector": "DX_COLLECTOR_HOST", "aggregator": "DX_AGGREGATOR_METRICS_HOST", "alerter": "DX_ALERTER_METRICS_HOST",
-    "oncall": "DX_ONCALL_HOST",
+    "oncall": "DX_ONCALL_HOST", "pull": "DX_PULL_METRICS_HOST",
 }  # fmt: skip
 # Reachable from the network: source systems post events, people open Grafana. Everything else: host loopback.
 PUBLIC = {"collector", "grafana"}

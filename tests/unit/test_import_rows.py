@@ -127,3 +127,23 @@ def test_the_shipped_dti_sample_is_valid(catalog: Catalog, hierarchy: Hierarchy)
         ("overall.dti_rank", "2021", 12.0),
         ("overall.dti_rank", "2023", 11.0),
     }
+
+
+def test_an_optional_period_column_names_the_period_a_value_describes(
+    tmp_path: Path, catalog: Catalog, hierarchy: Hierarchy
+) -> None:
+    text = (
+        "indicator,unit,date,value,period\n"
+        "econ.digital_economy_share,38,2025-09-30,14.2,2024\n"
+        "econ.digital_economy_share,38,2025-09-30,14.2,\n"
+        "econ.digital_economy_share,38,2025-09-30,14.9,2024-13\n"
+    )
+    valid, report = parse_file(_write(tmp_path, text), catalog, hierarchy, NOW)
+    assert [r.event.get("period") for r in valid] == ["2024", None]
+    assert [(e.row, e.field, e.reason.split(":")[0]) for e in report.errors] == [(4, "period", "invalid_period")]
+    book = Workbook()
+    book.active.append(["indicator", "unit", "date", "value", "period"])
+    book.active.append(["econ.digital_economy_share", 38, datetime(2025, 9, 30), 14.2, 2024])
+    book.save(tmp_path / "sheet.xlsx")
+    (row,), _ = parse_file(tmp_path / "sheet.xlsx", catalog, hierarchy, NOW)
+    assert row.event["period"] == "2024"  # a year typed as a number

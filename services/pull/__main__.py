@@ -1,0 +1,3 @@
+from services.pull.main import main
+
+main()
