@@ -54,6 +54,8 @@ class EventV1(BaseModel):
     denominator: Count | None = None
     value: StrictFloat | None = None
     period: str | None = None  # the reference period the value describes: "YYYY", "YYYY-Qn" or "YYYY-MM"
+    corrects: UUID | None = None  # a correction: the event_id (of the same source) whose place this event takes
+    retracts: UUID | None = None  # a retraction: the event_id (of the same source) withdrawn; no measures
 
     @field_validator("period", mode="before")
     @classmethod
@@ -73,10 +75,13 @@ class EventV1(BaseModel):
 
     @model_validator(mode="after")
     def _measure_and_time(self, info: ValidationInfo) -> Self:
+        self._amends()
         has_ratio = self.numerator is not None or self.denominator is not None
+        if self.retracts is not None and (has_ratio or self.value is not None or self.period is not None):
+            raise PydanticCustomError("wrong_measure", "a retraction carries no numerator, denominator, value or period")
         if has_ratio and self.value is not None:
             raise PydanticCustomError("wrong_measure", "send either numerator/denominator or value, not both")
-        if not has_ratio and self.value is None:
+        if not has_ratio and self.value is None and self.retracts is None:
             raise PydanticCustomError("wrong_measure", "send numerator and denominator, or value")
         if has_ratio and (self.numerator is None or self.denominator is None):
             raise PydanticCustomError("wrong_measure", "numerator and denominator go together")
@@ -93,6 +98,17 @@ class EventV1(BaseModel):
         if found is not None and found.start > local_date(now):
             raise PydanticCustomError("period_in_future", "period {period} has not begun", {"period": self.period})
         return self
+
+    def _amends(self) -> None:
+        if self.corrects is not None and self.retracts is not None:
+            raise PydanticCustomError("invalid_amendment", "send either corrects or retracts, not both")
+        if self.event_id in (self.corrects, self.retracts):
+            raise PydanticCustomError("invalid_amendment", "an event cannot correct or retract itself")
+
+    @property
+    def amends(self) -> UUID | None:
+        """The event_id this event corrects or retracts (None: an ordinary observation)."""
+        return self.corrects or self.retracts
 
     @property
     def key(self) -> bytes:
@@ -140,6 +156,7 @@ _CUSTOM_CODES = {
     "invalid_period",
     "period_in_future",
     "period_after_observation",
+    "invalid_amendment",
 }
 
 
