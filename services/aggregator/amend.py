@@ -22,6 +22,7 @@ from services.aggregator.decode import Fact
 from services.aggregator.fold import Plan, SeriesDay, SeriesSum, add_fact, exact, plan_series
 from shared.domain.catalog import Catalog, Semantics
 from shared.domain.hierarchy import Hierarchy
+from shared.domain.rollup import chain
 from shared.domain.timeutil import local_date, micros
 
 
@@ -132,6 +133,7 @@ def signed_series(removed: Iterable[Fact], added: Iterable[Fact]) -> dict[Series
 @dataclass(frozen=True)
 class Effect:
     plan: Plan  # buckets to add (signed), daily and current values to recompute, late days
+    bucket_order: list[tuple[SeriesDay, int]]  # the buckets touched and their place on their chain (0: reporting)
     snapshot_days: list[SeriesDay]  # to recompute from the events in force
     periods: list[tuple[str, str, str]]  # (indicator, unit, period) to recompute from the events in force
 
@@ -142,7 +144,13 @@ def effect(judged: Judged, catalog: Catalog, hierarchy: Hierarchy, today: date) 
     work = plan_series(series, catalog, hierarchy, today)
     snapshot_days = sorted(k for k in series if catalog[k[0]].semantics is Semantics.SNAPSHOT)
     periods = sorted({(f.indicator, f.unit, f.period) for f in [*judged.removed, *judged.added] if f.period})
-    return Effect(work, snapshot_days, periods)
+    place: dict[SeriesDay, int] = {}
+    for f in [*judged.removed, *judged.added]:
+        for i, unit in enumerate(chain(hierarchy, f.unit, f.day)):
+            if (f.indicator, unit, f.day) in work.buckets:
+                place[(f.indicator, unit, f.day)] = i
+    order = sorted(place.items(), key=lambda item: (item[1], item[0]))
+    return Effect(work, order, snapshot_days, periods)
 
 
 async def write(conn: asyncpg.Connection, change: Effect) -> None:
@@ -150,6 +158,12 @@ async def write(conn: asyncpg.Connection, change: Effect) -> None:
     await store.add_buckets(conn, change.plan.buckets)
     if change.plan.buckets:
         await conn.execute(sql.DROP_EMPTY_BUCKETS, *_keys(sorted(change.plan.buckets)))
+    for (indicator, unit, day), place in change.bucket_order:  # nearest the reporting unit first
+        if place == 0:
+            await conn.execute(sql.BUCKET_LAST_OF_EVENTS, indicator, unit, day)
+        else:
+            version_from = change.plan.daily[(indicator, unit, day)].version_from
+            await conn.execute(sql.BUCKET_LAST_OF_CHILDREN, indicator, unit, day, version_from)
     if change.snapshot_days:
         await conn.execute(sql.DROP_SNAPSHOT_DAYS, *_keys(change.snapshot_days))
         await conn.execute(sql.RECOMPUTE_SNAPSHOT_DAYS, *_keys(change.snapshot_days))

@@ -324,3 +324,26 @@ JOIN applied_events a ON a.indicator = k.indicator AND a.unit = k.unit AND a.per
 WHERE a.retracts IS NULL AND a.replaced_by IS NULL
 ORDER BY k.indicator, k.unit, k.period, a.observed_at DESC, a.event_id DESC
 """
+
+# A bucket's last observation after an amendment: a reporting unit's from its events in force that day, an
+# ancestor's from its direct children's buckets (updated first, nearest the reporting unit first).
+BUCKET_LAST_OF_EVENTS = """
+UPDATE agg_buckets b SET last_observed_at = x.last
+FROM (
+    SELECT max(a.observed_at) AS last FROM applied_events a
+    WHERE a.indicator = $1 AND a.unit = $2 AND a.retracts IS NULL AND a.replaced_by IS NULL
+      AND a.observed_at >= $3::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+      AND a.observed_at < ($3::date + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+) x
+WHERE b.indicator = $1 AND b.unit = $2 AND b.day = $3 AND x.last IS NOT NULL
+"""
+
+BUCKET_LAST_OF_CHILDREN = """
+UPDATE agg_buckets b SET last_observed_at = x.last
+FROM (
+    SELECT max(c.last_observed_at) AS last FROM agg_buckets c
+    WHERE c.indicator = $1 AND c.day = $3
+      AND c.unit IN (SELECT t.child FROM agg_unit_tree t WHERE t.version_from = $4 AND t.ancestor = $2)
+) x
+WHERE b.indicator = $1 AND b.unit = $2 AND b.day = $3 AND x.last IS NOT NULL
+"""
