@@ -148,7 +148,8 @@ async def _recompute(
     specs.update({(s.indicator, s.unit, s.day): s for s in current.values()})
     await store.lock_series(conn, [(s.indicator, s.unit) for s in specs.values() if not s.is_leaf])
     values = await store.compute(conn, specs, catalog)
-    if empty_is_null:  # nothing left (window emptied, event retracted): no value; the rows stay, the change is published
+    # nothing left (a window emptied, an event retracted): no value; the rows stay, so the change is published
+    if empty_is_null:
         for key, s in specs.items():
             values.setdefault(key, compose(catalog[s.indicator], s, NO_DATA))
         await store.write_daily_gaps(conn, {k: values[k] for k in daily})

@@ -42,7 +42,7 @@ def prepare(decoder: Decoder, parts: list[Part], now: datetime) -> Prepared:
     stamps: dict[datetime, int] = {}  # received_at is shared by every event of a request: convert it once
     series, received = out.series, out.received
     for partition, offset, fact in located(decoder, parts, now, out.poison):
-        if fact.amends is not None:  # judged in the transaction, against the events applied (services/aggregator/amend.py)
+        if fact.amends is not None:  # judged in the transaction against the events applied (aggregator/amend.py)
             out.amendments.append((partition, offset, fact))
             continue
         lines.append(copy_line(fact, partition, offset, stamps))

@@ -78,7 +78,7 @@ class EventV1(BaseModel):
         self._amends()
         has_ratio = self.numerator is not None or self.denominator is not None
         if self.retracts is not None and (has_ratio or self.value is not None or self.period is not None):
-            raise PydanticCustomError("wrong_measure", "a retraction carries no numerator, denominator, value or period")
+            raise PydanticCustomError("wrong_measure", "a retraction carries no numerator, denominator, value, period")
         if has_ratio and self.value is not None:
             raise PydanticCustomError("wrong_measure", "send either numerator/denominator or value, not both")
         if not has_ratio and self.value is None and self.retracts is None:

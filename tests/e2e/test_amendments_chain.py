@@ -1,9 +1,11 @@
 """Corrections through the whole chain as real processes: HTTP → collector → dx.events.v1 → aggregator →
 PostgreSQL and dx.rollups.v1 → alerter → the shared Alertmanager (read back through its API v2: its on-call route
-for DxTargetMissed only notifies in office hours). A correction of the observation that raised an alert changes the province's value and resolves the alert; another
-source cannot retract it; a correction sent twice counts once."""
+for DxTargetMissed only notifies in office hours). A correction of the observation that raised an alert changes
+the province's value and resolves the alert; another source cannot retract it; a correction sent twice counts once.
+"""
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,6 @@ import orjson
 
 from shared.settings import Settings
 from testing.processes import ServiceProcess, free_port
-from datetime import UTC, datetime
-
 from tests.support.alerting import fast_alerter, write_catalog
 from tests.support.db import add_source, fetch
 from tests.support.env import eventually
@@ -25,7 +25,9 @@ def observation(code: str, numerator: int) -> dict[str, Any]:
 
 
 async def province(settings: Settings, code: str) -> Any:
-    rows = await fetch(settings, "SELECT numerator, value FROM current_values WHERE indicator = $1 AND unit = '38'", code)
+    rows = await fetch(
+        settings, "SELECT numerator, value FROM current_values WHERE indicator = $1 AND unit = '38'", code
+    )
     return rows[0] if rows else None
 
 
@@ -39,10 +41,14 @@ async def alerts_in_force(settings: Settings, code: str) -> list[dict[str, Any]]
     async with httpx.AsyncClient(base_url=settings.alertmanager_url, timeout=10) as client:
         found = (await client.get("/api/v2/alerts", params={"filter": f'indicator="{code}"'})).json()
     now = datetime.now(UTC)
-    return [a for a in found if datetime.fromisoformat(a["endsAt"]) > now and a["labels"]["alertname"] == "DxTargetMissed"]
+    return [
+        a for a in found if datetime.fromisoformat(a["endsAt"]) > now and a["labels"]["alertname"] == "DxTargetMissed"
+    ]
 
 
-async def test_a_corrected_snapshot_changes_the_province_and_resolves_its_alert(isolated: Settings, tmp_path: Path) -> None:
+async def test_a_corrected_snapshot_changes_the_province_and_resolves_its_alert(
+    isolated: Settings, tmp_path: Path
+) -> None:
     code = f"t.corr_{uuid.uuid4().hex[:10]}"
     catalog = write_catalog(tmp_path, code)
     port, agg_port = free_port(), free_port()
@@ -50,8 +56,12 @@ async def test_a_corrected_snapshot_changes_the_province_and_resolves_its_alert(
     mine, theirs = await add_source(settings, "corr-office"), await add_source(settings, "corr-intruder")
     procs = [
         ServiceProcess("collector", settings, f"http://127.0.0.1:{port}/readyz"),
-        ServiceProcess("aggregator", settings, f"http://127.0.0.1:{agg_port}/healthz",
-                       {"DX_AGGREGATOR_METRICS_PORT": str(agg_port)}),  # fmt: skip
+        ServiceProcess(
+            "aggregator",
+            settings,
+            f"http://127.0.0.1:{agg_port}/healthz",
+            {"DX_AGGREGATOR_METRICS_PORT": str(agg_port)},
+        ),
         fast_alerter(settings, catalog, "corr", clock_start=None),
     ]
     try:

@@ -81,7 +81,8 @@ async def tables(settings: Settings) -> dict[str, set[tuple[Any, ...]]]:
 def steps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The daily history as the values it steps through: a row that repeats the day before (an amendment recomputes
     days on which, without the wrong event, nothing changed) or says "no data" before any data says nothing new."""
-    out, before = [], {}
+    out: list[dict[str, Any]] = []
+    before: dict[tuple[str, str], Any] = {}
     for r in rows:
         series = (r["indicator"], r["unit"])
         figures = None if r["value"] is None else (r["value"], r["numerator"], r["denominator"], r["coverage"])
