@@ -14,8 +14,11 @@ ALTER TABLE applied_events
 -- A retraction or a replaced event counts nowhere; the snapshot and period values of a (indicator, unit) are
 -- recomputed from the events still in force when an amendment removes the one they held.
 CREATE INDEX applied_events_series ON applied_events (indicator, unit, observed_at);
-CREATE INDEX applied_events_amends ON applied_events (source, corrects) WHERE corrects IS NOT NULL;
+-- `dx events show` and the refusal of a foreign original look an id up whatever its source; the dashboard lists
+-- the recent amendments.
 CREATE INDEX applied_events_id ON applied_events (event_id);
+CREATE INDEX applied_events_amendments ON applied_events (received_at DESC)
+    WHERE corrects IS NOT NULL OR retracts IS NOT NULL;
 
 -- Known periods of the events applied before: the period period_values holds for its event, else the year.
 UPDATE applied_events a SET period = p.period
