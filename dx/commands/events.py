@@ -54,8 +54,8 @@ def _show(args: argparse.Namespace) -> int:
         print(f"dx events show: no event {event_id} was applied or refused", file=sys.stderr)
         return 1
     if args.json:
-        doc = {"applied": trail.applied, "chains": trail.chains, "refused": trail.refused,
-               "current": [{"indicator": k[0], "unit": k[1], **(v or {})} for k, v in trail.current.items()]}  # fmt: skip
+        values = [{"indicator": k[0], "unit": k[1], **(v or {})} for k, v in trail.current.items()]
+        doc = {"applied": trail.applied, "chains": trail.chains, "refused": trail.refused, "current": values}
         print(json.dumps(doc, default=_json, ensure_ascii=False, indent=2))
         return 0
     console = Console()
