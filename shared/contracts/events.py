@@ -54,8 +54,16 @@ class EventV1(BaseModel):
     denominator: Count | None = None
     value: StrictFloat | None = None
     period: str | None = None  # the reference period the value describes: "YYYY", "YYYY-Qn" or "YYYY-MM"
-    corrects: UUID | None = None  # a correction: the event_id (of the same source) whose place this event takes
-    retracts: UUID | None = None  # a retraction: the event_id (of the same source) withdrawn; no measures
+    corrects: UUID | None = Field(
+        None,
+        description="a correction: the event_id (of this event's own source) whose place it takes; the full corrected "
+        "event (the original's indicator and unit, its measures). Only that source may send it (or an operator).",
+    )
+    retracts: UUID | None = Field(
+        None,
+        description="a retraction: the event_id (of this event's own source) withdrawn; the original's indicator and "
+        "unit, observed_at = when it was withdrawn, no measures and no period",
+    )
 
     @field_validator("period", mode="before")
     @classmethod
