@@ -13,7 +13,7 @@ from shared.adapters.postgres import connect
 COLUMNS = """a.source, a.event_id::text AS event_id, a.indicator, a.unit, a.observed_at, a.period,
        a.numerator, a.denominator, a.value::float8 AS value, a.received_at, a.applied_at, a.kafka_partition,
        a.kafka_offset, a.corrects::text AS corrects, a.retracts::text AS retracts, a.replaced_by::text AS replaced_by,
-       a.replaced_at"""
+       a.replaced_at, a.operator"""
 
 APPLIED = f"SELECT {COLUMNS} FROM applied_events a WHERE a.event_id = $1 ORDER BY a.source"
 
@@ -57,7 +57,7 @@ SELECT * FROM (
     WHERE a.indicator = $1 AND a.unit = $2 AND a.received_at >= $3
     UNION ALL
     SELECT r.source, r.event_id::text, r.indicator, r.unit, NULL, NULL, NULL, NULL, NULL, r.received_at,
-           r.refused_at, r.kafka_partition, r.kafka_offset, NULL, NULL, NULL, NULL, r.reason
+           r.refused_at, r.kafka_partition, r.kafka_offset, NULL, NULL, NULL, NULL, NULL, r.reason
     FROM event_refusals r
     WHERE r.indicator = $1 AND r.unit = $2 AND r.received_at >= $3
 ) x
@@ -71,6 +71,8 @@ def kind(row: dict[str, Any]) -> str:
     if row.get("reason"):
         return str(row["reason"]).split(":", 1)[0]
     what = "correction" if row["corrects"] else "retraction" if row["retracts"] else "event"
+    if row.get("operator"):
+        what += f" by operator {row['operator']}"
     return f"{what} (replaced)" if row["replaced_by"] else what
 
 

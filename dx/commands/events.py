@@ -17,7 +17,7 @@ from uuid import UUID
 from rich.console import Console
 from rich.table import Table
 
-from dx import events
+from dx import amend, events
 from dx.context import load_context
 from dx.render import safe
 from shared.domain.timeutil import LOCAL_TZ
@@ -40,6 +40,19 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     lst.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N", help="rows at most (default 200)")
     lst.add_argument("--json", action="store_true", help="machine-readable")
     lst.set_defaults(handler=_list)
+    for verb, text in (("correct", "an operator corrects a source's event (đính chính)"),
+                       ("retract", "an operator retracts a source's event (rút lại)")):  # fmt: skip
+        amend = verbs.add_parser(verb, help=text)
+        amend.add_argument("event_id", help="the UUID of the event in force (the last of its correction chain)")
+        amend.add_argument("--source", required=True, help="the source that sent it")
+        amend.add_argument("--operator", required=True, help="who amends it (recorded in the audit trail)")
+        if verb == "correct":
+            amend.add_argument("--numerator", type=int, help="ratio indicators, with --denominator")
+            amend.add_argument("--denominator", type=int)
+            amend.add_argument("--value", type=float, help="value, count and rank indicators")
+            amend.add_argument("--observed-at", type=datetime.fromisoformat, default=None, metavar="RFC3339",
+                               help="default: the original's")  # fmt: skip
+        amend.set_defaults(handler=_amend)
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -95,6 +108,33 @@ def _list(args: argparse.Namespace) -> int:
         table.add_row(_when(r["received_at"]), safe(r["source"]), r["event_id"], events.kind(r),
                       _when(r["observed_at"]), events.measures(r), safe(note))  # fmt: skip
     Console().print(table)
+    return 0
+
+
+def _amend(args: argparse.Namespace) -> int:
+    try:
+        original = UUID(args.event_id)
+    except ValueError:
+        print(f"dx events {args.verb}: {args.event_id!r} is not a UUID", file=sys.stderr)
+        return 2
+    measures: dict[str, Any] = {}
+    if args.verb == "correct":
+        given = {k: getattr(args, k) for k in ("numerator", "denominator", "value")}
+        measures = {k: v for k, v in given.items() if v is not None}
+        if not measures:
+            print("dx events correct: give --numerator and --denominator, or --value", file=sys.stderr)
+            return 2
+    at = getattr(args, "observed_at", None)
+    if at is not None and at.tzinfo is None:
+        print("dx events correct: --observed-at needs an offset, e.g. 2025-12-15T10:00:00+07:00", file=sys.stderr)
+        return 2
+    ctx = load_context()
+    try:
+        sent = asyncio.run(amend.send(ctx, amend.Amendment(args.source, original, args.operator, measures, at)))
+    except amend.AmendError as err:
+        print(f"dx events {args.verb}: {err}", file=sys.stderr)
+        return 2
+    print(f"sent {args.verb}ion {sent} of {original} (source {args.source}); see: dx events show {sent}")
     return 0
 
 

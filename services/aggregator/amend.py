@@ -62,7 +62,7 @@ async def judge(conn: asyncpg.Connection, amendments: Iterable[tuple[int, int, F
         await conn.execute(
             sql.INSERT_AMENDMENT, fact.event_id, fact.indicator, fact.unit, fact.observed_at, fact.numerator,
             fact.denominator, exact(fact.value), fact.source, fact.received_at, partition, offset, fact.period,
-            fact.corrects, fact.retracts,
+            fact.corrects, fact.retracts, fact.operator,
         )  # fmt: skip
         await conn.execute(sql.MARK_REPLACED, fact.source, fact.amends, fact.event_id)
         out.applied += 1

@@ -47,6 +47,7 @@ class Fact(NamedTuple):
     period: str | None = None  # indicators with a reference period: the period the value describes
     corrects: str | None = None  # a correction: the event_id (same source) it replaces
     retracts: str | None = None  # a retraction: the event_id (same source) it withdraws
+    operator: str | None = None  # an amendment sent by an operator (dx events) on the source's behalf
 
     @property
     def amends(self) -> str | None:
@@ -59,7 +60,8 @@ def fact_of(event: AcceptedEvent, catalog: Catalog) -> Fact:
     indicator = catalog.get(e.indicator)
     period = effective_period(indicator, e.period, day) if indicator is not None and e.retracts is None else None
     return Fact(str(e.event_id), e.indicator, e.unit, e.observed_at, e.numerator, e.denominator, e.value, e.source,
-                e.received_at, day, micros(e.observed_at), period, _text(e.corrects), _text(e.retracts))  # fmt: skip
+                e.received_at, day, micros(e.observed_at), period, _text(e.corrects), _text(e.retracts),
+                e.operator)  # fmt: skip
 
 
 def _text(found: UUID | None) -> str | None:
@@ -90,7 +92,7 @@ _STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2
 _INDICATOR = re.compile(r"[a-z]{1,16}\.[a-z0-9_]{1,48}", re.ASCII)
 _UNIT = re.compile(r"[0-9]{2,6}", re.ASCII)
 _SOURCE = re.compile(SOURCE_NAME_PATTERN)
-_FAST_FIELDS = frozenset(AcceptedEvent.model_fields) - {"period", "corrects", "retracts"}
+_FAST_FIELDS = frozenset(AcceptedEvent.model_fields) - {"period", "corrects", "retracts", "operator"}
 CACHE_MAX = 100_000  # entries of each memo below before it starts afresh
 EARLIEST_US = micros(EARLIEST_OBSERVATION)
 MINUTE_US = 60_000_000

@@ -268,8 +268,8 @@ SELECT EXISTS (SELECT 1 FROM applied_events WHERE event_id = $1 AND source <> $2
 
 INSERT_AMENDMENT = """
 INSERT INTO applied_events (event_id, indicator, unit, observed_at, numerator, denominator, value, source,
-                            received_at, kafka_partition, kafka_offset, period, corrects, retracts)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                            received_at, kafka_partition, kafka_offset, period, corrects, retracts, operator)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 """
 
 MARK_REPLACED = """

@@ -131,6 +131,16 @@ class AcceptedEvent(EventV1):
 
     source: SourceName  # the collector sets it from the credential: always a source's name
     received_at: AwareDatetime
+    operator: SourceName | None = Field(
+        None,
+        description="only from `dx events correct|retract`: the operator who amended the source's event for it",
+    )
+
+    @model_validator(mode="after")
+    def _operator_amends(self) -> Self:
+        if self.operator is not None and self.amends is None:
+            raise PydanticCustomError("invalid_amendment", "operator is set only on corrections and retractions")
+        return self
 
 
 _REASON_BY_TYPE = {

@@ -10,8 +10,9 @@ import pytest
 
 from dx.main import main
 from shared.settings import Settings
+from testing.processes import settings_env
 from tests.integration.test_aggregator_amendments import correction, counted, retraction
-from tests.integration.test_aggregator_harness import SATISFACTION, event, running, send
+from tests.integration.test_aggregator_harness import SATISFACTION, current, event, running, send
 from tests.support.env import eventually
 
 
@@ -88,3 +89,31 @@ async def test_an_unknown_event_is_said_so(db_settings: Settings, monkeypatch, c
     monkeypatch.setenv("DX_PG_DATABASE", db_settings.pg_database)
     code, _, err = await _run(capsys, "show", str(uuid.uuid4()))
     assert code == 1 and "was applied or refused" in err
+
+
+async def test_an_operator_corrects_and_retracts_a_sources_event_and_is_recorded(
+    isolated: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in settings_env(isolated).items():
+        monkeypatch.setenv(name, value)
+    typo = {**event(SATISFACTION, "14758", "2026-11-01T09:00:00+07:00", 3, 10), "source": "thue"}
+    other = {**event(SATISFACTION, "14812", "2026-11-01T09:00:00+07:00", 1, 10), "source": "thue"}
+    async with running(isolated):
+        await send(isolated, [typo, other])
+        await eventually(lambda: counted(isolated, 2, 0))
+        code, out, err = await _run(capsys, "correct", typo["event_id"], "--source", "thue", "--operator", "lan",
+                                    "--numerator", "7", "--denominator", "10")  # fmt: skip
+        assert code == 0, err
+        fixed = out.split()[2]
+        code, _, err = await _run(capsys, "retract", other["event_id"], "--source", "thue", "--operator", "lan")
+        assert code == 0, err
+        await eventually(lambda: counted(isolated, 4, 0))
+        code, _, err = await _run(capsys, "retract", typo["event_id"], "--source", "thue", "--operator", "lan")
+        assert code == 2 and err.startswith("dx events retract: original_replaced:")  # amend the one in force
+        code, _, err = await _run(capsys, "retract", typo["event_id"], "--source", "other", "--operator", "lan")
+        assert code == 2 and "unknown_original" in err
+    province = await current(isolated, SATISFACTION, "38")
+    assert (province["numerator"], province["denominator"]) == (7, 10)
+    code, out, _ = await _run(capsys, "show", fixed, "--json")
+    steps = json.loads(out)["chains"]["thue"]
+    assert [(s["event_id"], s["operator"]) for s in steps] == [(typo["event_id"], None), (fixed, "lan")]

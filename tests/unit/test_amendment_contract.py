@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from services.aggregator.decode import Decoder
 from services.aggregator.prepare import Part, prepare
-from shared.contracts.events import EventV1, reasons
+from shared.contracts.events import AcceptedEvent, EventV1, reasons
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.validation import check_event
@@ -74,3 +74,11 @@ def test_the_decoder_sets_amendments_apart_from_the_staged_events(catalog: Catal
         (0, 12, None, fixed["event_id"]),
     ]
     assert prepared.amendments[0][2].numerator == 2 and prepared.amendments[1][2].period is None
+
+
+def test_operator_is_set_only_on_accepted_amendments() -> None:
+    received = {"source": "thue", "received_at": "2026-12-01T00:00:00Z", "operator": "lan"}
+    AcceptedEvent.model_validate({**body(retracts=ORIGINAL), **received}, context={"now": NOW})
+    with pytest.raises(ValidationError, match="operator is set only"):
+        AcceptedEvent.model_validate({**body(numerator=1, denominator=2), **received}, context={"now": NOW})
+    assert errors({**body(retracts=ORIGINAL), "operator": "lan"}) == ["unknown_field"]  # never from a source
