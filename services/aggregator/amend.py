@@ -54,6 +54,8 @@ async def judge(conn: asyncpg.Connection, amendments: Iterable[tuple[int, int, F
             out.duplicates += 1
             continue
         original = await conn.fetchrow(sql.AMENDED_EVENT, fact.source, fact.amends)
+        if original is not None and original["kafka_partition"] == partition and original["kafka_offset"] > offset:
+            original = None  # of this batch, but after the amendment on its partition: not applied before it
         error = await _missing(conn, fact) if original is None else mismatch(fact, original)
         if error is not None:
             await _record(conn, partition, offset, fact, error)

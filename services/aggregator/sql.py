@@ -253,7 +253,7 @@ LIMIT $4
 # locked so that two amendments of one event are judged one after the other.
 AMENDED_EVENT = """
 SELECT event_id, indicator, unit, observed_at, numerator, denominator, value, source, received_at, period,
-       retracts, replaced_by
+       retracts, replaced_by, kafka_partition, kafka_offset
 FROM applied_events WHERE source = $1 AND event_id = $2
 FOR UPDATE
 """

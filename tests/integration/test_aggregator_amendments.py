@@ -142,18 +142,21 @@ async def test_an_amendment_of_a_foreign_unknown_or_replaced_event_is_refused_an
     stale = correction(mine, numerator=9, denominator=10)  # mine was replaced by `first` already
     other = event(SATISFACTION, "14758", "2026-11-02T09:00:00+07:00", 1, 10)
     wrong_unit = {**correction(other, numerator=1, denominator=10), "unit": "14812"}
+    late = event(SATISFACTION, "14758", "2026-11-03T09:00:00+07:00", 2, 10)
+    early = retraction(late)  # before its original on the partition: whatever the batches, not applied before it
     async with running(isolated):
         await send(isolated, [mine, other])
         await eventually(lambda: counted(isolated, 2, 0))
-        await send(isolated, [foreign, unknown, first, stale, wrong_unit])
-        await eventually(lambda: counted(isolated, 3, 4))
+        await send(isolated, [foreign, unknown, first, stale, wrong_unit, early, late])
+        await eventually(lambda: counted(isolated, 4, 5))
     rows = await fetch(isolated, "SELECT event_id::text AS id, reason FROM event_refusals")
     reasons = {r["id"]: r["reason"].split(":")[0] for r in rows}
     assert reasons == {foreign["event_id"]: "foreign_original", unknown["event_id"]: "unknown_original",
-                       stale["event_id"]: "original_replaced", wrong_unit["event_id"]: "original_mismatch"}  # fmt: skip
-    records = await _read_all(isolated, isolated.topic_deadletter, 4)
+                       stale["event_id"]: "original_replaced", wrong_unit["event_id"]: "original_mismatch",
+                       early["event_id"]: "unknown_original"}  # fmt: skip
+    records = await _read_all(isolated, isolated.topic_deadletter, 5)
     letters = {orjson.loads(orjson.loads(r.value)["original"])["event_id"]: orjson.loads(r.value) for r in records}
     assert {k: v["reason"].split(":")[0] for k, v in letters.items()} == reasons
     assert all(v["service"] == "aggregator" for v in letters.values())
     province = await current(isolated, SATISFACTION, "38")
-    assert (province["numerator"], province["denominator"]) == (5, 20)  # `first` and `other`
+    assert (province["numerator"], province["denominator"]) == (7, 30)  # `first`, `other` and `late`
