@@ -1,4 +1,4 @@
-"""Corrections and retractions, inside a batch's transaction (docs/events-and-topics.md, "Corrections").
+"""Corrections and retractions, inside a batch's transaction (docs/events-and-topics.md, "Corrections and retractions").
 
 An amendment names an event of its own source (`corrects` or `retracts`). It is judged against the events applied
 so far, in offset order (an amendment of an amendment of the same batch sees the first): a duplicate is recorded and
