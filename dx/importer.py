@@ -8,9 +8,11 @@ Columns (header row, any order, case-insensitive; other columns are ignored):
   numerator, denominator   whole numbers, for ratio indicators
   value        a number, for value, count and rank indicators
   period       optional reference period the value describes: YYYY, YYYY-Qn or YYYY-MM
-  event_id     optional UUID; default: uuid5 over indicator|unit|date|numbers (|period when given), so a
-               re-import sends the same ids
-Rows are numbered as in a spreadsheet: the header is row 1.
+  event_id     optional UUID; default: uuid5 over the source's name and indicator|unit|date (|period when given),
+               so a re-import sends the same ids and no other source can predict them
+Rows are numbered as in a spreadsheet: the header is row 1. A row whose figures differ from what its event (or the
+last correction of it) holds in the database is sent as a correction of it (dx/import_changes.py); the same figures
+are sent again under the same id and count once.
 """
 
 import csv
@@ -24,6 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dx.client import CollectorClient
+from dx.import_changes import changes, source_of_token
 from dx.sending import batches
 from dx.tokens import obtain_token
 from shared.contracts.events import EventV1, reasons
@@ -54,6 +57,7 @@ class RowError:
 class ParsedRow:
     row: int
     event: Event
+    derived_id: bool = False  # the event_id is the row's, not the file's: it is derived again with the source
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -135,14 +139,22 @@ def _number(cell: Any) -> float:
     return float(cell)
 
 
-def event_id(
-    indicator: str, unit: str, moment: datetime, numerator: Any, denominator: Any, value: Any, period: str | None = None
-) -> str:
-    """Deterministic id of a row's observation: the same row imported twice is the same event. The period joins
-    the name only when given (so rows without one keep their ids); the same figure for two periods is two events."""
+def event_id(indicator: str, unit: str, moment: datetime, source: str = "", period: str | None = None) -> str:
+    """Deterministic id of a row's observation for one source: the same row imported twice is the same event, and
+    its figures may change (then it is corrected, dx/import_changes.py). The period joins the name only when given
+    (rows without one keep their ids); the same date for two periods is two observations."""
     stamp = moment.astimezone(UTC).isoformat()
-    name = f"{indicator}|{unit}|{stamp}|{numerator}|{denominator}|{value}" + (f"|{period}" if period else "")
+    name = f"{source}|{indicator}|{unit}|{stamp}" + (f"|{period}" if period else "")
     return str(uuid.uuid5(NAMESPACE, name))
+
+
+def with_source(row: ParsedRow, source: str) -> ParsedRow:
+    """The row with its derived event_id keyed by the source that sends it."""
+    if not row.derived_id:
+        return row
+    moment = datetime.fromisoformat(row.event["observed_at"])
+    ident = event_id(row.event["indicator"], row.event["unit"], moment, source, row.event.get("period"))
+    return ParsedRow(row.row, {**row.event, "event_id": ident}, True)
 
 
 def parse_row(
@@ -169,17 +181,15 @@ def parse_row(
     event: Event = {"indicator": indicator, "unit": unit, "observed_at": moment.isoformat(), **fields}
     if cells.get("period") is not None:
         event["period"] = _code(cells["period"])  # a year typed as a number comes back as 2024 or 2024.0
-    event["event_id"] = str(cells["event_id"]) if cells.get("event_id") else event_id(
-        indicator, unit, moment, fields.get("numerator"), fields.get("denominator"), fields.get("value"),
-        event.get("period"),
-    )  # fmt: skip
+    derived = not cells.get("event_id")
+    event["event_id"] = event_id(indicator, unit, moment, period=event.get("period")) if derived else str(cells["event_id"])
     try:
         problems = check_event(EventV1.model_validate(event, context={"now": now}), catalog, hierarchy)
     except ValidationError as err:
         problems = reasons(err)
     if problems:
         return [error_for_row(number, p) for p in problems]
-    return ParsedRow(number, event)
+    return ParsedRow(number, event, derived)
 
 
 def _code(cell: Any) -> str:
@@ -202,6 +212,7 @@ class ImportReport:
     rows: int = 0
     accepted: int = 0
     duplicates: int = 0  # rows repeating an earlier row's event (sent once)
+    corrections: int = 0  # rows whose figures changed since the last import: sent as corrections
     errors: list[RowError] = field(default_factory=list)
 
     @property
@@ -216,16 +227,20 @@ def parse_file(
     now = now or datetime.now(UTC)
     report = ImportReport()
     valid: list[ParsedRow] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, ParsedRow] = {}
     for number, row in read_rows(path):
         report.rows += 1
         parsed = parse_row(number, row, catalog, hierarchy, now)
         if isinstance(parsed, list):
             report.errors.extend(parsed)
-        elif parsed.event["event_id"] in seen:
-            report.duplicates += 1
+        elif (earlier := seen.get(parsed.event["event_id"])) is not None:
+            if earlier.event == parsed.event:
+                report.duplicates += 1
+            else:
+                clash = f"conflicting_rows: row {earlier.row} is the same event (indicator, unit, date or event_id)"
+                report.errors.append(RowError(number, "event", f"{clash} with other figures"))
         else:
-            seen[parsed.event["event_id"]] = number
+            seen[parsed.event["event_id"]] = parsed
             valid.append(parsed)
     return valid, report
 
@@ -249,6 +264,23 @@ async def send_rows(
     report.errors.sort(key=lambda e: e.row)
 
 
+async def as_corrections(
+    settings: Settings, source: str, rows: list[ParsedRow], report: ImportReport
+) -> list[ParsedRow]:
+    """The rows to send: a row whose figures changed since its last import becomes a correction; a row whose event
+    was retracted is reported."""
+    out = []
+    for row, decided in zip(rows, await changes(settings, source, [r.event for r in rows]), strict=True):
+        if isinstance(decided, str):
+            report.errors.append(error_for_row(row.row, decided))
+            continue
+        if "corrects" in decided:
+            report.corrections += 1
+        out.append(ParsedRow(row.row, decided, row.derived_id))
+    report.errors.sort(key=lambda e: e.row)
+    return out
+
+
 async def import_rows(
     settings: Settings,
     collector_url: str,
@@ -262,6 +294,11 @@ async def import_rows(
     if not rows:
         return None
     created, token = await obtain_token(settings, token, "importer")
+    source = created or await source_of_token(settings, token)
+    if source is not None:  # an unknown token: the collector answers 401
+        rows = await as_corrections(settings, source, [with_source(r, source) for r in rows], report)
+        if not rows:
+            return created
     async with CollectorClient(collector_url, token) as client:
         await send_rows(client, rows, report, batch, on_batch)
     return created

@@ -21,8 +21,9 @@ columns (header row; any order; other columns are ignored):
   numerator    whole number (ratio indicators), with denominator > 0
   denominator  whole number (ratio indicators)
   value        number (value, count and rank indicators)
-  event_id     optional UUID; default: derived from indicator|unit|date|numbers, so importing
-               the same file twice changes nothing
+  event_id     optional UUID; default: derived from the source and indicator|unit|date, so importing
+               the same file twice changes nothing, and a row whose figures changed since is sent
+               as a correction of what it sent before (not counted a second time)
 Valid rows are imported even when others are rejected; the exit status is 1 when any row was rejected.
 """
 
@@ -93,5 +94,5 @@ def _print(console: Console, path: Path, report: ImportReport) -> None:
         console.print(table)
     console.print(
         f"{report.rows} rows: {report.accepted} accepted, {report.rejected_rows} rejected, "
-        f"{report.duplicates} duplicate rows sent once"
+        f"{report.duplicates} duplicate rows sent once, {report.corrections} changed rows sent as corrections"
     )

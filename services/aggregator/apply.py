@@ -1,13 +1,14 @@
 """Apply one batch of events in one PostgreSQL transaction, together with the consumer offsets it reaches."""
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import asyncpg
 
-from services.aggregator import sql, store
-from services.aggregator.decode import Decoder
+from services.aggregator import amend, sql, store
+from services.aggregator.decode import Decoder, Fact
 from services.aggregator.fold import Plan, SeriesDay, late_specs, plan, plan_series, spec_as_of_today
 from services.aggregator.prepare import Part, Prepared, first_copies, latest_periods
 from services.aggregator.store import Offsets
@@ -45,10 +46,15 @@ def stage(
     return Staged(prepared, plan_series(prepared.series, catalog, hierarchy, today), parts, now, today)
 
 
+Refuse = Callable[[list[amend.Refusal]], Awaitable[None]]
+
+
 async def apply_batch(
-    pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy, decoder: Decoder, batch: Staged, offsets: Offsets
-) -> Applied:
-    """Insert the new events, fold them into buckets and values, and store the offsets: all or nothing."""
+    pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy, decoder: Decoder, batch: Staged, offsets: Offsets,
+    refuse: Refuse | None = None,
+) -> Applied:  # fmt: skip
+    """Insert the new events, fold them into buckets and values, apply the corrections and retractions, and store
+    the offsets: all or nothing. `refuse` dead-letters the refused amendments before the offsets are stored."""
     result = Applied()
     prepared = batch.prepared
     async with pool.acquire() as conn, conn.transaction():
@@ -69,8 +75,31 @@ async def apply_batch(
             await store.add_period_values(conn, periods)
             later = late_specs(await store.later_rows(conn, todo.late), catalog, hierarchy)
             result.changed = await _recompute(conn, catalog, {**later, **todo.daily}, todo.current)
+        if prepared.amendments:
+            await _amend(conn, catalog, hierarchy, batch.today, prepared.amendments, result, refuse)
         await store.save_offsets(conn, offsets)
     return result
+
+
+async def _amend(
+    conn: asyncpg.Connection, catalog: Catalog, hierarchy: Hierarchy, today: date,
+    amendments: list[tuple[int, int, Fact]], result: Applied, refuse: Refuse | None,
+) -> None:  # fmt: skip
+    judged = await amend.judge(conn, amendments)
+    change = amend.effect(judged, catalog, hierarchy, today)
+    await amend.write(conn, change)
+    later = late_specs(await store.later_rows(conn, change.plan.late), catalog, hierarchy)
+    changed = await _recompute(conn, catalog, {**later, **change.plan.daily}, change.plan.current, empty_is_null=True)
+    latest = {(r["indicator"], r["unit"]): r for r in [*result.changed, *changed]}  # the amendments' rows win
+    result.changed = list(latest.values())
+    result.applied += judged.applied
+    result.duplicates += judged.duplicates
+    for _, _, fact in amendments:
+        result.received[fact.received_at] = result.received.get(fact.received_at, 0) + 1
+    if judged.refused:
+        if refuse is None:
+            raise RuntimeError("refused amendments and no dead-letter publisher")
+        await refuse(judged.refused)
 
 
 async def refresh_increments(
@@ -119,8 +148,11 @@ async def _recompute(
     specs.update({(s.indicator, s.unit, s.day): s for s in current.values()})
     await store.lock_series(conn, [(s.indicator, s.unit) for s in specs.values() if not s.is_leaf])
     values = await store.compute(conn, specs, catalog)
-    if empty_is_null:  # nothing left in the window: no value (the row stays, so the change is published)
-        for s in current.values():
-            values.setdefault((s.indicator, s.unit, s.day), compose(catalog[s.indicator], s, NO_DATA))
-    await store.write_daily(conn, {k: values[k] for k in daily if k in values})
+    # nothing left (a window emptied, an event retracted): no value; the rows stay, so the change is published
+    if empty_is_null:
+        for key, s in specs.items():
+            values.setdefault(key, compose(catalog[s.indicator], s, NO_DATA))
+        await store.write_daily_gaps(conn, {k: values[k] for k in daily})
+    else:
+        await store.write_daily(conn, {k: values[k] for k in daily if k in values})
     return await store.write_current(conn, current.values(), values)

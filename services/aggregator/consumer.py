@@ -24,7 +24,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from services.aggregator import store
-from services.aggregator.apply import Staged, apply_batch, refresh_increments, stage
+from services.aggregator.amend import Refusal
+from services.aggregator.apply import Refuse, Staged, apply_batch, refresh_increments, stage
 from services.aggregator.decode import Decoder, code_of
 from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.prepare import Part
@@ -158,7 +159,9 @@ class Aggregator:
                 {tp.partition: records[-1].offset + 1 for tp, records in batch.records.items()},
             )  # fmt: skip
             started = time.perf_counter()
-            result = await apply_batch(self.pool, self.catalog, self.hierarchy, self.decoder, batch.staged, offsets)
+            result = await apply_batch(
+                self.pool, self.catalog, self.hierarchy, self.decoder, batch.staged, offsets, self.refuser(batch)
+            )
         finally:
             committed.set()
         done = time.time()
@@ -198,6 +201,16 @@ class Aggregator:
         await asyncio.gather(*futures)
         for _, errors in poison:
             self.metrics.deadlettered.labels(reason=code_of(errors)).inc()
+
+    def refuser(self, batch: Batch) -> Refuse:
+        """Dead-letters the batch's refused corrections and retractions (inside its transaction, before the offsets
+        move past them; a failed transaction replays them, so a dead letter may repeat, as for poison)."""
+        by_place = {(tp.partition, r.offset): r for tp, records in batch.records.items() for r in records}
+
+        async def refuse(refused: list[Refusal]) -> None:
+            await self.deadletter([(by_place[(r.partition, r.offset)], r.errors) for r in refused], batch.staged.now)
+
+        return refuse
 
     async def send_rollups(self, changed: Iterable[Any]) -> list[Any]:
         """Hand dx.rollups.v1 messages to the producer (after the commit); returns their ack futures. A lost

@@ -9,6 +9,7 @@ import math
 import re
 from datetime import date, datetime
 from typing import Any, NamedTuple, TypeVar
+from uuid import UUID
 
 import orjson
 from pydantic import ValidationError
@@ -44,15 +45,27 @@ class Fact(NamedTuple):
     day: date
     observed_us: int  # observed_at in microseconds since the epoch (how it is staged)
     period: str | None = None  # indicators with a reference period: the period the value describes
+    corrects: str | None = None  # a correction: the event_id (same source) it replaces
+    retracts: str | None = None  # a retraction: the event_id (same source) it withdraws
+    operator: str | None = None  # an amendment sent by an operator (dx events) on the source's behalf
+
+    @property
+    def amends(self) -> str | None:
+        return self.corrects or self.retracts
 
 
 def fact_of(event: AcceptedEvent, catalog: Catalog) -> Fact:
     e = event
     day = local_date(e.observed_at)
     indicator = catalog.get(e.indicator)
-    period = effective_period(indicator, e.period, day) if indicator is not None else None
+    period = effective_period(indicator, e.period, day) if indicator is not None and e.retracts is None else None
     return Fact(str(e.event_id), e.indicator, e.unit, e.observed_at, e.numerator, e.denominator, e.value, e.source,
-                e.received_at, day, micros(e.observed_at), period)  # fmt: skip
+                e.received_at, day, micros(e.observed_at), period, _text(e.corrects), _text(e.retracts),
+                e.operator)  # fmt: skip
+
+
+def _text(found: UUID | None) -> str | None:
+    return None if found is None else str(found)
 
 
 def decode(value: bytes | None, catalog: Catalog, hierarchy: Hierarchy, now: datetime) -> AcceptedEvent | list[str]:
@@ -79,7 +92,7 @@ _STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2
 _INDICATOR = re.compile(r"[a-z]{1,16}\.[a-z0-9_]{1,48}", re.ASCII)
 _UNIT = re.compile(r"[0-9]{2,6}", re.ASCII)
 _SOURCE = re.compile(SOURCE_NAME_PATTERN)
-_FIELDS = frozenset(AcceptedEvent.model_fields)
+_FAST_FIELDS = frozenset(AcceptedEvent.model_fields) - {"period", "corrects", "retracts", "operator"}
 CACHE_MAX = 100_000  # entries of each memo below before it starts afresh
 EARLIEST_US = micros(EARLIEST_OBSERVATION)
 MINUTE_US = 60_000_000
@@ -114,7 +127,7 @@ class Decoder:
             self.now, self.latest_us = now, micros(now + MAX_CLOCK_SKEW)
         try:
             d = orjson.loads(value)
-            if type(d) is not dict or not d.keys() <= _FIELDS or "period" in d:  # an own period: the reference
+            if type(d) is not dict or not d.keys() <= _FAST_FIELDS:  # an own period or an amendment: the reference
                 return None
             event_id, code, unit, source = d["event_id"], d["indicator"], d["unit"], d["source"]
             observed_at, received_text = _stamp(d["observed_at"]), d["received_at"]

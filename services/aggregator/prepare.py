@@ -33,6 +33,7 @@ class Prepared:
     received: dict[datetime, int] = field(default_factory=dict)  # received_at → events (latency histogram)
     poison: list[tuple[int, int, list[str]]] = field(default_factory=list)  # (part index, record index, reasons)
     periods: dict[tuple[str, str, str], Fact] = field(default_factory=dict)  # latest per (indicator, unit, period)
+    amendments: list[tuple[int, int, Fact]] = field(default_factory=list)  # (partition, offset, fact), offset order
 
 
 def prepare(decoder: Decoder, parts: list[Part], now: datetime) -> Prepared:
@@ -41,6 +42,9 @@ def prepare(decoder: Decoder, parts: list[Part], now: datetime) -> Prepared:
     stamps: dict[datetime, int] = {}  # received_at is shared by every event of a request: convert it once
     series, received = out.series, out.received
     for partition, offset, fact in located(decoder, parts, now, out.poison):
+        if fact.amends is not None:  # judged in the transaction against the events applied (aggregator/amend.py)
+            out.amendments.append((partition, offset, fact))
+            continue
         lines.append(copy_line(fact, partition, offset, stamps))
         add_fact(series, fact)
         if fact.period is not None:
@@ -85,10 +89,16 @@ def first_copies(decoder: Decoder, parts: list[Part], now: datetime, new_ids: se
     """The facts of the events in `new_ids`, each once: its first copy in offset order (as the insert kept)."""
     out = []
     for _, _, fact in located(decoder, parts, now, []):
-        if fact.event_id in new_ids:
-            new_ids.discard(fact.event_id)
+        identity = identity_of(fact)  # amendments were not staged: never among new_ids
+        if identity in new_ids:
+            new_ids.discard(identity)
             out.append(fact)
     return out
+
+
+def identity_of(fact: Fact) -> str:
+    """An event's identity: its id is unique per source."""
+    return f"{fact.source} {fact.event_id}"
 
 
 def copy_line(e: Fact, partition: int, offset: int, stamps: dict[datetime, int]) -> str:
@@ -102,7 +112,8 @@ def copy_line(e: Fact, partition: int, offset: int, stamps: dict[datetime, int])
     num = NULL if e.numerator is None else e.numerator
     den = NULL if e.denominator is None else e.denominator
     val = NULL if e.value is None else repr(e.value)  # as fold.exact: the decimal the JSON number meant
+    period = NULL if e.period is None else e.period  # "YYYY", "YYYY-Qn" or "YYYY-MM": nothing to escape
     return (
         f"{e.event_id}\t{e.indicator}\t{e.unit}\t{e.observed_us}\t{num}\t{den}\t{val}\t{e.source}\t"
-        f"{received}\t{partition}\t{offset}\n"
+        f"{received}\t{partition}\t{offset}\t{period}\n"
     )

@@ -4,25 +4,40 @@
 CREATE_STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS agg_stage (
     event_id uuid, indicator text, unit text, observed_us bigint, numerator bigint, denominator bigint,
-    value numeric, source text, received_us bigint, kafka_partition int, kafka_offset bigint
+    value numeric, source text, received_us bigint, kafka_partition int, kafka_offset bigint, period text
 ) ON COMMIT DELETE ROWS
 """
 
-# DISTINCT ON drops duplicates inside the batch (the first by offset wins); ON CONFLICT drops those seen before.
-# The ids of the new events come back only when some were duplicates ($1 = rows staged): the common case sends none.
+# DISTINCT ON drops duplicates inside the batch (the first by offset wins); ON CONFLICT drops those seen before. An
+# event is identified by (source, event_id): another source's id never shadows it. The keys `source event_id` of the
+# new events come back only when some were duplicates ($1 = rows staged): the common case sends none.
 INSERT_EVENTS = """
 WITH new AS (
 INSERT INTO applied_events (event_id, indicator, unit, observed_at, numerator, denominator, value, source,
-                            received_at, kafka_partition, kafka_offset)
-SELECT DISTINCT ON (event_id) event_id, indicator, unit, timestamptz 'epoch' + observed_us * interval '1 microsecond',
-       numerator, denominator, value, source, timestamptz 'epoch' + received_us * interval '1 microsecond',
-       kafka_partition, kafka_offset
+                            received_at, kafka_partition, kafka_offset, period)
+SELECT DISTINCT ON (source, event_id) event_id, indicator, unit,
+       timestamptz 'epoch' + observed_us * interval '1 microsecond', numerator, denominator, value, source,
+       timestamptz 'epoch' + received_us * interval '1 microsecond', kafka_partition, kafka_offset, period
 FROM agg_stage
-ORDER BY event_id, kafka_partition, kafka_offset
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id
+ORDER BY source, event_id, kafka_partition, kafka_offset
+ON CONFLICT (source, event_id) DO NOTHING
+RETURNING source, event_id
 )
-SELECT count(*)::int AS n, CASE WHEN count(*) < $1 THEN array_agg(event_id) END AS ids FROM new
+SELECT count(*)::int AS n, CASE WHEN count(*) < $1 THEN array_agg(source || ' ' || event_id::text) END AS ids
+FROM new
+"""
+
+# The staged copies that were not applied (duplicates of an applied event): into the audit of refusals.
+REFUSE_DUPLICATES = """
+INSERT INTO event_refusals (kafka_partition, kafka_offset, source, event_id, indicator, unit, reason, received_at)
+SELECT s.kafka_partition, s.kafka_offset, s.source, s.event_id, s.indicator, s.unit,
+       'duplicate: event_id: already applied from ' || a.kafka_partition || '@' || a.kafka_offset,
+       timestamptz 'epoch' + s.received_us * interval '1 microsecond'
+FROM agg_stage s
+JOIN applied_events a ON a.source = s.source AND a.event_id = s.event_id
+WHERE (a.kafka_partition, a.kafka_offset) IS DISTINCT FROM (s.kafka_partition, s.kafka_offset)
+ORDER BY s.kafka_partition, s.kafka_offset
+ON CONFLICT (kafka_partition, kafka_offset) DO NOTHING
 """
 
 # The latest snapshot observation per (indicator, unit, local day): a later one (observed_at, then event_id) wins.
@@ -237,4 +252,103 @@ WHERE NOT EXISTS (
     SELECT 1 FROM daily_values d WHERE d.indicator = c.indicator AND d.unit = c.unit AND d.day = c.day)
 ORDER BY 3, 1, 2
 LIMIT $4
+"""
+
+# Corrections and retractions (services/aggregator/amend.py): the event an amendment names, of its own source,
+# locked so that two amendments of one event are judged one after the other.
+AMENDED_EVENT = """
+SELECT event_id, indicator, unit, observed_at, numerator, denominator, value, source, received_at, period,
+       retracts, replaced_by, kafka_partition, kafka_offset
+FROM applied_events WHERE source = $1 AND event_id = $2
+FOR UPDATE
+"""
+
+IS_APPLIED = """
+SELECT EXISTS (SELECT 1 FROM applied_events WHERE source = $1 AND event_id = $2)
+"""
+
+APPLIED_ELSEWHERE = """
+SELECT EXISTS (SELECT 1 FROM applied_events WHERE event_id = $1 AND source <> $2)
+"""
+
+INSERT_AMENDMENT = """
+INSERT INTO applied_events (event_id, indicator, unit, observed_at, numerator, denominator, value, source,
+                            received_at, kafka_partition, kafka_offset, period, corrects, retracts, operator)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+"""
+
+MARK_REPLACED = """
+UPDATE applied_events SET replaced_by = $3, replaced_at = now() WHERE source = $1 AND event_id = $2
+"""
+
+REFUSE = """
+INSERT INTO event_refusals (kafka_partition, kafka_offset, source, event_id, indicator, unit, reason, received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (kafka_partition, kafka_offset) DO NOTHING
+"""
+
+# An amendment's effect on buckets is exact arithmetic; a bucket left with no event is removed, as if never sent.
+DROP_EMPTY_BUCKETS = """
+DELETE FROM agg_buckets b
+USING unnest($1::text[], $2::text[], $3::date[]) AS k(indicator, unit, day)
+WHERE b.indicator = k.indicator AND b.unit = k.unit AND b.day = k.day AND b.events = 0
+"""
+
+# Snapshot days and period values an amendment touched are recomputed from the events in force (neither a retraction
+# nor replaced): the latest by observed_at, then event_id, as ADD_SNAPSHOT_DAYS and ADD_PERIOD_VALUES keep.
+DROP_SNAPSHOT_DAYS = """
+DELETE FROM agg_snapshot_days d
+USING unnest($1::text[], $2::text[], $3::date[]) AS k(indicator, unit, day)
+WHERE d.indicator = k.indicator AND d.unit = k.unit AND d.day = k.day
+"""
+
+RECOMPUTE_SNAPSHOT_DAYS = """
+INSERT INTO agg_snapshot_days (indicator, unit, day, observed_at, event_id, numerator, denominator, value)
+SELECT DISTINCT ON (k.indicator, k.unit, k.day) k.indicator, k.unit, k.day, a.observed_at, a.event_id, a.numerator,
+       a.denominator, a.value
+FROM unnest($1::text[], $2::text[], $3::date[]) AS k(indicator, unit, day)
+JOIN applied_events a ON a.indicator = k.indicator AND a.unit = k.unit
+ AND a.observed_at >= k.day::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+ AND a.observed_at < (k.day + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+WHERE a.retracts IS NULL AND a.replaced_by IS NULL
+ORDER BY k.indicator, k.unit, k.day, a.observed_at DESC, a.event_id DESC
+"""
+
+DROP_PERIOD_VALUES = """
+DELETE FROM period_values p
+USING unnest($1::text[], $2::text[], $3::text[]) AS k(indicator, unit, period)
+WHERE p.indicator = k.indicator AND p.unit = k.unit AND p.period = k.period
+"""
+
+RECOMPUTE_PERIOD_VALUES = """
+INSERT INTO period_values (indicator, unit, period, observed_at, event_id, value, numerator, denominator)
+SELECT DISTINCT ON (k.indicator, k.unit, k.period) k.indicator, k.unit, k.period, a.observed_at, a.event_id, a.value,
+       a.numerator, a.denominator
+FROM unnest($1::text[], $2::text[], $3::text[]) AS k(indicator, unit, period)
+JOIN applied_events a ON a.indicator = k.indicator AND a.unit = k.unit AND a.period = k.period
+WHERE a.retracts IS NULL AND a.replaced_by IS NULL
+ORDER BY k.indicator, k.unit, k.period, a.observed_at DESC, a.event_id DESC
+"""
+
+# A bucket's last observation after an amendment: a reporting unit's from its events in force that day, an
+# ancestor's from its direct children's buckets (updated first, nearest the reporting unit first).
+BUCKET_LAST_OF_EVENTS = """
+UPDATE agg_buckets b SET last_observed_at = x.last
+FROM (
+    SELECT max(a.observed_at) AS last FROM applied_events a
+    WHERE a.indicator = $1 AND a.unit = $2 AND a.retracts IS NULL AND a.replaced_by IS NULL
+      AND a.observed_at >= $3::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+      AND a.observed_at < ($3::date + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+) x
+WHERE b.indicator = $1 AND b.unit = $2 AND b.day = $3 AND x.last IS NOT NULL
+"""
+
+BUCKET_LAST_OF_CHILDREN = """
+UPDATE agg_buckets b SET last_observed_at = x.last
+FROM (
+    SELECT max(c.last_observed_at) AS last FROM agg_buckets c
+    WHERE c.indicator = $1 AND c.day = $3
+      AND c.unit IN (SELECT t.child FROM agg_unit_tree t WHERE t.version_from = $4 AND t.ancestor = $2)
+) x
+WHERE b.indicator = $1 AND b.unit = $2 AND b.day = $3 AND x.last IS NOT NULL
 """

@@ -1,7 +1,7 @@
 """PostgreSQL side of the aggregator: one transaction per batch applies events, recomputes values, moves offsets.
 
-Exactly-once effect: `applied_events.event_id` is the primary key and only the rows this transaction inserted
-are folded in. Values are recomputed from the applied events / buckets (never incremented), under transaction
+Exactly-once effect: `applied_events (source, event_id)` is the primary key and only the rows this transaction
+inserted are folded in. Values are recomputed from the applied events / buckets (never incremented), under transaction
 advisory locks on the rollup series taken in sorted order, so the last writer of a shared rollup always sees
 every committed contribution. Multi-row writes sort their keys so concurrent instances cannot deadlock.
 """
@@ -24,7 +24,7 @@ from shared.domain.rollup import Computed, Sums, ValueSpec, compose, increment_r
 
 STAGE_COLUMNS = [
     "event_id", "indicator", "unit", "observed_us", "numerator", "denominator", "value",
-    "source", "received_us", "kafka_partition", "kafka_offset",
+    "source", "received_us", "kafka_partition", "kafka_offset", "period",
 ]  # fmt: skip
 
 
@@ -49,10 +49,14 @@ async def prepare(conn: asyncpg.Connection) -> None:
 
 async def insert_new_events(conn: asyncpg.Connection, copy: bytes, rows: int) -> set[str] | None:
     """Stage the batch (`rows` rows of STAGE_COLUMNS in COPY text format) and insert the events never seen before;
-    returns their ids, or None when all were new."""
+    returns their identities (`identity_of`), or None when all were new; the copies not applied are recorded as
+    refused duplicates."""
     await conn.copy_to_table("agg_stage", source=io.BytesIO(copy), columns=STAGE_COLUMNS, format="text")
     found = await conn.fetchrow(sql.INSERT_EVENTS, rows)
-    return None if found["n"] == rows else {str(i) for i in found["ids"] or ()}  # array_agg(no rows) is NULL
+    if found["n"] == rows:
+        return None
+    await conn.execute(sql.REFUSE_DUPLICATES)
+    return set(found["ids"] or ())  # `source event_id` (identity_of); array_agg(no rows) is NULL
 
 
 async def add_buckets(conn: asyncpg.Connection, buckets: dict[SeriesDay, Bucket]) -> None:

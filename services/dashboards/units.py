@@ -5,7 +5,7 @@ from grafana_foundation_sdk.builders import table, timeseries
 from grafana_foundation_sdk.models.common import GraphDrawStyle, LineInterpolation, VisibilityMode
 from grafana_foundation_sdk.models.dashboard import DynamicConfigValue, VariableOption, VariableRefresh, VariableSort
 
-from services.dashboards import common, datasources
+from services.dashboards import common, corrections, datasources
 from services.dashboards.queries import Sql, sql_text
 from shared import names
 
@@ -194,4 +194,5 @@ def build() -> dash.Dashboard:
                 description="Các đơn vị con hiện hành của địa bàn đã chọn, giá trị thấp và cũ nhất trước.",
             )
         )
+        .with_panel(corrections.recent_corrections())
     )

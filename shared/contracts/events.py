@@ -54,6 +54,16 @@ class EventV1(BaseModel):
     denominator: Count | None = None
     value: StrictFloat | None = None
     period: str | None = None  # the reference period the value describes: "YYYY", "YYYY-Qn" or "YYYY-MM"
+    corrects: UUID | None = Field(
+        None,
+        description="a correction: the event_id (of this event's own source) whose place it takes; the full corrected "
+        "event (the original's indicator and unit, its measures). Only that source may send it (or an operator).",
+    )
+    retracts: UUID | None = Field(
+        None,
+        description="a retraction: the event_id (of this event's own source) withdrawn; the original's indicator and "
+        "unit, observed_at = when it was withdrawn, no measures and no period",
+    )
 
     @field_validator("period", mode="before")
     @classmethod
@@ -73,10 +83,13 @@ class EventV1(BaseModel):
 
     @model_validator(mode="after")
     def _measure_and_time(self, info: ValidationInfo) -> Self:
+        self._amends()
         has_ratio = self.numerator is not None or self.denominator is not None
+        if self.retracts is not None and (has_ratio or self.value is not None or self.period is not None):
+            raise PydanticCustomError("wrong_measure", "a retraction carries no numerator, denominator, value, period")
         if has_ratio and self.value is not None:
             raise PydanticCustomError("wrong_measure", "send either numerator/denominator or value, not both")
-        if not has_ratio and self.value is None:
+        if not has_ratio and self.value is None and self.retracts is None:
             raise PydanticCustomError("wrong_measure", "send numerator and denominator, or value")
         if has_ratio and (self.numerator is None or self.denominator is None):
             raise PydanticCustomError("wrong_measure", "numerator and denominator go together")
@@ -94,6 +107,17 @@ class EventV1(BaseModel):
             raise PydanticCustomError("period_in_future", "period {period} has not begun", {"period": self.period})
         return self
 
+    def _amends(self) -> None:
+        if self.corrects is not None and self.retracts is not None:
+            raise PydanticCustomError("invalid_amendment", "send either corrects or retracts, not both")
+        if self.event_id in (self.corrects, self.retracts):
+            raise PydanticCustomError("invalid_amendment", "an event cannot correct or retract itself")
+
+    @property
+    def amends(self) -> UUID | None:
+        """The event_id this event corrects or retracts (None: an ordinary observation)."""
+        return self.corrects or self.retracts
+
     @property
     def key(self) -> bytes:
         """Kafka key of the event: `indicator:unit`."""
@@ -107,6 +131,16 @@ class AcceptedEvent(EventV1):
 
     source: SourceName  # the collector sets it from the credential: always a source's name
     received_at: AwareDatetime
+    operator: SourceName | None = Field(
+        None,
+        description="only from `dx events correct|retract`: the operator who amended the source's event for it",
+    )
+
+    @model_validator(mode="after")
+    def _operator_amends(self) -> Self:
+        if self.operator is not None and self.amends is None:
+            raise PydanticCustomError("invalid_amendment", "operator is set only on corrections and retractions")
+        return self
 
 
 _REASON_BY_TYPE = {
@@ -140,6 +174,7 @@ _CUSTOM_CODES = {
     "invalid_period",
     "period_in_future",
     "period_after_observation",
+    "invalid_amendment",
 }
 
 

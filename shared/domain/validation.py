@@ -32,6 +32,10 @@ def check_event(event: EventV1, catalog: Catalog, hierarchy: Hierarchy) -> list[
     indicator = catalog.get(event.indicator)
     if indicator is None:
         return [f"unknown_indicator: indicator: {event.indicator!r} is not in the catalog"]
+    if event.retracts is not None:  # no measures; the unit is the original's, perhaps no longer in force
+        if hierarchy.known_anywhere(event.unit):
+            return []
+        return [f"unknown_unit: unit: unit {event.unit} does not exist in Thanh Hóa's hierarchy"]
     errors = _check_measure(event, indicator) + _check_period(event, indicator)
     day = local_date(event.observed_at)
     unit = hierarchy.resolve(event.unit, day)

@@ -36,6 +36,15 @@ VALUES ('f1', 'DxTargetAtRisk', '{INDICATOR}', '{PROVINCE}', '2030',
 INSERT INTO alert_history (fingerprint, alertname, labels, annotations, from_state, to_state, starts_at, at)
 SELECT fingerprint, alertname, labels, annotations, 'pending', 'firing', starts_at, now() - interval '1 hour'
 FROM alerts;
+INSERT INTO applied_events (event_id, indicator, unit, observed_at, numerator, denominator, source, received_at,
+                            corrects, replaced_by)
+VALUES ('00000000-0000-4000-8000-000000000001', '{INDICATOR}', '{COMMUNE}', now() - interval '2 days', 30, 100,
+        'office', now() - interval '2 days', NULL, '00000000-0000-4000-8000-000000000002'),
+       ('00000000-0000-4000-8000-000000000002', '{INDICATOR}', '{COMMUNE}', now() - interval '2 days', 40, 100,
+        'office', now() - interval '1 day', '00000000-0000-4000-8000-000000000001', NULL);
+INSERT INTO agg_unit_tree (version_from, ancestor, unit, child) VALUES ('2025-07-01', '{PROVINCE}', '{COMMUNE}',
+                                                                        '{COMMUNE}')
+ON CONFLICT DO NOTHING;
 """
 
 

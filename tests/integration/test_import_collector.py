@@ -123,6 +123,42 @@ async def test_a_second_import_of_the_same_file_changes_nothing(
     assert len(ids) == 8 and len(set(ids)) == 4  # the same four events, twice
 
 
+async def test_a_row_changed_since_the_last_import_is_sent_as_a_correction_once(
+    isolated: Settings, services: tuple[str, str], tmp_path: Path
+) -> None:
+    collector_url, _ = services
+    path, errors = tmp_path / "backfill.csv", tmp_path / "errors.csv"
+    path.write_text(CSV, encoding="utf-8")
+    token = await _token(isolated)
+    _import(isolated, collector_url, token, path, errors)
+    conn = await asyncpg.connect(isolated.pg_dsn("app"))
+    try:
+
+        async def applied() -> int:
+            count: int = await conn.fetchval("SELECT count(*) FROM applied_events")
+            return count
+
+        async def value() -> object:
+            return await conn.fetchval(
+                "SELECT value FROM current_values WHERE indicator = 'gov.eid_users' AND unit = '14755'"
+            )
+
+        await eventually(lambda: _equals(applied, 4), timeout=60)
+        assert await value() == 130 * 100 / 400  # its latest observation, 2024-04-01
+        path.write_text(CSV.replace("2024-04-01,130,400", "2024-04-01,140,400"), encoding="utf-8")
+        second = _import(isolated, collector_url, token, path, errors)
+        assert "1 changed rows sent as corrections" in second.stdout, second.stdout + second.stderr
+        await eventually(lambda: _equals(applied, 5), timeout=60)
+        assert await value() == 140 * 100 / 400  # corrected, not a second observation
+        third = _import(isolated, collector_url, token, path, errors)  # the changed file again: nothing more
+        assert "0 changed rows sent as corrections" in third.stdout, third.stdout + third.stderr
+        assert await applied() == 5
+        ids = await conn.fetch("SELECT event_id::text, source FROM applied_events WHERE corrects IS NOT NULL")
+        assert len(ids) == 1 and ids[0]["source"] == "backfill"
+    finally:
+        await conn.close()
+
+
 async def _equals(check: Callable[[], Awaitable[int]], expected: int) -> bool:
     return await check() == expected
 

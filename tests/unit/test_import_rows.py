@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from dx.importer import ImportFileError, RowError, error_for_row, parse_file
+from dx.importer import ImportFileError, RowError, error_for_row, parse_file, with_source
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 
@@ -62,14 +62,30 @@ def test_valid_rows_become_events_and_bad_rows_are_reported_by_row_and_field(
     }
 
 
-def test_the_same_file_gives_the_same_event_ids_and_a_changed_number_another(
+def test_a_row_keeps_its_event_id_when_its_figures_change_and_each_source_has_its_own(
     tmp_path: Path, catalog: Catalog, hierarchy: Hierarchy
 ) -> None:
     first, _ = parse_file(_write(tmp_path, CSV), catalog, hierarchy, NOW)
     again, _ = parse_file(_write(tmp_path, CSV, "copy.csv"), catalog, hierarchy, NOW)
     assert [r.event["event_id"] for r in first] == [r.event["event_id"] for r in again]
     changed, _ = parse_file(_write(tmp_path, CSV.replace("120,400", "121,400")), catalog, hierarchy, NOW)
-    assert changed[0].event["event_id"] != first[0].event["event_id"]
+    assert changed[0].event["event_id"] == first[0].event["event_id"]  # the same observation: corrected when sent
+    ours, theirs = with_source(first[0], "thue"), with_source(first[0], "kho-bac")
+    assert len({first[0].event["event_id"], ours.event["event_id"], theirs.event["event_id"]}) == 3
+    assert with_source(first[0], "thue") == ours
+
+
+def test_two_rows_of_one_observation_with_other_figures_are_reported(
+    tmp_path: Path, catalog: Catalog, hierarchy: Hierarchy
+) -> None:
+    text = (
+        "indicator,unit,date,numerator,denominator\n"
+        "gov.eid_users,14755,2024-03-01,1,2\n"
+        "gov.eid_users,14755,2024-03-01,1,3\n"
+    )
+    rows, report = parse_file(_write(tmp_path, text), catalog, hierarchy, NOW)
+    assert [r.row for r in rows] == [2]
+    assert [(e.row, e.reason.split(":")[0]) for e in report.errors] == [(3, "conflicting_rows")]
 
 
 def test_an_explicit_event_id_is_kept_and_a_bad_one_reported(

@@ -71,7 +71,7 @@ class FakeApply:
         self.running = 0
 
     async def __call__(
-        self, pool: Any, catalog: Any, hierarchy: Any, decoder: Any, batch: Staged, offsets: Offsets
+        self, pool: Any, catalog: Any, hierarchy: Any, decoder: Any, batch: Staged, offsets: Offsets, refuse: Any = None
     ) -> Applied:
         assert self.running == 0, "two transactions at once"
         self.running += 1

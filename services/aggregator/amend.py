@@ -1,0 +1,178 @@
+"""Corrections and retractions, inside a batch's transaction (docs/events-and-topics.md, "Corrections and retractions").
+
+An amendment names an event of its own source (`corrects` or `retracts`). It is judged against the events applied
+so far, in offset order (an amendment of an amendment of the same batch sees the first): a duplicate is recorded and
+skipped; one of an unknown, foreign, replaced or mismatched event is refused with a reason (recorded, and
+dead-lettered by the consumer). An accepted one is stored, marks the original replaced, and its effect is exact:
+the original's contribution leaves the buckets of its chain and the correction's enters them (integer arithmetic);
+the snapshot days and period values it touched are recomputed from the events still in force; then every daily and
+current value on the affected chains, their later days and the units that carry them (lineage) are recomputed, an
+emptied one becoming NULL (no data) as if the original had never been sent.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from services.aggregator import sql, store
+from services.aggregator.decode import Fact
+from services.aggregator.fold import Plan, SeriesDay, SeriesSum, add_fact, exact, plan_series
+from shared.domain.catalog import Catalog, Semantics
+from shared.domain.hierarchy import Hierarchy
+from shared.domain.rollup import chain
+from shared.domain.timeutil import local_date, micros
+
+
+@dataclass(frozen=True)
+class Refusal:
+    partition: int
+    offset: int
+    errors: list[str]
+
+
+@dataclass
+class Judged:
+    """The amendments of a batch: how many took effect, were duplicates, were refused; what they changed."""
+
+    applied: int = 0
+    duplicates: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+    removed: list[Fact] = field(default_factory=list)  # the originals' contributions to take out
+    added: list[Fact] = field(default_factory=list)  # the corrections' contributions to put in
+
+
+async def judge(conn: asyncpg.Connection, amendments: Iterable[tuple[int, int, Fact]]) -> Judged:
+    """Judge and store each amendment in offset order; returns what the accepted ones remove and add."""
+    out = Judged()
+    for partition, offset, fact in amendments:
+        assert fact.amends is not None
+        if await _is_applied(conn, fact):  # a replay or a resend: counted once
+            await _record(conn, partition, offset, fact, "duplicate: event_id: already applied")
+            out.duplicates += 1
+            continue
+        original = await conn.fetchrow(sql.AMENDED_EVENT, fact.source, fact.amends)
+        if original is not None and original["kafka_partition"] == partition and original["kafka_offset"] > offset:
+            original = None  # of this batch, but after the amendment on its partition: not applied before it
+        error = await _missing(conn, fact) if original is None else mismatch(fact, original)
+        if error is not None:
+            await _record(conn, partition, offset, fact, error)
+            out.refused.append(Refusal(partition, offset, [error]))
+            continue
+        await conn.execute(
+            sql.INSERT_AMENDMENT, fact.event_id, fact.indicator, fact.unit, fact.observed_at, fact.numerator,
+            fact.denominator, exact(fact.value), fact.source, fact.received_at, partition, offset, fact.period,
+            fact.corrects, fact.retracts, fact.operator,
+        )  # fmt: skip
+        await conn.execute(sql.MARK_REPLACED, fact.source, fact.amends, fact.event_id)
+        out.applied += 1
+        out.removed.append(fact_of_row(original))
+        if fact.corrects is not None:
+            out.added.append(fact)
+    return out
+
+
+def mismatch(fact: Fact, original: Any) -> str | None:
+    """Why `fact` may not amend `original` (an applied event of the same source), or None."""
+    field_name = "corrects" if fact.corrects is not None else "retracts"
+    if original["replaced_by"] is not None:
+        return (f"original_replaced: {field_name}: event {fact.amends} was already replaced by "
+                f"{original['replaced_by']}; amend that one")  # fmt: skip
+    if original["retracts"] is not None:
+        return f"original_is_retraction: {field_name}: event {fact.amends} is a retraction; send the event anew"
+    if (original["indicator"], original["unit"]) != (fact.indicator, fact.unit):
+        return (f"original_mismatch: {field_name}: event {fact.amends} is {original['indicator']} of unit "
+                f"{original['unit']}, not {fact.indicator} of unit {fact.unit}")  # fmt: skip
+    return None
+
+
+async def _missing(conn: asyncpg.Connection, fact: Fact) -> str:
+    field_name = "corrects" if fact.corrects is not None else "retracts"
+    if await conn.fetchval(sql.APPLIED_ELSEWHERE, fact.amends, fact.source):
+        return (f"foreign_original: {field_name}: event {fact.amends} was sent by another source; only that source "
+                f"(or an operator with dx) may amend it")  # fmt: skip
+    return f"unknown_original: {field_name}: no event {fact.amends} of source {fact.source} has been applied"
+
+
+async def _is_applied(conn: asyncpg.Connection, fact: Fact) -> bool:
+    return bool(await conn.fetchval(sql.IS_APPLIED, fact.source, fact.event_id))
+
+
+async def _record(conn: asyncpg.Connection, partition: int, offset: int, fact: Fact, reason: str) -> None:
+    await conn.execute(
+        sql.REFUSE, partition, offset, fact.source, fact.event_id, fact.indicator, fact.unit, reason, fact.received_at
+    )
+
+
+def fact_of_row(row: Any) -> Fact:
+    """An applied event's row as the fact it was applied from."""
+    value = None if row["value"] is None else float(row["value"])
+    return Fact(str(row["event_id"]), row["indicator"], row["unit"], row["observed_at"], row["numerator"],
+                row["denominator"], value, row["source"], row["received_at"], local_date(row["observed_at"]),
+                micros(row["observed_at"]), row["period"])  # fmt: skip
+
+
+def signed_series(removed: Iterable[Fact], added: Iterable[Fact]) -> dict[SeriesDay, SeriesSum]:
+    """The contributions per series-day: the added facts' sums minus the removed ones' (events counted alike)."""
+    series: dict[SeriesDay, SeriesSum] = {}
+    for fact in added:
+        add_fact(series, fact)
+    for f in removed:
+        key = (f.indicator, f.unit, f.day)
+        s = series.get(key)
+        if s is None:
+            series[key] = SeriesSum(-(f.numerator or 0), -(f.denominator or 0), -1, f.observed_at, f.event_id,
+                                    None, None, None)  # fmt: skip
+        else:
+            s.numerator -= f.numerator or 0
+            s.denominator -= f.denominator or 0
+            s.events -= 1
+    return series
+
+
+@dataclass(frozen=True)
+class Effect:
+    plan: Plan  # buckets to add (signed), daily and current values to recompute, late days
+    bucket_order: list[tuple[SeriesDay, int]]  # the buckets touched and their place on their chain (0: reporting)
+    snapshot_days: list[SeriesDay]  # to recompute from the events in force
+    periods: list[tuple[str, str, str]]  # (indicator, unit, period) to recompute from the events in force
+
+
+def effect(judged: Judged, catalog: Catalog, hierarchy: Hierarchy, today: date) -> Effect:
+    """What the accepted amendments change (pure)."""
+    series = signed_series(judged.removed, judged.added)
+    work = plan_series(series, catalog, hierarchy, today)
+    snapshot_days = sorted(k for k in series if catalog[k[0]].semantics is Semantics.SNAPSHOT)
+    periods = sorted({(f.indicator, f.unit, f.period) for f in [*judged.removed, *judged.added] if f.period})
+    place: dict[SeriesDay, int] = {}
+    for f in [*judged.removed, *judged.added]:
+        for i, unit in enumerate(chain(hierarchy, f.unit, f.day)):
+            if (f.indicator, unit, f.day) in work.buckets:
+                place[(f.indicator, unit, f.day)] = i
+    order = sorted(place.items(), key=lambda item: (item[1], item[0]))
+    return Effect(work, order, snapshot_days, periods)
+
+
+async def write(conn: asyncpg.Connection, change: Effect) -> None:
+    """Buckets, snapshot days and period values of the effect (the values are recomputed by the caller)."""
+    await store.add_buckets(conn, change.plan.buckets)
+    if change.plan.buckets:
+        await conn.execute(sql.DROP_EMPTY_BUCKETS, *_keys(sorted(change.plan.buckets)))
+    for (indicator, unit, day), place in change.bucket_order:  # nearest the reporting unit first
+        if place == 0:
+            await conn.execute(sql.BUCKET_LAST_OF_EVENTS, indicator, unit, day)
+        else:
+            version_from = change.plan.daily[(indicator, unit, day)].version_from
+            await conn.execute(sql.BUCKET_LAST_OF_CHILDREN, indicator, unit, day, version_from)
+    if change.snapshot_days:
+        await conn.execute(sql.DROP_SNAPSHOT_DAYS, *_keys(change.snapshot_days))
+        await conn.execute(sql.RECOMPUTE_SNAPSHOT_DAYS, *_keys(change.snapshot_days))
+    if change.periods:
+        await conn.execute(sql.DROP_PERIOD_VALUES, *_keys(change.periods))
+        await conn.execute(sql.RECOMPUTE_PERIOD_VALUES, *_keys(change.periods))
+
+
+def _keys(keys: list[Any]) -> list[list[Any]]:
+    return [[k[i] for k in keys] for i in range(3)]
