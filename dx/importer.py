@@ -182,7 +182,9 @@ def parse_row(
     if cells.get("period") is not None:
         event["period"] = _code(cells["period"])  # a year typed as a number comes back as 2024 or 2024.0
     derived = not cells.get("event_id")
-    event["event_id"] = event_id(indicator, unit, moment, period=event.get("period")) if derived else str(cells["event_id"])
+    event["event_id"] = (
+        event_id(indicator, unit, moment, period=event.get("period")) if derived else str(cells["event_id"])
+    )
     try:
         problems = check_event(EventV1.model_validate(event, context={"now": now}), catalog, hierarchy)
     except ValidationError as err:

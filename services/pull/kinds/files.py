@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 
-from dx.importer import ImportFileError, ImportReport, RowError, parse_file, read_rows
+from dx.importer import ImportFileError, ImportReport, RowError, parse_file, read_rows, with_source
 from services.pull.config import Connector
 from services.pull.kinds.base import RunContext, SourceError
 from services.pull.mapping import Mapped
@@ -57,6 +57,7 @@ class FilesSource:
         except ImportFileError as err:
             valid, report = [], ImportReport(errors=[RowError(0, "file", f"unreadable_file: {err}")])
         ctx.tally.fetched += report.rows
+        valid = [with_source(r, ctx.connector.spec.source.name) for r in valid]  # the ids `dx import` sends
         items = [Mapped(r.row, orjson.dumps(r.event), r.event, []) for r in valid]
         items += await asyncio.to_thread(self._local_rejections, path, report)
         rejected = await ctx.deliver(items, path.name)
