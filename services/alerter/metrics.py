@@ -1,7 +1,7 @@
 """Domain gauges (docs/alerts-and-metrics.md) from an in-memory snapshot (replaced at once, so a scrape never
 sees half of it), plus the alerter's own counters."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -11,8 +11,11 @@ from prometheus_client.registry import Collector
 from services.alerter.evaluator import Current, Pair
 from services.alerter.rules import TargetRow
 from shared import names
+from shared.adapters.lag import lag_gauge
 from shared.adapters.metrics import service_registry
 from shared.domain.hierarchy import Unit
+
+DEFAULT_LEVELS = frozenset({"province", "district"})
 
 
 @dataclass
@@ -23,8 +26,16 @@ class Snapshot:
 
 
 class DomainCollector(Collector):
-    def __init__(self) -> None:
+    """Exports the snapshot's series of the units whose level (`level_of`, by code) is one of `levels`; the
+    alerter exports the province and its districts (README "Metrics": the series count and why), communes' values
+    are read from PostgreSQL. Without `level_of`, every unit is exported."""
+
+    def __init__(self, levels: frozenset[str] = DEFAULT_LEVELS, level_of: Mapping[str, str] | None = None) -> None:
         self.snapshot = Snapshot()
+        self.levels, self.level_of = levels, level_of
+
+    def exported(self, code: str) -> bool:
+        return self.level_of is None or self.level_of.get(code) in self.levels
 
     def update(self, current: dict[Pair, Current], rows: list[TargetRow]) -> None:
         """Merge a partial evaluation (one rollup's pairs) into the snapshot."""
@@ -42,6 +53,8 @@ class DomainCollector(Collector):
         carried_children = GaugeMetricFamily(names.M_INDICATOR_REPORTING_CARRIED, "Reporting units whose value is "
                                              "carried from predecessor units", labels=pair)  # fmt: skip
         for (ind, unit), cur in snap.current.items():
+            if not self.exported(unit):
+                continue
             if cur.value is not None:
                 value.add_metric([ind, unit], cur.value)
             if cur.coverage is not None:
@@ -57,12 +70,16 @@ class DomainCollector(Collector):
         t_projected = GaugeMetricFamily(names.M_TARGET_PROJECTED, "Trend projection at the milestone", labels=key)
         status = GaugeMetricFamily(names.M_TARGET_STATUS, "1 for the current status", labels=[*key, "status"])
         for (ind, unit, ms), row in snap.targets.items():
+            if not self.exported(unit):
+                continue
             for family, number in ((t_value, row.value), (t_expected, row.expected), (t_projected, row.projected)):
                 if number is not None:
                     family.add_metric([ind, unit, ms], number)
             status.add_metric([ind, unit, ms, row.status.value], 1.0)
         info = GaugeMetricFamily(names.M_UNIT_INFO, "Units in force", labels=["unit", "name", "level", "parent"])
         for u in snap.units:
+            if not self.exported(u.code):
+                continue
             info.add_metric([u.code, u.full_name, u.level, u.parent_code or ""], 1.0)
         yield from (value, coverage, last, carried, carried_children, t_value, t_expected, t_projected, status, info)
 
@@ -73,14 +90,15 @@ class AlerterMetrics:
     domain: DomainCollector
     evaluations: Counter
     firing: Gauge
+    lag: Gauge
 
 
-def build_metrics() -> AlerterMetrics:
+def build_metrics(levels: frozenset[str] = DEFAULT_LEVELS, level_of: Mapping[str, str] | None = None) -> AlerterMetrics:
     registry = service_registry()
-    domain = DomainCollector()
+    domain = DomainCollector(levels, level_of)
     registry.register(domain)
     evaluations = Counter(
         names.M_ALERT_EVALUATIONS, "Targets evaluated, by trigger (rollup or periodic)", ["trigger"], registry=registry
     )
     firing = Gauge(names.M_ALERTS_FIRING, "Alerts firing (leader only)", ["alertname", "severity"], registry=registry)
-    return AlerterMetrics(registry, domain, evaluations, firing)
+    return AlerterMetrics(registry, domain, evaluations, firing, lag_gauge(registry))

@@ -21,6 +21,14 @@ class AlerterSettings(Settings):
     alerter_dashboard_path: str = Field("/d/dx-units", description="Grafana dashboard linked from alerts")
     alerter_instance: str | None = Field(None, description="lease holder name; default host:pid")
     alerter_metrics_host: str = Field("127.0.0.1", description="address the /metrics endpoint binds")
+    alerter_metrics_levels: str = Field(
+        "province,district", description="levels whose domain gauges /metrics exports (commas); communes: SQL"
+    )
+    alerter_lag_interval_seconds: float = Field(10.0, description="consumer lag of the alerter's group, this often")
+
+    @property
+    def metrics_levels(self) -> frozenset[str]:
+        return frozenset(level.strip() for level in self.alerter_metrics_levels.split(",") if level.strip())
 
     @property
     def alert_lease_seconds(self) -> float:
