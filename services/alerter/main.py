@@ -33,7 +33,7 @@ async def run(settings: AlerterSettings, stop: asyncio.Event, clock: Clock | Non
     if clock is None:
         clock = OffsetClock(settings.alerter_clock_start) if settings.alerter_clock_start else SystemClock()
     catalog, hierarchy = load_catalog(settings.catalog_path), load_hierarchy(settings.units_dir)
-    metrics = build_metrics(settings.metrics_levels, {u.code: u.level for u in hierarchy.all_units()})
+    metrics = build_metrics(settings.metrics_levels)
     broker = build_broker(settings, metrics.registry)
     sink = Alertmanager(settings.alertmanager_url)
     pool = await create_pool(settings)

@@ -1,7 +1,7 @@
 """Domain gauges (docs/alerts-and-metrics.md) from an in-memory snapshot (replaced at once, so a scrape never
 sees half of it), plus the alerter's own counters."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -15,8 +15,6 @@ from shared.adapters.lag import lag_gauge
 from shared.adapters.metrics import service_registry
 from shared.domain.hierarchy import Unit
 
-DEFAULT_LEVELS = frozenset({"province", "district"})
-
 
 @dataclass
 class Snapshot:
@@ -26,16 +24,19 @@ class Snapshot:
 
 
 class DomainCollector(Collector):
-    """Exports the snapshot's series of the units whose level (`level_of`, by code) is one of `levels`; the
-    alerter exports the province and its districts (README "Metrics": the series count and why), communes' values
-    are read from PostgreSQL. Without `level_of`, every unit is exported."""
+    """With `levels`, exports the series of the units in force (as of the last full evaluation) whose level is one of
+    them: the alerter exports the province and its districts by default (README "Metrics": the series count and
+    why); communes' values are read from PostgreSQL. Without `levels`, every unit of the snapshot is exported."""
 
-    def __init__(self, levels: frozenset[str] = DEFAULT_LEVELS, level_of: Mapping[str, str] | None = None) -> None:
+    def __init__(self, levels: frozenset[str] | None = None) -> None:
         self.snapshot = Snapshot()
-        self.levels, self.level_of = levels, level_of
+        self.levels = levels
 
-    def exported(self, code: str) -> bool:
-        return self.level_of is None or self.level_of.get(code) in self.levels
+    def _exported(self) -> Callable[[str], bool]:
+        if self.levels is None:
+            return lambda code: True
+        codes = {u.code for u in self.snapshot.units if u.level in self.levels}
+        return codes.__contains__
 
     def update(self, current: dict[Pair, Current], rows: list[TargetRow]) -> None:
         """Merge a partial evaluation (one rollup's pairs) into the snapshot."""
@@ -44,6 +45,7 @@ class DomainCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         snap = self.snapshot
+        exported = self._exported()
         pair, key = ["indicator", "unit"], ["indicator", "unit", "milestone"]
         value = GaugeMetricFamily(names.M_INDICATOR_VALUE, "Current value in the indicator's unit", labels=pair)
         coverage = GaugeMetricFamily(names.M_INDICATOR_COVERAGE, "Reporting children / children in force", labels=pair)
@@ -53,7 +55,7 @@ class DomainCollector(Collector):
         carried_children = GaugeMetricFamily(names.M_INDICATOR_REPORTING_CARRIED, "Reporting units whose value is "
                                              "carried from predecessor units", labels=pair)  # fmt: skip
         for (ind, unit), cur in snap.current.items():
-            if not self.exported(unit):
+            if not exported(unit):
                 continue
             if cur.value is not None:
                 value.add_metric([ind, unit], cur.value)
@@ -70,7 +72,7 @@ class DomainCollector(Collector):
         t_projected = GaugeMetricFamily(names.M_TARGET_PROJECTED, "Trend projection at the milestone", labels=key)
         status = GaugeMetricFamily(names.M_TARGET_STATUS, "1 for the current status", labels=[*key, "status"])
         for (ind, unit, ms), row in snap.targets.items():
-            if not self.exported(unit):
+            if not exported(unit):
                 continue
             for family, number in ((t_value, row.value), (t_expected, row.expected), (t_projected, row.projected)):
                 if number is not None:
@@ -78,7 +80,7 @@ class DomainCollector(Collector):
             status.add_metric([ind, unit, ms, row.status.value], 1.0)
         info = GaugeMetricFamily(names.M_UNIT_INFO, "Units in force", labels=["unit", "name", "level", "parent"])
         for u in snap.units:
-            if not self.exported(u.code):
+            if not exported(u.code):
                 continue
             info.add_metric([u.code, u.full_name, u.level, u.parent_code or ""], 1.0)
         yield from (value, coverage, last, carried, carried_children, t_value, t_expected, t_projected, status, info)
@@ -93,9 +95,9 @@ class AlerterMetrics:
     lag: Gauge
 
 
-def build_metrics(levels: frozenset[str] = DEFAULT_LEVELS, level_of: Mapping[str, str] | None = None) -> AlerterMetrics:
+def build_metrics(levels: frozenset[str] | None = None) -> AlerterMetrics:
     registry = service_registry()
-    domain = DomainCollector(levels, level_of)
+    domain = DomainCollector(levels)
     registry.register(domain)
     evaluations = Counter(
         names.M_ALERT_EVALUATIONS, "Targets evaluated, by trigger (rollup or periodic)", ["trigger"], registry=registry

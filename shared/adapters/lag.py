@@ -77,11 +77,8 @@ class GroupLagProbe:
                 await admin.close()
 
     async def measure(self, admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer) -> None:
-        partitions = consumer.partitions_for_topic(self.topic) or set()
-        if not partitions:
-            await consumer.topics()  # fetches the cluster metadata
-            partitions = consumer.partitions_for_topic(self.topic) or set()
-        tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        (described,) = await admin.describe_topics([self.topic])
+        tps = [TopicPartition(self.topic, p["partition"]) for p in described["partitions"]]
         if not tps:
             return
         end = await consumer.end_offsets(tps)
