@@ -41,6 +41,9 @@ STATUSES: tuple[tuple[str, str, str], ...] = tuple(
 )
 
 TAG = "dxmon"
+# Hidden ASCII-named columns that carry a row's codes for its data links (services/dashboards/links.py).
+UNIT_FIELD = "unit_code"
+INDICATOR_FIELD = "indicator_code"
 
 # Grafana's own "Annotations & Alerts" entry, which every dashboard it saves carries.
 _BUILT_IN_ANNOTATIONS: Json = {
@@ -125,7 +128,7 @@ def status_mappings() -> list[ValueMapping]:
 
 def status_table(title: str, sql: str, height: int, description: str = "") -> table.Panel:
     """A full-width PostgreSQL table whose status codes read in Vietnamese; callers add their column overrides."""
-    return (
+    panel = (
         table.Panel()
         .title(title)
         .description(description)
@@ -134,6 +137,10 @@ def status_table(title: str, sql: str, height: int, description: str = "") -> ta
         .span(24)
         .mappings(status_mappings())
     )
+    for name in (UNIT_FIELD, INDICATOR_FIELD):
+        if name in sql:
+            panel = panel.override_by_name(name, [DynamicConfigValue("custom.hidden", True)])
+    return panel
 
 
 def all_rows(limit: int = 50) -> common_builders.ReduceDataOptions:
@@ -154,10 +161,12 @@ def thresholds(*steps: tuple[float | None, str]) -> dash.ThresholdsConfig:
     )
 
 
-def to_json(builder: dash.Dashboard) -> Json:
-    """The dashboard as plain JSON data, every panel (rows included) numbered 1, 2, … in order."""
+def to_json(builder: dash.Dashboard, annotations: list[Json] | None = None) -> Json:
+    """The dashboard as plain JSON data, every panel (rows included) numbered 1, 2, … in order; `annotations`
+    (JSON as Grafana saves it) come after Grafana's built-in one."""
     data: Json = json.loads(json.dumps(builder.build(), cls=JSONEncoder))
-    data["annotations"] = {"list": [_BUILT_IN_ANNOTATIONS, *data.get("annotations", {}).get("list", [])]}
+    listed = [_BUILT_IN_ANNOTATIONS, *data.get("annotations", {}).get("list", []), *(annotations or [])]
+    data["annotations"] = {"list": listed}
     data.setdefault("templating", {}).setdefault("list", [])
     next_id = 1
     for panel in data.get("panels", []):
