@@ -15,7 +15,7 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import IllegalStateError, KafkaError
 from prometheus_client import CollectorRegistry, Gauge
 
 from shared import names
@@ -31,12 +31,17 @@ def lag_gauge(registry: CollectorRegistry) -> Gauge:
 
 
 async def record_position_lag(gauge: Gauge, group: str, consumer: AIOKafkaConsumer) -> None:
-    """Lag of each partition assigned to `consumer`: high watermark − fetch position (never negative)."""
+    """Lag of each partition assigned to `consumer`: high watermark − fetch position (never negative). A partition
+    revoked meanwhile (a rebalance) is skipped until the next call."""
     for tp in consumer.assignment():
         high = consumer.highwater(tp)
-        if high is not None:
+        if high is None:
+            continue
+        try:
             position = await consumer.position(tp)
-            gauge.labels(group=group, topic=tp.topic, partition=str(tp.partition)).set(max(0, high - position))
+        except (IllegalStateError, KafkaError):
+            continue
+        gauge.labels(group=group, topic=tp.topic, partition=str(tp.partition)).set(max(0, high - position))
 
 
 def committed_lag(end: dict[TopicPartition, int], committed: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
@@ -52,13 +57,15 @@ class GroupLagProbe:
         self.settings, self.group, self.topic, self.gauge, self.interval = settings, group, topic, gauge, interval
 
     async def run(self) -> None:
-        """Runs until cancelled; on a Kafka error the clients are closed, the error logged, and the probe starts
-        again after `interval` (the lag series keep their last values meanwhile)."""
+        """Runs until cancelled; on an error the clients are closed, the error logged, and the probe starts again
+        after `interval` (the lag series keep their last values meanwhile): measuring never stops the service."""
         while True:
             try:
                 await self._connected()
             except KafkaError as err:
                 log.info("consumer lag of %s not measured: %s", self.group, err)
+            except Exception:
+                log.warning("consumer lag of %s not measured", self.group, exc_info=True)
             await asyncio.sleep(self.interval)
 
     async def _connected(self) -> None:

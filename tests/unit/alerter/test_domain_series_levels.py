@@ -2,10 +2,13 @@
 
 from datetime import date
 
+import pytest
 from prometheus_client import generate_latest
+from pydantic import ValidationError
 
 from services.alerter.evaluator import Current
 from services.alerter.metrics import Snapshot, build_metrics
+from services.alerter.settings import AlerterSettings
 from shared.domain.hierarchy import Hierarchy
 
 IND = "gov.eid_users"
@@ -28,3 +31,9 @@ def test_only_the_listed_levels_of_units_in_force_are_exported(hierarchy: Hierar
 def test_without_levels_every_unit_of_the_snapshot_is_exported(hierarchy: Hierarchy) -> None:
     text = _exposition(hierarchy, None)
     assert f'dx_indicator_carried_from_units{{indicator="{IND}",unit="14758"}} 3.0' in text
+
+
+def test_an_unknown_level_is_refused_at_start_up() -> None:
+    with pytest.raises(ValidationError, match="unknown level"):
+        AlerterSettings(alerter_metrics_levels="province,xa")
+    assert AlerterSettings().metrics_levels == {"province", "district"}
