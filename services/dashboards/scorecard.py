@@ -24,6 +24,7 @@ UID = "dx-scorecard"
 ALL = "__all"  # the "every district" choice of the district variable
 UNIT_COLUMN = "Xã, phường (commune)"
 BEHIND_COLUMN = "Chỉ tiêu chậm (behind)"
+CARRIED_COLUMN = "Giá trị mang sang (carried)"
 
 # Districts of any version (the pre-reform ones: none is in force since 2025-07-01), by name, after "all".
 DISTRICT_VARIABLE_SQL = f"""
@@ -76,6 +77,8 @@ def scorecard_sql() -> str:
     )
     SELECT u.full_name AS "{UNIT_COLUMN}", u.code AS "Mã",
            count(*) FILTER (WHERE s.status IN ('missed', 'at_risk', 'behind')) AS "{BEHIND_COLUMN}",
+           (SELECT count(*) FROM current_values v
+            WHERE v.unit = u.code AND v.indicator IN ({codes}) AND v.carried_from > 0) AS "{CARRIED_COLUMN}",
            {cells},
            u.code AS {common.UNIT_FIELD}
     FROM u JOIN s ON s.unit = u.code
@@ -121,7 +124,8 @@ def _scorecard() -> table.Panel:
         .title("Bảng điểm xã × chỉ tiêu, mốc $milestone (xấu nhất trước · worst first)")
         .description(
             "Mỗi ô: giá trị hiện tại trên màu trạng thái của mục tiêu (đỏ đậm: không đạt, cam: có nguy cơ, đỏ: chậm "
-            "lộ trình, tím: thiếu số liệu, xanh: đúng/đạt). Bấm tên xã hoặc một ô để mở quỹ đạo của xã đó."
+            "lộ trình, tím: thiếu số liệu, xanh: đúng/đạt). Giá trị mang sang: số chỉ tiêu mà giá trị của xã còn lấy "
+            "từ các đơn vị trước khi sắp xếp. Bấm tên xã hoặc một ô để mở quỹ đạo của xã đó."
         )
         .with_target(Sql(scorecard_sql()))
         .height(24)
