@@ -14,13 +14,11 @@ from grafana_foundation_sdk.models.dashboard import (
     DashboardLinkType,
     DynamicConfigValue,
     VariableOption,
-    VariableRefresh,
-    VariableSort,
 )
 
 from services.dashboards import common, datasources, links, units
 from services.dashboards.common import Json
-from services.dashboards.queries import Sql, promql, sql_text
+from services.dashboards.queries import Sql, promql
 from shared import names
 
 UID = "dx-alerts"
@@ -104,15 +102,7 @@ def _variables(board: dash.Dashboard) -> dash.Dashboard:
         ("unit", "Địa bàn (unit)", UNIT_FILTER_SQL),
         ("indicator", "Chỉ tiêu (indicator)", INDICATOR_FILTER_SQL),
     ):
-        board = board.with_variable(
-            dash.QueryVariable(name)
-            .label(label)
-            .datasource(datasources.postgres())
-            .query(sql_text(sql))
-            .refresh(VariableRefresh.ON_DASHBOARD_LOAD)
-            .sort(VariableSort.DISABLED)
-            .current(everything)
-        )
+        board = board.with_variable(common.sql_variable(name, label, sql, everything))
     for name, label, values in (
         (
             "severity",

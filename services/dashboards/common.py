@@ -17,9 +17,13 @@ from grafana_foundation_sdk.models.dashboard import (
     ValueMap,
     ValueMapping,
     ValueMappingResult,
+    VariableOption,
+    VariableRefresh,
+    VariableSort,
 )
 
-from services.dashboards.queries import Sql
+from services.dashboards import datasources
+from services.dashboards.queries import Sql, sql_text
 from shared import names
 from shared.domain.status import STATUS_ORDER, STATUS_VI, Status
 
@@ -141,6 +145,19 @@ def status_table(title: str, sql: str, height: int, description: str = "") -> ta
         if name in sql:
             panel = panel.override_by_name(name, [DynamicConfigValue("custom.hidden", True)])
     return panel
+
+
+def sql_variable(name: str, label: str, sql: str, current: VariableOption | None = None) -> dash.QueryVariable:
+    """A dashboard variable whose options a PostgreSQL query lists (`__value`, `__text`), in the query's order."""
+    variable = (
+        dash.QueryVariable(name)
+        .label(label)
+        .datasource(datasources.postgres())
+        .query(sql_text(sql))
+        .refresh(VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(VariableSort.DISABLED)
+    )
+    return variable.current(current) if current is not None else variable
 
 
 def all_rows(limit: int = 50) -> common_builders.ReduceDataOptions:

@@ -10,13 +10,11 @@ from grafana_foundation_sdk.models.dashboard import (
     ValueMapping,
     ValueMappingResult,
     VariableOption,
-    VariableRefresh,
-    VariableSort,
 )
 
-from services.dashboards import common, datasources, links
+from services.dashboards import common, links
 from services.dashboards.common import Json
-from services.dashboards.queries import Sql, sql_text
+from services.dashboards.queries import Sql
 from services.dashboards.units import in_force
 from shared.domain.catalog import Indicator, load_catalog
 
@@ -106,14 +104,11 @@ def _variables(board: dash.Dashboard) -> dash.Dashboard:
         .values("2030,2025")
         .current(VariableOption(text="2030", value="2030", selected=True))
     )
-    district = (
-        dash.QueryVariable("district")
-        .label("Huyện cũ (former district, trước 01/07/2025)")
-        .datasource(datasources.postgres())
-        .query(sql_text(DISTRICT_VARIABLE_SQL))
-        .refresh(VariableRefresh.ON_DASHBOARD_LOAD)
-        .sort(VariableSort.DISABLED)
-        .current(VariableOption(text="Tất cả (all)", value=ALL, selected=True))
+    district = common.sql_variable(
+        "district",
+        "Huyện cũ (former district, trước 01/07/2025)",
+        DISTRICT_VARIABLE_SQL,
+        VariableOption(text="Tất cả (all)", value=ALL, selected=True),
     )
     return board.with_variable(milestone).with_variable(district)
 

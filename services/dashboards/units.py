@@ -13,13 +13,11 @@ from grafana_foundation_sdk.models.dashboard import (
     DataTransformerConfig,
     DynamicConfigValue,
     VariableOption,
-    VariableRefresh,
-    VariableSort,
 )
 
-from services.dashboards import common, datasources, links
+from services.dashboards import common, links
 from services.dashboards.common import Json
-from services.dashboards.queries import Sql, sql_text
+from services.dashboards.queries import Sql
 from shared import names
 from shared.domain.catalog import load_catalog
 
@@ -184,23 +182,9 @@ def annotations() -> list[Json]:
 
 
 def _variables(builder: dash.Dashboard) -> dash.Dashboard:
-    unit = (
-        dash.QueryVariable("unit")
-        .label("Địa bàn (đơn vị hành chính)")
-        .datasource(datasources.postgres())
-        .query(sql_text(UNIT_VARIABLE_SQL))
-        .refresh(VariableRefresh.ON_DASHBOARD_LOAD)
-        .sort(VariableSort.DISABLED)
-        .current(VariableOption(text=PROVINCE_TEXT, value=names.PROVINCE_CODE, selected=True))
-    )
-    indicator = (
-        dash.QueryVariable("indicator")
-        .label("Chỉ tiêu")
-        .datasource(datasources.postgres())
-        .query(sql_text(INDICATOR_VARIABLE_SQL))
-        .refresh(VariableRefresh.ON_DASHBOARD_LOAD)
-        .sort(VariableSort.DISABLED)
-    )
+    province = VariableOption(text=PROVINCE_TEXT, value=names.PROVINCE_CODE, selected=True)
+    unit = common.sql_variable("unit", "Địa bàn (đơn vị hành chính)", UNIT_VARIABLE_SQL, province)
+    indicator = common.sql_variable("indicator", "Chỉ tiêu", INDICATOR_VARIABLE_SQL)
     return builder.with_variable(unit).with_variable(indicator)
 
 
