@@ -67,6 +67,12 @@ def status_rank_sql(column: str) -> str:
     return f"CASE {column} {whens} ELSE 99 END"
 
 
+def status_label_sql(column: str) -> str:
+    """SQL: a status column's Vietnamese label."""
+    whens = " ".join(f"WHEN '{code}' THEN '{label}'" for code, label, _ in STATUSES)
+    return f"CASE {column} {whens} ELSE {column} END"
+
+
 def status_count_columns(column: str) -> str:
     """SQL select-list: one count column per status, named by its Vietnamese label, worst first."""
     return ", ".join(f"count(*) FILTER (WHERE {column} = '{code}') AS \"{label}\"" for code, label, _ in STATUSES)

@@ -1,6 +1,8 @@
 """*Bảng điểm theo xã*: communes × indicators for one milestone, each cell the target's status colour and value,
 worst communes first; a former-district filter for looking at the pre-reform districts' areas."""
 
+import re
+
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import table
 from grafana_foundation_sdk.models.dashboard import (
@@ -23,6 +25,7 @@ ALL = "__all"  # the "every district" choice of the district variable
 UNIT_COLUMN = "Xã, phường (commune)"
 BEHIND_COLUMN = "Chỉ tiêu chậm (behind)"
 CARRIED_COLUMN = "Giá trị mang sang (carried)"
+SEPARATOR = " · "  # a cell: "<value> · <status label>"
 
 # Districts of any version (the pre-reform ones: none is in force since 2025-07-01), by name, after "all".
 DISTRICT_VARIABLE_SQL = f"""
@@ -55,9 +58,10 @@ def scorecard_sql() -> str:
     missed / at risk / behind, then name). A commune matches a district when its code belonged to that district in
     an earlier version (every post-reform code is one of its predecessors' codes, docs/lineage.md)."""
     rank = common.status_rank_sql("t.status")
+    label = common.status_label_sql("s.status")
     cells = ",\n           ".join(
-        f"max(CASE WHEN s.indicator = '{ind.code}' THEN s.status || '|' || coalesce(round(s.value, 1)::text, '—') "
-        f'END) AS "{column(ind)}"'
+        f"max(CASE WHEN s.indicator = '{ind.code}' "
+        f"THEN coalesce(round(s.value, 1)::text, '—') || '{SEPARATOR}' || {label} END) AS \"{column(ind)}\""
         for ind in indicators()
     )
     codes = ", ".join(f"'{ind.code}'" for ind in indicators())
@@ -86,14 +90,18 @@ def scorecard_sql() -> str:
 
 
 def cell_mappings() -> list[ValueMapping]:
-    """A cell "<status>|<value>" shows the value on the status colour (regex mappings keep the value: $1)."""
+    """A cell "<value> · <status label>" keeps its text and takes the status colour (regex mappings that set only
+    the colour, so the value is shown as it is)."""
+    labels = [(label, colour) for _, label, colour in common.STATUSES]
+    if any(re.search(r"[\\^$.|?*+()\[\]{}]", label) for label, _ in labels):
+        raise ValueError("a status label holds a regular-expression character; escape it for the cell mappings")
     return [
         RegexMap(
             options=DashboardRegexMapOptions(
-                pattern=f"^{code}\\|(.*)$", result=ValueMappingResult(text="$1", color=colour, index=i)
+                pattern=f"{SEPARATOR}{label}$", result=ValueMappingResult(color=colour, index=i)
             )
         )
-        for i, (code, _, colour) in enumerate(common.STATUSES)
+        for i, (label, colour) in enumerate(labels)
     ]
 
 

@@ -131,10 +131,10 @@ async def test_the_scorecard_lists_communes_worst_first_with_status_and_value(gr
     eid, sat = columns[INDICATOR], columns[SATISFACTION]
     got = [(r["unit_code"], r[scorecard.BEHIND_COLUMN], r[scorecard.CARRIED_COLUMN], r[eid], r[sat]) for r in rows]
     assert got == [
-        ("14812", 2, 0, "missed|20.0", "behind|50.0"),  # the worst status, and two targets behind
-        ("15853", 1, 0, "missed|10.0", "achieved|90.0"),
-        ("14758", 1, 1, "at_risk|40.0", "on_track|80.0"),  # its e-ID value is carried from 3 predecessors
-        ("14797", 0, 0, "on_track|70.0", "achieved|95.0"),
+        ("14812", 2, 0, "20.0 · Không đạt", "50.0 · Chậm tiến độ"),  # the worst status, and two targets behind
+        ("15853", 1, 0, "10.0 · Không đạt", "90.0 · Đã đạt"),
+        ("14758", 1, 1, "40.0 · Có nguy cơ", "80.0 · Đúng tiến độ"),  # its e-ID value is carried from 3 predecessors
+        ("14797", 0, 0, "70.0 · Đúng tiến độ", "95.0 · Đã đạt"),
     ]
     assert rows[2][scorecard.UNIT_COLUMN] == "Phường Hàm Rồng"
     former_city = await run(grafana, scorecard.scorecard_sql(), {**VARIABLES, "district": "380"})
