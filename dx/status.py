@@ -16,11 +16,14 @@ from shared.domain.hierarchy import Unit
 from shared.domain.status import STATUS_ORDER, Status
 from shared.domain.timeutil import local_date
 
-QUERY = """SELECT indicator, unit, milestone, value::float8, expected::float8, target::float8, projected::float8,
-                  status, reason, stale
-             FROM target_status
-            WHERE ($1::text IS NULL OR unit = $1) AND ($2::text IS NULL OR indicator = $2)
-              AND ($3::text[] IS NULL OR status = ANY($3)) AND ($4::text IS NULL OR milestone = $4)"""
+# carried_from: predecessor units a reporting unit's value is carried from (0: its own observation);
+# reporting_carried: a rollup's reporting units whose value is carried (docs/lineage.md). NULL where not known.
+QUERY = """SELECT s.indicator, s.unit, s.milestone, s.value::float8, s.expected::float8, s.target::float8,
+                  s.projected::float8, s.status, s.reason, s.stale, c.carried_from, c.reporting_carried
+             FROM target_status s
+             LEFT JOIN current_values c ON c.indicator = s.indicator AND c.unit = s.unit
+            WHERE ($1::text IS NULL OR s.unit = $1) AND ($2::text IS NULL OR s.indicator = $2)
+              AND ($3::text[] IS NULL OR s.status = ANY($3)) AND ($4::text IS NULL OR s.milestone = $4)"""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from services.dashboards import datasources
 from services.dashboards.common import Json
@@ -20,17 +21,70 @@ class Query:
 
 
 def queries(dashboard: Json) -> Iterator[Query]:
-    """Every panel target and every query variable of one dashboard, panels in order."""
+    """Every panel target, every query variable and every annotation query of one dashboard, panels in order."""
     title = dashboard["title"]
     for var in dashboard.get("templating", {}).get("list", []):
         if var.get("type") == "query":
             uid = var.get("datasource", {}).get("uid", "")
             yield Query(title, f"variable {var['name']}", _kind(uid), str(var["query"]), uid)
+    for note in dashboard.get("annotations", {}).get("list", []):
+        if "target" in note and "rawSql" in note["target"]:
+            uid = note.get("datasource", {}).get("uid", "")
+            yield Query(title, f"annotation {note['name']}", _kind(uid), str(note["target"]["rawSql"]), uid)
     for panel in panels(dashboard):
         for target in panel.get("targets", []):
             uid = target.get("datasource", {}).get("uid", "")
             text = target.get("rawSql") if _kind(uid) == "sql" else target.get("expr")
             yield Query(title, f"{panel.get('title')} [{target.get('refId')}]", _kind(uid), str(text), uid)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A data link of one panel column (or of the whole panel: column "")."""
+
+    dashboard: str
+    panel: Json
+    column: str
+    url: str
+
+    @property
+    def target_uid(self) -> str:
+        return urlsplit(self.url).path.strip("/").split("/")[1]
+
+    def params(self) -> dict[str, str]:
+        """The link's query parameters (`var-unit`, …) with their unresolved values."""
+        query = urlsplit(self.url).query
+        return dict(part.split("=", 1) for part in query.split("&") if "=" in part)
+
+    def resolve(self, row: Mapping[str, object], variables: Mapping[str, str]) -> dict[str, str]:
+        """The target dashboard's variables this link sets for `row` (`${__data.fields.X}` → the row's X,
+        `$var` → the source dashboard's variable; `${__url_time_range}` is not a variable)."""
+        out = {}
+        for key, value in self.params().items():
+            if not key.startswith("var-"):
+                continue
+            field = _FIELD.fullmatch(value)
+            if field:
+                out[key.removeprefix("var-")] = str(row[field.group(1)])
+            else:
+                out[key.removeprefix("var-")] = _VARIABLE.sub(lambda m: variables[m.group(1) or m.group(3)], value)
+        return out
+
+
+_FIELD = re.compile(r"\$\{__data\.fields\.(\w+)\}")
+
+
+def data_links(dashboard: Json) -> Iterator[Link]:
+    """Every data link of every panel: in its field defaults and in its per-column overrides."""
+    for panel in panels(dashboard):
+        config = panel.get("fieldConfig", {})
+        for link in config.get("defaults", {}).get("links", []):
+            yield Link(dashboard["title"], panel, "", link["url"])
+        for override in config.get("overrides", []):
+            for prop in override.get("properties", []):
+                if prop["id"] == "links":
+                    for link in prop["value"]:
+                        yield Link(dashboard["title"], panel, override["matcher"]["options"], link["url"])
 
 
 def panels(dashboard: Json) -> Iterator[Json]:

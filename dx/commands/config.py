@@ -4,6 +4,7 @@ import argparse
 
 from pydantic_settings import BaseSettings
 
+from dx import prometheus_config
 from services.aggregator.settings import AggregatorSettings
 from services.alerter.settings import AlerterSettings
 from services.collector.settings import CollectorSettings
@@ -23,6 +24,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     cmd = sub.add_parser("config", help="list every setting with its default")
     cmd.add_argument("--markdown", action="store_true", help="as the README's configuration table")
     cmd.add_argument("--env", action="store_true", help="as .env.example: commented defaults by section")
+    cmd.add_argument(
+        "--prometheus", action="store_true", help="the local Prometheus configuration for these settings (ports)"
+    )
+    cmd.add_argument("--rules-dir", default="rules", help="with --prometheus: folder of the rule files")
     cmd.set_defaults(handler=_show)
 
 
@@ -63,7 +68,9 @@ def env_example() -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
-    if args.markdown:
+    if args.prometheus:
+        print(prometheus_config.render(Settings(), args.rules_dir), end="")
+    elif args.markdown:
         print(markdown_table(), end="")
     elif args.env:
         print(env_example(), end="")

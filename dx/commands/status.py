@@ -2,7 +2,8 @@
 
 Without `--json`: when the statuses were evaluated, the counts by status of every matching target, then the worst
 `--limit` rows (20; `--all` for every row). `--json` prints every matching row as a list of objects with the keys
-indicator, unit, milestone, value, expected, target, projected, status, reason (and nothing else).
+indicator, unit, milestone, value, expected, target, projected, status, reason, carried_from, reporting_carried.
+A value carried from predecessor units across a hierarchy change (docs/lineage.md) is marked in the table.
 """
 
 import argparse
@@ -22,7 +23,10 @@ from dx.status import StatusFilter, evaluated_at, fetch_filtered, unit_of
 from shared.domain.status import STATUS_ORDER, STATUS_VI, Status, fmt
 from shared.domain.timeutil import LOCAL_TZ, local_date
 
-JSON_KEYS = ("indicator", "unit", "milestone", "value", "expected", "target", "projected", "status", "reason")
+JSON_KEYS = (
+    "indicator", "unit", "milestone", "value", "expected", "target", "projected", "status", "reason",
+    "carried_from", "reporting_carried",
+)  # fmt: skip
 COLOURS = {
     Status.MISSED: "bold red",
     Status.AT_RISK: "red",
@@ -121,10 +125,23 @@ def counts_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
+def carried(row: dict[str, Any]) -> str:
+    """The lineage marker of a row: its value carried from N predecessor units, or N of a rollup's reporting units
+    carried; '' when the value is the unit's own."""
+    parts = []
+    if row.get("carried_from"):
+        parts.append(f"{row['carried_from']} đơn vị trước")
+    if row.get("reporting_carried"):
+        parts.append(f"{row['reporting_carried']} đơn vị con")
+    return "; ".join(parts)
+
+
 def render(rows: list[dict[str, Any]], ctx: Context, title: str) -> Table:
     today = local_date(datetime.now(UTC))
     table = Table(title=title)
-    for header in ("Chỉ tiêu", "Đơn vị", "Mốc", "Giá trị", "Kế hoạch", "Mục tiêu", "Dự báo", "Trạng thái", "Lý do"):
+    headers = ("Chỉ tiêu", "Đơn vị", "Mốc", "Giá trị", "Kế hoạch", "Mục tiêu", "Dự báo", "Trạng thái", "Lý do",
+               "Mang sang từ (carried from)")  # fmt: skip
+    for header in headers:
         table.add_column(header, overflow="fold")
     for r in rows:
         ind = ctx.catalog.get(r["indicator"])
@@ -137,5 +154,6 @@ def render(rows: list[dict[str, Any]], ctx: Context, title: str) -> Table:
             safe(f"{unit.full_name} ({r['unit']})" if unit else r["unit"]),
             r["milestone"], fmt(r["value"], du), fmt(r["expected"], du), fmt(r["target"], du),
             fmt(r["projected"], du), f"[{COLOURS.get(status, 'white')}]{label}[/]", safe(r["reason"]),
+            carried(r),
         )  # fmt: skip
     return table

@@ -32,6 +32,7 @@ from services.aggregator.prepare import Part
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.workers import Preparer
 from shared.adapters.kafka import group_id
+from shared.adapters.lag import record_position_lag
 from shared.adapters.retry import Backoff
 from shared.contracts.deadletter import deadletter_headers, deadletter_value
 from shared.contracts.rollups import rollup_key, rollup_value
@@ -237,11 +238,7 @@ class Aggregator:
             log.info("Kafka offset commit skipped (the database holds the offsets): %s", err)
 
     async def update_lag(self) -> None:
-        for tp in self.consumer.assignment():
-            high = self.consumer.highwater(tp)
-            if high is not None:
-                position = await self.consumer.position(tp)
-                self.metrics.lag.labels(topic=tp.topic, partition=str(tp.partition)).set(max(0, high - position))
+        await record_position_lag(self.metrics.lag, self.settings.aggregator_group, self.consumer)
 
     async def maybe_refresh(self) -> None:
         """Increment values drift as days leave the 365-day window: re-evaluate them now and then."""

@@ -8,6 +8,7 @@ from prometheus_client.metrics_core import HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 
 from shared import names
+from shared.adapters.lag import lag_gauge
 from shared.adapters.metrics import service_registry
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 30, 60)
@@ -53,7 +54,7 @@ class AggregatorMetrics:
         self.e2e_latency = CountingHistogram(
             names.M_E2E_LATENCY, "From received_at (collector) to the rollup commit", _LATENCY_BUCKETS, r
         )
-        self.lag = Gauge(names.M_CONSUMER_LAG, "Messages not yet applied", ["topic", "partition"], registry=r)
+        self.lag = lag_gauge(r)
         self.stopped = Gauge(
             names.M_PARTITION_STOPPED,
             "1 while a partition is not consumed: its stored offset is below the log start (events deleted unapplied)",

@@ -16,6 +16,8 @@ from services.alerter.kafka import alerts_publisher, build_broker, subscribe_rol
 from services.alerter.metrics import build_metrics
 from services.alerter.service import Alerter
 from services.alerter.settings import AlerterSettings
+from shared import names
+from shared.adapters.lag import GroupLagProbe
 from shared.adapters.lifecycle import run_until_signalled
 from shared.adapters.metrics import serve_metrics
 from shared.adapters.postgres import connect, create_pool
@@ -31,7 +33,7 @@ async def run(settings: AlerterSettings, stop: asyncio.Event, clock: Clock | Non
     if clock is None:
         clock = OffsetClock(settings.alerter_clock_start) if settings.alerter_clock_start else SystemClock()
     catalog, hierarchy = load_catalog(settings.catalog_path), load_hierarchy(settings.units_dir)
-    metrics = build_metrics()
+    metrics = build_metrics(settings.metrics_levels)
     broker = build_broker(settings, metrics.registry)
     sink = Alertmanager(settings.alertmanager_url)
     pool = await create_pool(settings)
@@ -53,7 +55,11 @@ async def run(settings: AlerterSettings, stop: asyncio.Event, clock: Clock | Non
                  settings.alerter_metrics_port)  # fmt: skip
         # Joining the consumer group can wait for a dead member's session to expire (10 s): the leader loop must
         # not wait for it, or a killed leader's alerts expire in Alertmanager before a successor re-sends them.
-        tasks = [asyncio.create_task(c) for c in (alerter.evaluation_loop(), alerter.leader_loop(), broker.start())]
+        lag = GroupLagProbe(
+            settings, names.GROUP_ALERTER, settings.topic_rollups, metrics.lag, settings.alerter_lag_interval_seconds
+        )
+        loops = (alerter.evaluation_loop(), alerter.leader_loop(), broker.start(), lag.run())
+        tasks = [asyncio.create_task(c) for c in loops]
         starting = tasks[2]
         waiter = asyncio.create_task(stop.wait())
         pending: set[asyncio.Task[Any]] = {waiter, *tasks}

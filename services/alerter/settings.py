@@ -2,8 +2,9 @@
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from shared.domain.catalog import LEVEL_DEPTH
 from shared.settings import Settings
 
 
@@ -21,6 +22,22 @@ class AlerterSettings(Settings):
     alerter_dashboard_path: str = Field("/d/dx-units", description="Grafana dashboard linked from alerts")
     alerter_instance: str | None = Field(None, description="lease holder name; default host:pid")
     alerter_metrics_host: str = Field("127.0.0.1", description="address the /metrics endpoint binds")
+    alerter_metrics_levels: str = Field(
+        "province,district", description="levels whose domain gauges /metrics exports (commas); communes: SQL"
+    )
+    alerter_lag_interval_seconds: float = Field(10.0, description="consumer lag of the alerter's group, this often")
+
+    @field_validator("alerter_metrics_levels")
+    @classmethod
+    def _known_levels(cls, value: str) -> str:
+        unknown = {level.strip() for level in value.split(",") if level.strip()} - set(LEVEL_DEPTH)
+        if unknown:
+            raise ValueError(f"unknown level(s) {sorted(unknown)}: use {', '.join(LEVEL_DEPTH)}")
+        return value
+
+    @property
+    def metrics_levels(self) -> frozenset[str]:
+        return frozenset(level.strip() for level in self.alerter_metrics_levels.split(",") if level.strip())
 
     @property
     def alert_lease_seconds(self) -> float:

@@ -25,6 +25,8 @@ from services.collector.metrics import CollectorMetrics
 from services.collector.publisher import Publisher
 from services.collector.settings import CollectorSettings
 from services.collector.sources import Sources
+from shared import names
+from shared.adapters.lag import record_position_lag
 from shared.adapters.retry import Backoff, until_done
 from shared.contracts.events import reason_code
 from shared.contracts.topics import SOURCE_HEADER, source_of_topic
@@ -154,6 +156,7 @@ class IngestConsumer:
             polled = await self.consumer.getmany(timeout_ms=1000, max_records=self.batch)
             if polled:
                 await self.process(polled)
+            await record_position_lag(self.metrics.lag, names.GROUP_COLLECTOR_INGEST, self.consumer)
 
     async def process(self, polled: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         records = [r for rs in polled.values() for r in rs]

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from shared import names
+from shared.adapters.lag import lag_gauge
 from shared.adapters.metrics import service_registry
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -25,6 +26,7 @@ class CollectorMetrics:
         self.publish_latency = Histogram(
             names.M_PUBLISH_LATENCY, "Time to get Kafka acks for one batch", buckets=_LATENCY_BUCKETS, registry=r
         )
+        self.lag = lag_gauge(r)  # the ingest consumer's group
 
     def count(self, source: str, received: int, accepted: int, rejected_reasons: list[str]) -> None:
         self.received.labels(source).inc(received)

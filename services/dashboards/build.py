@@ -5,21 +5,32 @@ from pathlib import Path
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 
-from services.dashboards import alerts, common, operations, overview, units
+from services.dashboards import alerts, common, operations, overview, scorecard, units
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT_DIR = ROOT / "deploy" / "grafana" / "dashboards"
 
 BUILDERS: dict[str, Callable[[], Dashboard]] = {
     "dx-overview.json": overview.build,
+    "dx-scorecard.json": scorecard.build,
     "dx-units.json": units.build,
     "dx-alerts.json": alerts.build,
     "dx-operations.json": operations.build,
 }
+# Annotation queries (JSON as Grafana saves it; the SDK has no PostgreSQL annotation target) per dashboard.
+ANNOTATIONS: dict[str, Callable[[], list[common.Json]]] = {
+    "dx-overview.json": overview.annotations,
+    "dx-scorecard.json": scorecard.annotations,
+    "dx-units.json": units.annotations,
+    "dx-alerts.json": alerts.annotations,
+}
 
 
 def build_all() -> dict[str, common.Json]:
-    return {name: common.to_json(builder()) for name, builder in BUILDERS.items()}
+    return {
+        name: common.to_json(builder(), ANNOTATIONS[name]() if name in ANNOTATIONS else None)
+        for name, builder in BUILDERS.items()
+    }
 
 
 def rendered() -> dict[str, str]:

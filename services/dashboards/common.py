@@ -17,9 +17,13 @@ from grafana_foundation_sdk.models.dashboard import (
     ValueMap,
     ValueMapping,
     ValueMappingResult,
+    VariableOption,
+    VariableRefresh,
+    VariableSort,
 )
 
-from services.dashboards.queries import Sql
+from services.dashboards import datasources
+from services.dashboards.queries import Sql, sql_text
 from shared import names
 from shared.domain.status import STATUS_ORDER, STATUS_VI, Status
 
@@ -41,6 +45,9 @@ STATUSES: tuple[tuple[str, str, str], ...] = tuple(
 )
 
 TAG = "dxmon"
+# Hidden ASCII-named columns that carry a row's codes for its data links (services/dashboards/links.py).
+UNIT_FIELD = "unit_code"
+INDICATOR_FIELD = "indicator_code"
 
 # Grafana's own "Annotations & Alerts" entry, which every dashboard it saves carries.
 _BUILT_IN_ANNOTATIONS: Json = {
@@ -58,6 +65,12 @@ def status_rank_sql(column: str) -> str:
     """SQL ranking a status column worst first (0 = missed, as STATUS_ORDER), for ORDER BY."""
     whens = " ".join(f"WHEN '{code}' THEN {rank}" for rank, (code, _, _) in enumerate(STATUSES))
     return f"CASE {column} {whens} ELSE 99 END"
+
+
+def status_label_sql(column: str) -> str:
+    """SQL: a status column's Vietnamese label."""
+    whens = " ".join(f"WHEN '{code}' THEN '{label}'" for code, label, _ in STATUSES)
+    return f"CASE {column} {whens} ELSE {column} END"
 
 
 def status_count_columns(column: str) -> str:
@@ -125,7 +138,7 @@ def status_mappings() -> list[ValueMapping]:
 
 def status_table(title: str, sql: str, height: int, description: str = "") -> table.Panel:
     """A full-width PostgreSQL table whose status codes read in Vietnamese; callers add their column overrides."""
-    return (
+    panel = (
         table.Panel()
         .title(title)
         .description(description)
@@ -134,6 +147,23 @@ def status_table(title: str, sql: str, height: int, description: str = "") -> ta
         .span(24)
         .mappings(status_mappings())
     )
+    for name in (UNIT_FIELD, INDICATOR_FIELD):
+        if name in sql:
+            panel = panel.override_by_name(name, [DynamicConfigValue("custom.hidden", True)])
+    return panel
+
+
+def sql_variable(name: str, label: str, sql: str, current: VariableOption | None = None) -> dash.QueryVariable:
+    """A dashboard variable whose options a PostgreSQL query lists (`__value`, `__text`), in the query's order."""
+    variable = (
+        dash.QueryVariable(name)
+        .label(label)
+        .datasource(datasources.postgres())
+        .query(sql_text(sql))
+        .refresh(VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(VariableSort.DISABLED)
+    )
+    return variable.current(current) if current is not None else variable
 
 
 def all_rows(limit: int = 50) -> common_builders.ReduceDataOptions:
@@ -154,10 +184,12 @@ def thresholds(*steps: tuple[float | None, str]) -> dash.ThresholdsConfig:
     )
 
 
-def to_json(builder: dash.Dashboard) -> Json:
-    """The dashboard as plain JSON data, every panel (rows included) numbered 1, 2, … in order."""
+def to_json(builder: dash.Dashboard, annotations: list[Json] | None = None) -> Json:
+    """The dashboard as plain JSON data, every panel (rows included) numbered 1, 2, … in order; `annotations`
+    (JSON as Grafana saves it) come after Grafana's built-in one."""
     data: Json = json.loads(json.dumps(builder.build(), cls=JSONEncoder))
-    data["annotations"] = {"list": [_BUILT_IN_ANNOTATIONS, *data.get("annotations", {}).get("list", [])]}
+    listed = [_BUILT_IN_ANNOTATIONS, *data.get("annotations", {}).get("list", []), *(annotations or [])]
+    data["annotations"] = {"list": listed}
     data.setdefault("templating", {}).setdefault("list", [])
     next_id = 1
     for panel in data.get("panels", []):

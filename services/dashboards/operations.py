@@ -12,7 +12,10 @@ from services.dashboards.queries import promql
 from shared import names
 
 UID = "dx-operations"
-JOBS = "collector|aggregator|alerter|prometheus|alertmanager"
+JOBS = "collector|aggregator|alerter|pull|prometheus|alertmanager"
+EVENTS_PER_S = "suffix: sự kiện/s"  # Grafana's custom unit: the number, then this text (events per second)
+MESSAGES_PER_S = "suffix: thông điệp/s"  # Kafka messages per second
+MESSAGES = "suffix: thông điệp"
 
 
 def _series(title: str, unit: str, *queries: Dataquery, span: int = 12, description: str = "") -> timeseries.Panel:
@@ -47,20 +50,20 @@ def _flow() -> list[timeseries.Panel | stat.Panel]:
     return [
         _series(
             "Sự kiện mỗi giây (events/s)",
-            "reqps",
+            EVENTS_PER_S,
             promql(f"sum({r.EVENTS_RECEIVED})", "nhận (received)", "A"),
             promql(f"sum({r.EVENTS_ACCEPTED})", "chấp nhận (accepted)", "B"),
             promql(r.EVENTS_APPLIED, "đã tổng hợp (applied)", "C"),
             promql(r.DUPLICATES, "trùng lặp (duplicates)", "D"),
         ),
         _series(
-            "Sự kiện nhận theo nguồn",
-            "reqps",
+            "Sự kiện nhận theo nguồn (events/s by source)",
+            EVENTS_PER_S,
             promql(r.EVENTS_RECEIVED, "{{source}}"),
         ).stacking(common.stacked(StackingMode.NORMAL)),
         _series(
-            "Bị từ chối theo lý do (rejects/s)",
-            "reqps",
+            "Sự kiện bị từ chối theo lý do (rejected events/s)",
+            EVENTS_PER_S,
             promql(r.EVENTS_REJECTED, "{{reason}}"),
             span=8,
         ).stacking(common.stacked(StackingMode.NORMAL)),
@@ -73,8 +76,8 @@ def _flow() -> list[timeseries.Panel | stat.Panel]:
         .span(4)
         .thresholds(common.thresholds((None, "green"), (0.01, "orange"), (0.05, "red"))),
         _series(
-            "Dead letter theo dịch vụ và lý do",
-            "reqps",
+            "Dead letter theo dịch vụ và lý do (messages/s)",
+            MESSAGES_PER_S,
             promql(r.DEADLETTERED, "{{job}}: {{reason}}"),
             span=12,
             description="Thông điệp chuyển vào dx.deadletter.v1; xem và gửi lại: dx dlq list / dx dlq replay.",
@@ -84,11 +87,16 @@ def _flow() -> list[timeseries.Panel | stat.Panel]:
 
 def _kafka() -> list[timeseries.Panel]:
     return [
-        _series("Độ trễ tiêu thụ theo topic (consumer lag)", "short", promql(r.LAG_BY_TOPIC, "{{topic}}")),
         _series(
-            "Độ trễ tiêu thụ theo phân vùng",
-            "short",
-            promql(f"{names.M_CONSUMER_LAG}", "{{job}} {{topic}}/{{partition}}"),
+            "Độ trễ tiêu thụ theo nhóm (consumer lag by group)",
+            MESSAGES,
+            promql(r.LAG_BY_GROUP, "{{group}} ← {{topic}}"),
+            description="Thông điệp chưa xử lý của từng nhóm tiêu thụ: aggregator, alerter, collector-ingest.",
+        ),
+        _series(
+            "Độ trễ tiêu thụ theo phân vùng (consumer lag by partition)",
+            MESSAGES,
+            promql(f"{names.M_CONSUMER_LAG}", "{{group}} {{topic}}/{{partition}}"),
         ),
     ]
 
@@ -117,7 +125,7 @@ def _latency() -> list[timeseries.Panel]:
             span=8,
         ),
         _series(
-            "Kích thước lô (sự kiện mỗi lô)",
+            "Kích thước lô (thông điệp mỗi lô · messages per batch)",
             "short",
             promql(r.BATCH_MEAN, "trung bình (mean)", "A"),
             promql(r.BATCH_P99, "p99", "B"),

@@ -30,6 +30,7 @@ from shared.domain.hierarchy import Hierarchy
 from shared.settings import Settings
 from testing.dashboards import Query, expand_sql, queries, time_range
 from testing.processes import ROOT, ServiceProcess, settings_env
+from tests.support.dashboard_links import follow_links
 from tests.support.env import eventually
 
 pytestmark = pytest.mark.default_ports
@@ -213,10 +214,12 @@ async def test_every_panel_query_answers_on_the_real_stack(
             variables = await _grafana_variables(conn, catalog, now)
             empty = []
             for board, q in sql:
-                start, end = time_range(board, now)
-                if not await conn.fetch(expand_sql(q.text, variables, start, end)):
+                start, end = PLAN_YEARS if q.where.startswith("annotation") else time_range(board, now)
+                if not await conn.fetch(expand_sql(q.text, _for(board, variables), start, end)):
                     empty.append(f"{q.dashboard} / {q.where}")
             assert not empty, f"no rows yet: {empty}"
+            followed = await follow_links(conn, DASHBOARDS, lambda board: _for(board, variables), now)
+            assert {f.split(":")[0] for f in followed} >= {"dx-overview", "dx-units", "dx-alerts"}, followed
             return True
 
         await eventually(sql_answers, timeout=120, interval=1.0)
@@ -225,11 +228,22 @@ async def test_every_panel_query_answers_on_the_real_stack(
         await conn.close()
 
 
+# Annotations are run over the plan's years (the reform dates and deadlines lie outside short default ranges).
+PLAN_YEARS = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2031, 1, 1, tzinfo=UTC))
+
+
+def _for(board: dict[str, Any], variables: dict[str, str]) -> dict[str, str]:
+    """The Alerts dashboard opens with every filter on "all"; the others with the user's unit and indicator."""
+    if board["uid"] == "dx-alerts":
+        return {**variables, "unit": "__all", "indicator": "__all", "milestone": "__all"}
+    return variables
+
+
 async def _grafana_variables(conn: asyncpg.Connection, catalog: Catalog, now: datetime) -> dict[str, str]:
     """What a user would pick: the default unit (the province), and among the indicators the variable offers,
     the first one reported by communes (so the sub-units panel has rows)."""
     board = DASHBOARDS["dx-units.json"]
-    variables = {"unit": names.PROVINCE_CODE}
+    variables = {"unit": names.PROVINCE_CODE, "milestone": "2030", "district": "__all", "severity": "__all"}
     indicator_var = next(q for q in queries(board) if q.where == "variable indicator")
     offered = [r["__value"] for r in await conn.fetch(expand_sql(indicator_var.text, variables, now, now))]
     by_commune = [code for code in offered if catalog[code].reported_at == "commune"]

@@ -41,7 +41,13 @@ async def test_ham_rong_carries_its_predecessors_through_the_chain(isolated: Set
     settings = isolated.model_copy(update={"collector_port": port})
     auth = await add_source(settings, "lineage-chain")
     catalog = ROOT / "shared" / "data" / "catalog.toml"
-    alerter = fast_alerter(settings, catalog, "lineage", alertmanager_url=f"http://127.0.0.1:{free_port()}")
+    alerter = fast_alerter(
+        settings,
+        catalog,
+        "lineage",
+        alertmanager_url=f"http://127.0.0.1:{free_port()}",
+        extra_env={"DX_ALERTER_METRICS_LEVELS": "province,commune"},  # the communes' gauges too
+    )
     metrics_url = alerter.ready_url
     procs = [
         ServiceProcess("collector", settings, f"http://127.0.0.1:{port}/readyz"),

@@ -60,9 +60,11 @@ async def test_metrics_and_health_are_served_on_the_metrics_port(isolated):
         await eventually(counted)
         text = (await _get(f"{base}/metrics")).text
     assert "dx_aggregator_events_applied_total 1.0" in text
-    assert "dx_e2e_latency_seconds_count 1.0" in text
-    assert "dx_aggregator_batch_size_count" in text and "dx_aggregator_transaction_seconds_count" in text
-    assert f'dx_consumer_lag{{partition="0",topic="{isolated.topic_events}"}}' in text
+    assert "dx_e2e_duration_seconds_count 1.0" in text
+    assert "dx_aggregator_batch_size_messages_count" in text
+    assert "dx_aggregator_transaction_duration_seconds_count" in text
+    lag = f'dx_consumer_lag_messages{{group="{agg.aggregator_group}",partition="0",topic="{isolated.topic_events}"}}'
+    assert lag in text
 
 
 async def _get(url: str) -> httpx.Response:

@@ -122,7 +122,7 @@ async def test_a_full_evaluation_covers_every_target_in_force_and_feeds_gauges_a
     listed = json.loads(stdout)
     assert listed[0]["status"] == "missed"  # worst first
     assert all(list(item) == ["indicator", "unit", "milestone", "value", "expected", "target", "projected",
-                              "status", "reason"] for item in listed)  # fmt: skip
+                              "status", "reason", "carried_from", "reporting_carried"] for item in listed)  # fmt: skip
     assert {item["unit"] for item in listed} == {"38"}
 
 

@@ -9,9 +9,11 @@ import pytest
 
 from dx.main import main
 from shared.settings import Settings
+from tests.support.db import fetch
 from tests.support.targets import ROWS, write_target_rows
 
-JSON_KEYS = ["indicator", "unit", "milestone", "value", "expected", "target", "projected", "status", "reason"]
+JSON_KEYS = ["indicator", "unit", "milestone", "value", "expected", "target", "projected", "status", "reason",
+             "carried_from", "reporting_carried"]  # fmt: skip
 
 
 @pytest.fixture
@@ -20,6 +22,17 @@ async def seeded(db_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Sett
     monkeypatch.setenv("DX_PG_DATABASE", db_settings.pg_database)
     monkeypatch.setenv("COLUMNS", "200")
     return db_settings
+
+
+async def _carried(settings: Settings) -> None:
+    """Phường Hàm Rồng's satisfaction is carried from its 3 predecessors; 2 of the province's reporting communes
+    carry theirs (current_values as the aggregator writes it, docs/lineage.md)."""
+    await fetch(
+        settings,
+        "INSERT INTO current_values (indicator, unit, level, value, reporting_children, carried_from, "
+        "reporting_carried) VALUES ('gov.satisfaction', '14758', 'commune', 80, NULL, 3, NULL), "
+        "('gov.satisfaction', '38', 'province', 91.25, 120, NULL, 2)",
+    )
 
 
 async def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -67,6 +80,21 @@ async def test_the_default_is_a_summary_with_the_evaluation_time_and_the_worst_r
     assert "Tỉnh Thanh Hóa (38): 2 không đạt, 1 có nguy cơ, 1 đã đạt" in out
     assert "Không đạt (missed)" in out and "Đã đạt (achieved)" in out
     assert "[/x]" in out  # text from the database is printed as it is, never read as markup
+
+
+async def test_lineage_carried_values_are_marked_in_the_table_and_the_json(
+    seeded: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await _carried(seeded)
+    rows = {(r["unit"], r["milestone"]): r for r in await _json(capsys, "--indicator", "gov.satisfaction")}
+    assert (rows[("14758", "2025")]["carried_from"], rows[("14758", "2025")]["reporting_carried"]) == (3, None)
+    assert (rows[("38", "2030")]["carried_from"], rows[("38", "2030")]["reporting_carried"]) == (None, 2)
+    assert rows[("14797", "2025")]["carried_from"] is None  # no current value at all
+    code, out, _ = await _run(capsys, "--indicator", "gov.satisfaction", "--all")
+    assert code == 0
+    assert "Mang sang từ (carried from)" in out
+    assert out.count("3 đơn vị trước") == 1  # Hàm Rồng's 2025 row
+    assert out.count("2 đơn vị con") == 2  # both province milestones
 
 
 @pytest.mark.parametrize(

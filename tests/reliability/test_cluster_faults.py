@@ -48,7 +48,7 @@ async def _settle(
     await reconcile(settings, acked, tally, timeout=240)
 
     async def drained() -> bool:
-        return await scrape(metrics_url(agg), "dx_consumer_lag") == 0
+        return await scrape(metrics_url(agg), "dx_consumer_lag_messages") == 0
 
     await eventually(drained, timeout=60)
     tally.survived()

@@ -93,7 +93,7 @@ async def test_postgres_stopped_during_aggregation_then_started(
 
         async def drained() -> bool:
             assert agg is not None
-            lag = await scrape(metrics_url(agg), "dx_consumer_lag")
+            lag = await scrape(metrics_url(agg), "dx_consumer_lag_messages")
             return await applied_count(settings) == len(acked) and lag == 0
 
         await eventually(drained, timeout=180)

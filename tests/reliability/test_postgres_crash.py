@@ -59,7 +59,8 @@ async def test_postmaster_sigkilled_mid_batch_then_restarted_with_exact_totals(
         async def drained() -> bool:
             assert agg is not None
             return (
-                await applied_count(settings) == len(acked) and await scrape(metrics_url(agg), "dx_consumer_lag") == 0
+                await applied_count(settings) == len(acked)
+                and await scrape(metrics_url(agg), "dx_consumer_lag_messages") == 0
             )
 
         await eventually(drained, timeout=180)

@@ -3,7 +3,7 @@ process with short intervals."""
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -89,6 +89,7 @@ def fast_alerter(
     name: str,
     alertmanager_url: str | None = None,
     clock_start: str | None = "2026-11-27T05:00:00+00:00",  # the 2025 milestone is judged
+    extra_env: Mapping[str, str] | None = None,
 ) -> ServiceProcess:
     """An alerter on `catalog` with 1–3 s intervals, so a test sees firing, re-sends and leadership quickly."""
     port = free_port()
@@ -101,6 +102,8 @@ def fast_alerter(
         "DX_ALERTER_RECONCILE_SECONDS": "1",
         "DX_ALERTER_EVAL_INTERVAL_SECONDS": "1",
         "DX_ALERTER_LEADER_LEASE_SECONDS": "3",
+        "DX_ALERTER_LAG_INTERVAL_SECONDS": "1",
+        **(extra_env or {}),
     }
     if alertmanager_url:
         env["DX_ALERTMANAGER_URL"] = alertmanager_url

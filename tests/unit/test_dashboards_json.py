@@ -23,11 +23,11 @@ def provisioned_datasources() -> dict[str, str]:
     return {ds["uid"]: ds["type"] for doc in docs for ds in doc["datasources"]}
 
 
-def test_four_dashboards_with_fixed_unique_uids_and_vietnamese_titles() -> None:
+def test_five_dashboards_with_fixed_unique_uids_and_vietnamese_titles() -> None:
     uids = [d["uid"] for d in DASHBOARDS.values()]
-    assert sorted(uids) == ["dx-alerts", "dx-operations", "dx-overview", "dx-units"]
+    assert sorted(uids) == ["dx-alerts", "dx-operations", "dx-overview", "dx-scorecard", "dx-units"]
     titles = " | ".join(d["title"] for d in DASHBOARDS.values())
-    for title in ("Tổng quan chuyển đổi số", "Theo địa bàn", "Cảnh báo", "Vận hành"):
+    for title in ("Tổng quan chuyển đổi số", "Bảng điểm theo xã", "Theo địa bàn", "Cảnh báo", "Vận hành"):
         assert title in titles
 
 

@@ -223,7 +223,7 @@ async def test_health_readiness_and_metrics(collector):
     assert 'dx_events_received_total{source="portal"}' in text
     assert 'dx_events_accepted_total{source="portal"}' in text
     assert 'dx_events_rejected_total{reason="unknown_unit",source="portal"}' in text
-    assert "dx_collector_publish_latency_seconds_bucket" in text
+    assert "dx_collector_publish_duration_seconds_bucket" in text
     assert (await collector.client.get("/docs")).status_code == 200
     paths = (await collector.client.get("/openapi.json")).json()["paths"]
     assert "/v1/events" in paths
