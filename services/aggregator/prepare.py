@@ -35,12 +35,12 @@ class Prepared:
     periods: dict[tuple[str, str, str], Fact] = field(default_factory=dict)  # latest per (indicator, unit, period)
 
 
-def prepare(decoder: Decoder, parts: list[Part], now: datetime) -> Prepared:
+def prepare(decoder: Decoder, parts: list[Part]) -> Prepared:
     out = Prepared()
     lines: list[str] = []
     stamps: dict[datetime, int] = {}  # received_at is shared by every event of a request: convert it once
     series, received = out.series, out.received
-    for partition, offset, fact in located(decoder, parts, now, out.poison):
+    for partition, offset, fact in located(decoder, parts, out.poison):
         lines.append(copy_line(fact, partition, offset, stamps))
         add_fact(series, fact)
         if fact.period is not None:
@@ -68,23 +68,23 @@ def latest_periods(facts: Iterable[Fact]) -> dict[tuple[str, str, str], Fact]:
 
 
 def located(
-    decoder: Decoder, parts: list[Part], now: datetime, poison: list[tuple[int, int, list[str]]]
+    decoder: Decoder, parts: list[Part], poison: list[tuple[int, int, list[str]]]
 ) -> Iterator[tuple[int, int, Fact]]:
     """(partition, offset, fact) of every valid message; the others' reasons are added to `poison`."""
     for p, part in enumerate(parts):
         partition = part.partition
         for i, (offset, value) in enumerate(zip(part.offsets, part.values, strict=True)):
-            decoded = decoder(value, now)
+            decoded = decoder(value)
             if isinstance(decoded, list):
                 poison.append((p, i, decoded))
             else:
                 yield partition, offset, decoded
 
 
-def first_copies(decoder: Decoder, parts: list[Part], now: datetime, new_ids: set[str]) -> list[Fact]:
+def first_copies(decoder: Decoder, parts: list[Part], new_ids: set[str]) -> list[Fact]:
     """The facts of the events in `new_ids`, each once: its first copy in offset order (as the insert kept)."""
     out = []
-    for _, _, fact in located(decoder, parts, now, []):
+    for _, _, fact in located(decoder, parts, []):
         if fact.event_id in new_ids:
             new_ids.discard(fact.event_id)
             out.append(fact)

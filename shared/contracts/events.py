@@ -84,7 +84,7 @@ class EventV1(BaseModel):
             raise PydanticCustomError("out_of_range", "denominator must be greater than 0")
         if self.numerator is not None and self.denominator is not None and self.numerator > self.denominator:
             raise PydanticCustomError("out_of_range", "numerator must not exceed denominator")
-        now = (info.context or {}).get("now") or datetime.now(UTC)
+        now = self._judged_at(info)
         if self.observed_at > now + MAX_CLOCK_SKEW:
             raise PydanticCustomError("observed_in_future", "observed_at is in the future")
         if self.observed_at < EARLIEST_OBSERVATION:
@@ -93,6 +93,11 @@ class EventV1(BaseModel):
         if found is not None and found.start > local_date(now):
             raise PydanticCustomError("period_in_future", "period {period} has not begun", {"period": self.period})
         return self
+
+    def _judged_at(self, info: ValidationInfo) -> datetime:
+        """The clock the time rules compare with: the receiver's (`context={"now": ...}`), else this process's."""
+        now: datetime | None = (info.context or {}).get("now")
+        return now or datetime.now(UTC)
 
     @property
     def key(self) -> bytes:
@@ -107,6 +112,11 @@ class AcceptedEvent(EventV1):
 
     source: SourceName  # the collector sets it from the credential: always a source's name
     received_at: AwareDatetime
+
+    def _judged_at(self, info: ValidationInfo) -> datetime:
+        """An accepted event is judged by the clock that accepted it: the collector validated it at exactly
+        `received_at`, so a reader whose clock differs (or runs later, through a backlog) gives the same answer."""
+        return self.received_at
 
 
 _REASON_BY_TYPE = {
