@@ -12,7 +12,14 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from services.collector.body import BodyError, check_content_length, parse_events, read_limited
+from services.collector.body import (
+    BodyError,
+    check_content_length,
+    check_shape,
+    count_objects,
+    parse_events,
+    read_limited,
+)
 from services.collector.intake import Intake
 from services.collector.metrics import CollectorMetrics
 from services.collector.publisher import Publisher, PublishError
@@ -99,16 +106,26 @@ async def post_events(request: Request) -> Response:
         return _error(401, "unauthorized", str(err), {"WWW-Authenticate": "Bearer"})
     except PG_ERRORS:
         return _error(503, "unavailable", "the credential store is unavailable; nothing was accepted")
+    limits = deps.settings
     try:
-        check_content_length(request.headers.get("content-length"), deps.settings.collector_max_body_bytes)
-        body = await read_limited(request.stream(), deps.settings.collector_max_body_bytes)
-        items = parse_events(body, deps.settings.collector_max_events)
+        check_content_length(request.headers.get("content-length"), limits.collector_max_body_bytes)
+        async with asyncio.timeout(limits.collector_body_timeout_s):
+            body = await read_limited(request.stream(), limits.collector_max_body_bytes)
+        # the rate limit and the bounds come before parsing: a source pays for what it sends, parsed or not
+        objects = count_objects(body)
+        estimate = max(1, min(objects, limits.collector_max_events + 1))
+        wait = deps.limiter.take(source.name, estimate)
+        if wait:
+            message = f"source {source.name} is over its rate limit; retry later"
+            return _error(429, "rate_limited", message, {"Retry-After": RateLimiter.retry_after(wait)})
+        check_shape(body, objects, limits.collector_max_events)
+        items = parse_events(body, limits.collector_max_events)  # a refused body keeps the tokens it spent
+        deps.limiter.give_back(source.name, estimate - len(items))
+    except TimeoutError:
+        message = f"the body did not arrive within {limits.collector_body_timeout_s:g} s"
+        return _error(408, "body_timeout", message, {"Connection": "close"})
     except BodyError as err:
         return _json(err.status, err.as_json())
-    wait = deps.limiter.take(source.name, len(items))
-    if wait:
-        message = f"source {source.name} is over its rate limit; retry later"
-        return _error(429, "rate_limited", message, {"Retry-After": RateLimiter.retry_after(wait)})
     checked = deps.intake.check_batch(items, source.name, source.scope, datetime.now(UTC))
     if checked.records:
         try:
