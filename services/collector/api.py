@@ -24,8 +24,9 @@ from services.collector.intake import Intake
 from services.collector.metrics import CollectorMetrics
 from services.collector.publisher import Publisher, PublishError
 from services.collector.ratelimit import RateLimiter
+from services.collector.ready import PG_ERRORS, Readiness
 from services.collector.settings import CollectorSettings
-from services.collector.sources import AuthError, Sources
+from services.collector.sources import AuthError, LookupDeferred, Sources
 from shared.contracts.events import EventV1
 
 
@@ -40,6 +41,7 @@ class Deps:
     publisher: Publisher
     metrics: CollectorMetrics
     pool: asyncpg.Pool
+    readiness: Readiness
     ingest_task: "asyncio.Task[None] | None" = None
 
 
@@ -84,7 +86,6 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {**_ERR, "description": "Kafka (or the credential store) unavailable: nothing was accepted"},
 }
 
-PG_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 router = APIRouter()
 
 
@@ -104,6 +105,8 @@ async def post_events(request: Request) -> Response:
         source = await deps.sources.authenticate(request.headers.get("authorization"))
     except AuthError as err:
         return _error(401, "unauthorized", str(err), {"WWW-Authenticate": "Bearer"})
+    except LookupDeferred as err:
+        return _error(503, "unavailable", f"{err}; nothing was accepted", {"Retry-After": "1"})
     except PG_ERRORS:
         return _error(503, "unavailable", "the credential store is unavailable; nothing was accepted")
     limits = deps.settings
@@ -146,9 +149,10 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> Response:
-    """Kafka and PostgreSQL reachable (and the ingest consumer running): 200, else 503."""
+    """Kafka and PostgreSQL reachable at the last background check (and the ingest consumer running): 200, else
+    503. No I/O on the request path (services/collector/ready.py)."""
     deps: Deps = request.app.state.deps
-    checks = {"kafka": await deps.publisher.ready(), "postgres": await _pg_ready(deps.pool)}
+    checks = dict(deps.readiness.checks)
     if deps.ingest_task is not None:
         checks["ingest"] = not deps.ingest_task.done()
     return _json(200 if all(checks.values()) else 503, checks)
@@ -158,10 +162,3 @@ async def readyz(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     deps: Deps = request.app.state.deps
     return Response(generate_latest(deps.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-async def _pg_ready(pool: asyncpg.Pool) -> bool:
-    try:
-        return bool(await asyncio.wait_for(pool.fetchval("SELECT 1"), timeout=2.0) == 1)
-    except PG_ERRORS:
-        return False

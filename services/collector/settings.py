@@ -21,6 +21,12 @@ class CollectorSettings(Settings):
         900, gt=0, description="open connections (at most the nofile limit - 192); more close the longest idle"
     )
     collector_source_cache_ttl_s: float = Field(5.0, ge=0, description="how long a token lookup is cached")
+    collector_token_lookups_per_s: float = Field(
+        100.0, gt=0, description="lookups of never-seen token ids per second; beyond → 503 Retry-After"
+    )
+    collector_ready_interval_s: float = Field(
+        1.0, gt=0, description="Kafka and PostgreSQL checked this often for /readyz"
+    )
     collector_publish_timeout_s: float = Field(10.0, gt=0, description="wait for Kafka acks; then 503")
     collector_ingest_enabled: bool = Field(True, description="consume the ingest topic in this process")
     collector_ingest_max_message_bytes: int = Field(64 * 1024, gt=0, description="larger ingest messages → DLQ")
