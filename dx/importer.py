@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from dx.client import CollectorClient
 from dx.sending import batches
-from dx.tokens import obtain_token
+from dx.tokens import run_token
 from shared.contracts.events import EventV1, reasons
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
@@ -249,10 +249,24 @@ async def import_rows(
     batch: int = 500,
     on_batch: Callable[[int], None] | None = None,
 ) -> str | None:
-    """Send `rows` with `token` (default: a new source 'importer'); returns the name of the source created."""
+    """Send `rows` with `token` (default: a source 'importer' for this run only, scoped to the rows' indicators and
+    units, revoked at the end: dx/tokens.py); returns the name of the source created."""
     if not rows:
         return None
-    created, token = await obtain_token(settings, token, "importer")
-    async with CollectorClient(collector_url, token) as client:
+    indicators = {str(r.event["indicator"]) for r in rows}
+    units = {str(r.event["unit"]) for r in rows}
+    async with run_token(settings, token, "importer", list(indicators), list(units)) as run:
+        await _send(collector_url, run.token, rows, report, batch, on_batch)
+    return run.created
+
+
+async def _send(
+    url: str,
+    token: str,
+    rows: list[ParsedRow],
+    report: ImportReport,
+    batch: int,
+    on_batch: Callable[[int], None] | None,
+) -> None:
+    async with CollectorClient(url, token) as client:
         await send_rows(client, rows, report, batch, on_batch)
-    return created

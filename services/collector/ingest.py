@@ -84,8 +84,9 @@ class IngestHandler:
         source = await self.sources.named(name)
         if source is None:
             return INGEST_SOURCE, Scope(), [f"unknown_source: {SOURCE_HEADER}: no source named {name!r}"]
-        if source.revoked_at is not None:
-            return name, Scope(), [f"forbidden: {SOURCE_HEADER}: source {name!r} is revoked"]
+        refusal = source.refusal(datetime.now(UTC))
+        if refusal is not None:
+            return name, Scope(), [f"forbidden: {SOURCE_HEADER}: source {name!r} is {refusal}"]
         return name, source.scope, []
 
     def _decode(self, value: bytes | None) -> tuple[Any, list[str]]:

@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 import asyncpg
@@ -36,6 +36,15 @@ class Source:
     scope: Scope
     created_at: datetime | None = None
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None  # a tool's source: its lease (dx/tokens.py)
+
+    def refusal(self, now: datetime) -> str | None:
+        """Why the source may not write now ("revoked", "expired"), or None."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return None
 
 
 class AuthError(Exception):
@@ -139,8 +148,9 @@ class Sources:
             self._by_id.put(token_id, source)
         if source is None or not hmac.compare_digest(source.token_hash, hash_secret(secret)):
             raise AuthError("unknown token")
-        if source.revoked_at is not None:
-            raise AuthError("revoked token")
+        refusal = source.refusal(datetime.now(UTC))
+        if refusal is not None:
+            raise AuthError(f"{refusal} token")
         return source
 
     async def named(self, name: str) -> Source | None:
@@ -151,7 +161,7 @@ class Sources:
         return source
 
 
-COLUMNS = "name, token_id, token_hash, indicators, units, created_at, revoked_at"
+COLUMNS = "name, token_id, token_hash, indicators, units, created_at, revoked_at, expires_at"
 
 
 def row_to_source(row: asyncpg.Record | None) -> Source | None:
@@ -161,7 +171,8 @@ def row_to_source(row: asyncpg.Record | None) -> Source | None:
     scope = Scope(
         frozenset(indicators) if indicators is not None else None, frozenset(units) if units is not None else None
     )
-    return Source(row["name"], row["token_id"], bytes(row["token_hash"]), scope, row["created_at"], row["revoked_at"])
+    return Source(row["name"], row["token_id"], bytes(row["token_hash"]), scope, row["created_at"], row["revoked_at"],
+                  row["expires_at"])  # fmt: skip
 
 
 class PgSources:
