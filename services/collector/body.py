@@ -71,14 +71,14 @@ def count_objects(body: bytes) -> int:
 
 
 def check_shape(body: bytes, objects: int, max_events: int) -> None:
-    """413 before any parsing for a body whose JSON would be needlessly costly to parse: more `{` than one per
-    event plus the `{"events": ...}` wrapper, more than two `[`, or more commas than `max_events` events hold.
-    No field of an event takes an object, an array, a brace or a comma, so a body over these bounds holds too many
-    events or an event that is invalid anyway. Counting bytes runs at memory speed; parsing 1 MiB of `{}` costs a
-    tenth of a second of the event loop."""
-    arrays, commas = body.count(b"["), body.count(b",")
-    if objects > max_events + 1 or arrays > 2:
-        raise too_large(f"the body holds {objects} objects and {arrays} arrays; at most {max_events} events fit")
+    """413 before any parsing for a body whose JSON would be needlessly costly to parse: more `{` and `[` together
+    than two per event (the event, one stray container in it) plus the wrapper and the array, or more commas than
+    `max_events` events hold. Counting bytes runs at memory speed; parsing 1 MiB of `{}` costs a tenth of a second
+    of the event loop. Within the bounds, an event holding a container still gets its own error."""
+    containers, commas = objects + body.count(b"["), body.count(b",")
+    if containers > 2 * max_events + 2:
+        raise too_large(f"the body holds {containers} objects and arrays; {max_events} events hold at most "
+                        f"{2 * max_events + 2}")  # fmt: skip
     if commas > COMMAS_PER_EVENT * max_events:
         raise too_large(f"the body holds {commas} commas; {max_events} events hold at most "
                         f"{COMMAS_PER_EVENT * max_events}")  # fmt: skip

@@ -111,14 +111,15 @@ def test_a_full_batch_passes_the_shape_bounds_before_parsing():
     _shape(orjson.dumps(events))
     _shape(orjson.dumps({"events": events}))
     assert count_objects(orjson.dumps({"events": events})) == 1001
+    _shape(orjson.dumps([{**e, "extra": [1]} for e in events]))  # one stray container per event: each its own error
 
 
 @pytest.mark.parametrize(
     ("body", "said"),
     [
-        (b"[" + b",".join([b"{}"] * 1002) + b"]", "1002 objects"),
-        (b'{"events": [' + b",".join([b"{}"] * 1001) + b"]}", "1002 objects"),
-        (b"[[[]]]", "3 arrays"),
+        (b"[" + b",".join([b"{}"] * 2002) + b"]", "2003 objects and arrays"),
+        (b'{"events": [' + b",".join([b'{"x": []}'] * 1001) + b"]}", "2004 objects and arrays"),
+        (b"[" * 2003 + b"]" * 2003, "2003 objects and arrays"),
         (b"[" + b",".join([b"1"] * 16_002) + b"]", "16001 commas"),
     ],
 )
