@@ -13,11 +13,13 @@ Rows are numbered as in a spreadsheet: the header is row 1.
 
 import csv
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from pydantic import ValidationError
 
@@ -71,12 +73,19 @@ def _csv_cells(path: Path) -> Iterator[list[Any]]:
 
 
 def _xlsx_cells(path: Path) -> Iterator[list[Any]]:
+    """The first sheet's rows. A file that is no workbook, or whose XML is hostile (entity expansion beyond expat's
+    amplification limit, a "billion laughs"), is one ImportFileError, not a traceback."""
     from openpyxl import load_workbook
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, ValueError) as err:
+        raise ImportFileError(f"{path.name}: not a readable XLSX workbook: {err}") from None
     try:
         for values in workbook.active.iter_rows(values_only=True):
             yield list(values)
+    except (ElementTree.ParseError, zipfile.BadZipFile, KeyError) as err:
+        raise ImportFileError(f"{path.name}: the sheet cannot be read: {err}") from None
     finally:
         workbook.close()
 
