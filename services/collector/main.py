@@ -54,7 +54,8 @@ def create_app(settings: CollectorSettings | None = None) -> FastAPI:
                 settings.collector_source_cache_ttl_s,
                 lookups_per_s=settings.collector_token_lookups_per_s,
             )
-            burst = max(settings.collector_rate_burst, settings.collector_max_events)
+            # a body is charged up to max_events + 1 tokens before parsing (services/collector/api.py)
+            burst = max(settings.collector_rate_burst, settings.collector_max_events + 1)
             limiter = RateLimiter(settings.collector_rate_events_per_s, burst)
             readiness = Readiness(publisher, pool, settings.collector_ready_interval_s)
             await readiness.check()
