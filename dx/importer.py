@@ -17,18 +17,20 @@ are sent again under the same id and count once.
 
 import csv
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from pydantic import ValidationError
 
 from dx.client import CollectorClient
 from dx.import_changes import changes, source_of_token
 from dx.sending import batches
-from dx.tokens import obtain_token
+from dx.tokens import run_token
 from shared.contracts.events import EventV1, reasons
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
@@ -77,12 +79,19 @@ def _csv_cells(path: Path) -> Iterator[list[Any]]:
 
 
 def _xlsx_cells(path: Path) -> Iterator[list[Any]]:
+    """The first sheet's rows. A file that is no workbook, or whose XML is hostile (entity expansion beyond expat's
+    amplification limit, a "billion laughs"), is one ImportFileError, not a traceback."""
     from openpyxl import load_workbook
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, ValueError) as err:
+        raise ImportFileError(f"{path.name}: not a readable XLSX workbook: {err}") from None
     try:
         for values in workbook.active.iter_rows(values_only=True):
             yield list(values)
+    except (ElementTree.ParseError, zipfile.BadZipFile, KeyError) as err:
+        raise ImportFileError(f"{path.name}: the sheet cannot be read: {err}") from None
     finally:
         workbook.close()
 
@@ -292,15 +301,28 @@ async def import_rows(
     batch: int = 500,
     on_batch: Callable[[int], None] | None = None,
 ) -> str | None:
-    """Send `rows` with `token` (default: a new source 'importer'); returns the name of the source created."""
+    """Send `rows` with `token` (default: a source 'importer' for this run only, scoped to the rows' indicators and
+    units, revoked at the end: dx/tokens.py); returns the name of the source created."""
     if not rows:
         return None
-    created, token = await obtain_token(settings, token, "importer")
-    source = created or await source_of_token(settings, token)
-    if source is not None:  # an unknown token: the collector answers 401
-        rows = await as_corrections(settings, source, [with_source(r, source) for r in rows], report)
-        if not rows:
-            return created
-    async with CollectorClient(collector_url, token) as client:
+    indicators = {str(r.event["indicator"]) for r in rows}
+    units = {str(r.event["unit"]) for r in rows}
+    async with run_token(settings, token, "importer", list(indicators), list(units)) as run:
+        source = run.created or await source_of_token(settings, run.token)
+        if source is not None:  # an unknown token: the collector answers 401
+            rows = await as_corrections(settings, source, [with_source(r, source) for r in rows], report)
+        if rows:
+            await _send(collector_url, run.token, rows, report, batch, on_batch)
+    return run.created
+
+
+async def _send(
+    url: str,
+    token: str,
+    rows: list[ParsedRow],
+    report: ImportReport,
+    batch: int,
+    on_batch: Callable[[int], None] | None,
+) -> None:
+    async with CollectorClient(url, token) as client:
         await send_rows(client, rows, report, batch, on_batch)
-    return created

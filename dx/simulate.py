@@ -13,7 +13,8 @@ from typing import Protocol
 from dx.client import CollectorClient
 from dx.sending import Pacer, Summary, send_all
 from dx.simulation import Event, Simulator
-from dx.tokens import obtain_token
+from dx.tokens import run_token
+from shared import names
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import local_date
@@ -63,10 +64,19 @@ async def simulate(
     summary: Summary,
     watcher: Watcher,
 ) -> str | None:
-    """Run the simulation, tallying into `summary`; returns the name of the source created (if any)."""
-    created, token = await obtain_token(settings, options.token, options.source_name)
-    if created:
-        watcher.source_created(created)
+    """Run the simulation, tallying into `summary`; returns the name of the source created for the run (if any:
+    scoped to the catalog's indicators in the province, revoked at the end, dx/tokens.py)."""
+    scope = catalog.codes(), [names.PROVINCE_CODE]
+    async with run_token(settings, options.token, options.source_name, *scope) as run:
+        if run.created:
+            watcher.source_created(run.created)
+        await _run(catalog, hierarchy, options, summary, watcher, run.token)
+    return run.created
+
+
+async def _run(
+    catalog: Catalog, hierarchy: Hierarchy, options: SimulateOptions, summary: Summary, watcher: Watcher, token: str
+) -> None:
     sim = Simulator(catalog, hierarchy, options.seed)
     live_rate = options.rate or DEFAULT_LIVE_RATE
 
@@ -106,4 +116,3 @@ async def simulate(
                 deadline=deadline,
                 on_batch=on_live,
             )
-    return created

@@ -6,7 +6,7 @@ listing and revoking sources is this repository's job. The token format and the 
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -26,33 +26,48 @@ class SourceAdmin:
         rows = await self.pool.fetch(f"SELECT {COLUMNS} FROM sources ORDER BY name")
         return [s for s in map(row_to_source, rows) if s is not None]
 
-    async def add(self, name: str, indicators: list[str] | None, units: list[str] | None) -> str:
-        """Create `name` (or re-issue a revoked one) and return its new token; ValueError if it is active."""
+    async def add(
+        self, name: str, indicators: list[str] | None, units: list[str] | None, lease: timedelta | None = None
+    ) -> str:
+        """Create `name` (or re-issue a revoked one) and return its new token; ValueError if it is active. With a
+        `lease`, the source expires that long after now (the database's clock) unless renewed."""
         if not NAME_PATTERN.fullmatch(name):
             raise ValueError(f"invalid source name {name!r}: lower-case letters, digits, '.', '_', '-' (≤ 64)")
         token, token_id, token_hash = new_token()
         row = await self.pool.fetchrow(
-            "INSERT INTO sources (name, token_id, token_hash, indicators, units) VALUES ($1, $2, $3, $4, $5) "
+            "INSERT INTO sources (name, token_id, token_hash, indicators, units, expires_at) "
+            "VALUES ($1, $2, $3, $4, $5, now() + $6::interval) "
             "ON CONFLICT (name) DO UPDATE SET token_id = EXCLUDED.token_id, token_hash = EXCLUDED.token_hash, "
-            "indicators = EXCLUDED.indicators, units = EXCLUDED.units, created_at = now(), revoked_at = NULL "
-            "WHERE sources.revoked_at IS NOT NULL RETURNING name",
+            "indicators = EXCLUDED.indicators, units = EXCLUDED.units, created_at = now(), revoked_at = NULL, "
+            "expires_at = EXCLUDED.expires_at WHERE sources.revoked_at IS NOT NULL RETURNING name",
             name,
             token_id,
             token_hash,
             indicators,
             units,
+            lease,
         )
         if row is None:
             raise ValueError(f"source {name!r} already has an active token: revoke it first")
         return token
 
-    async def add_unique(self, name: str) -> tuple[str, str]:
-        """(source name, token) of a new unrestricted source; `name-<UTC time>` if `name` already has a token."""
+    async def add_unique(
+        self, name: str, indicators: list[str] | None = None, units: list[str] | None = None,
+        lease: timedelta | None = None,
+    ) -> tuple[str, str]:  # fmt: skip
+        """(source name, token) of a new source; `name-<UTC time>` if `name` already has a token."""
         try:
-            return name, await self.add(name, None, None)
+            return name, await self.add(name, indicators, units, lease)
         except ValueError:
-            unique = f"{name}-{datetime.now(UTC):%Y%m%d%H%M%S}"
-            return unique, await self.add(unique, None, None)
+            unique = f"{name}-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+            return unique, await self.add(unique, indicators, units, lease)
+
+    async def renew(self, name: str, lease: timedelta) -> bool:
+        """Push an active source's expiry to `lease` from now; False if it is revoked or gone."""
+        status = await self.pool.execute(
+            "UPDATE sources SET expires_at = now() + $2::interval WHERE name = $1 AND revoked_at IS NULL", name, lease
+        )
+        return bool(status == "UPDATE 1")
 
     async def revoke(self, name: str) -> bool:
         """True when an active source was revoked now."""

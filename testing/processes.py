@@ -1,6 +1,7 @@
 """Service processes started with chosen settings and stopped or killed by PID (tests, benchmarks)."""
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -75,8 +76,10 @@ class ServiceProcess:
         ready_url: str,
         extra_env: Mapping[str, str] | None = None,
         log_dir: Path = ROOT / ".run" / "logs" / "tests",
+        nofile: int | None = None,
     ) -> None:
         self.name, self.settings, self.ready_url = name, settings, ready_url
+        self.nofile = nofile  # the child's file-descriptor limit (RLIMIT_NOFILE), if not inherited
         self.extra_env: Mapping[str, str] = extra_env or {}
         self.log_dir = log_dir
         self.proc: subprocess.Popen[bytes] | None = None
@@ -96,8 +99,13 @@ class ServiceProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=ROOT,
+                preexec_fn=None if self.nofile is None else self._limit_files,
             )
         return self
+
+    def _limit_files(self) -> None:
+        assert self.nofile is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def wait_ready(self, timeout: float = 60.0) -> "ServiceProcess":
         deadline = time.monotonic() + timeout

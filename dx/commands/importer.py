@@ -37,7 +37,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cmd.add_argument("file", type=Path, help="a .csv (UTF-8) or .xlsx file (first sheet)")
-    cmd.add_argument("--token", default=None, help="source token; default: create a source 'importer'")
+    cmd.add_argument(
+        "--token", default=None, help="source token; default: a source 'importer' for this run (scoped, then revoked)"
+    )
     cmd.add_argument("--collector-url", default=None, help="default: http://DX_COLLECTOR_HOST:DX_COLLECTOR_PORT")
     cmd.add_argument("--batch", type=int, default=500, metavar="N", help="events per request (1–1000)")
     cmd.add_argument("--errors", type=Path, default=None, metavar="CSV", help="also write the error report here")
@@ -81,7 +83,7 @@ async def _send(
             ctx.settings, url, args.token, rows, report, args.batch, lambda n: progress.advance(task, n)
         )
     if created:
-        console.print(f"created source {created!r} (revoke it with: dx sources revoke {created})")
+        console.print(f"used source {created!r}, created for this import (scoped; now revoked)")
 
 
 def _print(console: Console, path: Path, report: ImportReport) -> None:

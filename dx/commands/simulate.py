@@ -20,7 +20,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
             "Sends realistic events for every unit in force: snapshots per commune, one event per survey answer "
             "or inspection, yearly province values. With --history, first replays history from that date to now "
             "(the hierarchy in force at each simulated date decides the units), then sends live traffic for "
-            "--duration seconds. Creates a source 'simulator' unless --token is given."
+            "--duration seconds. Unless --token is given, uses a source 'simulator' created for the run (scoped to the "
+            "catalog in the province, leased, revoked when the run ends)."
         ),
     )
     cmd.add_argument(
@@ -92,7 +93,7 @@ class RichWatcher:
         self.task: TaskID | None = None
 
     def source_created(self, name: str) -> None:
-        self.progress.console.print(f"created source {name!r} (revoke it with: dx sources revoke {name})")
+        self.progress.console.print(f"created source {name!r} for this run (scoped; revoked when the run ends)")
 
     def phase(self, name: str, total: float | None) -> None:
         self.task = self.progress.add_task(name, total=total, status="")

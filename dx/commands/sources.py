@@ -136,7 +136,8 @@ def _list(args: argparse.Namespace) -> int:
     for column in ("name", "status", "created", "indicators", "units"):
         table.add_column(column, overflow="fold")
     for s in rows:
-        status = "[dim]revoked[/]" if s.revoked_at else "[green]active[/]"
+        refusal = s.refusal(datetime.now(UTC))
+        status = f"[dim]{refusal}[/]" if refusal else "[green]active[/]"
         created = s.created_at.strftime("%Y-%m-%d %H:%M") if s.created_at else ""
         indicators = ",".join(sorted(s.scope.indicators)) if s.scope.indicators is not None else "*"
         units = "\n".join(_unit_label(u, ctx) for u in sorted(s.scope.units)) if s.scope.units is not None else "*"
@@ -149,9 +150,10 @@ def as_json(s: Source) -> dict[str, Any]:
     """One source for `--json`: its scope (null = everything), never its token."""
     return {
         "name": s.name,
-        "status": "revoked" if s.revoked_at else "active",
+        "status": s.refusal(datetime.now(UTC)) or "active",
         "created_at": s.created_at.isoformat() if s.created_at else None,
         "revoked_at": s.revoked_at.isoformat() if s.revoked_at else None,
+        "expires_at": s.expires_at.isoformat() if s.expires_at else None,
         "indicators": sorted(s.scope.indicators) if s.scope.indicators is not None else None,
         "units": sorted(s.scope.units) if s.scope.units is not None else None,
     }

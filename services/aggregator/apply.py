@@ -65,7 +65,7 @@ async def apply_batch(
                 result.applied, result.received, todo = prepared.rows, prepared.received, batch.todo
                 periods = prepared.periods
             else:  # some were applied before: decode again here, keeping the first copy of each new event
-                new = first_copies(decoder, batch.parts, batch.now, new_ids)
+                new = first_copies(decoder, batch.parts, new_ids)
                 result.applied, result.received = len(new), dict(Counter(f.received_at for f in new))
                 todo = plan(new, catalog, hierarchy, batch.today)
                 periods = latest_periods(new)

@@ -114,7 +114,7 @@ class Aggregator:
         now = datetime.now(UTC)
         tps = sorted(records, key=lambda t: t.partition)
         parts = [Part(tp.partition, [r.offset for r in records[tp]], [r.value for r in records[tp]]) for tp in tps]
-        prepared = await self.preparer(parts, now)
+        prepared = await self.preparer(parts)
         poison = [(records[tps[p]][i], errors) for p, i, errors in prepared.poison]
         staged = stage(prepared, parts, now, self.catalog, self.hierarchy, self.today())
         return Batch(records, staged, poison)

@@ -1,8 +1,11 @@
 """Messages of dx.events.v1 → facts, or the reasons a message is poison (shared/contracts/deadletter.py).
 
-`decode` is the reference: `AcceptedEvent` + `check_event`, the collector's rules. `Decoder` gives the same answers
-faster: a lean check of the hot event shape that accepts only what the reference accepts (proved by a hypothesis
-test) and hands anything else, valid or not, to the reference, so reasons and edge cases stay exactly its own.
+`decode` is the reference: `AcceptedEvent` + `check_applicable`. Nothing the collector acknowledged becomes poison
+later: the time rules compare with the event's own `received_at` (the instant the collector judged it), never with
+this process's clock, and the catalog's bounds of a value are the collector's judgement, not re-run against a catalog
+edited since (docs/events-and-topics.md). `Decoder` gives the same answers faster: a lean check of the hot event shape
+that accepts only what the reference accepts (proved by a hypothesis test) and hands anything else, valid or not, to
+the reference, so reasons and edge cases stay exactly its own.
 """
 
 import math
@@ -26,8 +29,8 @@ from shared.contracts.events import (
 from shared.domain.catalog import Catalog, Indicator, Measure
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.periods import period_of
-from shared.domain.timeutil import local_date, micros
-from shared.domain.validation import check_event, effective_period
+from shared.domain.timeutil import MICROSECOND, local_date, micros
+from shared.domain.validation import check_applicable, effective_period
 
 
 class Fact(NamedTuple):
@@ -68,8 +71,8 @@ def _text(found: UUID | None) -> str | None:
     return None if found is None else str(found)
 
 
-def decode(value: bytes | None, catalog: Catalog, hierarchy: Hierarchy, now: datetime) -> AcceptedEvent | list[str]:
-    """The event, or its errors (`reason: field: message`); the same rules as the collector's."""
+def decode(value: bytes | None, catalog: Catalog, hierarchy: Hierarchy) -> AcceptedEvent | list[str]:
+    """The event, or its errors (`reason: field: message`): the collector's rules as of the event's `received_at`."""
     if value is None:
         return ["undecodable: value: empty message (tombstone)"]
     try:
@@ -79,10 +82,10 @@ def decode(value: bytes | None, catalog: Catalog, hierarchy: Hierarchy, now: dat
     if not isinstance(raw, dict):
         return ["undecodable: value: not a JSON object"]
     try:
-        event = AcceptedEvent.model_validate(raw, context={"now": now})
+        event = AcceptedEvent.model_validate(raw)
     except ValidationError as err:
         return reasons(err)
-    errors = check_event(event, catalog, hierarchy)
+    errors = check_applicable(event, catalog, hierarchy)
     return errors or event
 
 
@@ -95,6 +98,7 @@ _SOURCE = re.compile(SOURCE_NAME_PATTERN)
 _FAST_FIELDS = frozenset(AcceptedEvent.model_fields) - {"period", "corrects", "retracts", "operator"}
 CACHE_MAX = 100_000  # entries of each memo below before it starts afresh
 EARLIEST_US = micros(EARLIEST_OBSERVATION)
+SKEW_US = MAX_CLOCK_SKEW // MICROSECOND
 MINUTE_US = 60_000_000
 K = TypeVar("K")
 V = TypeVar("V")
@@ -108,39 +112,37 @@ class Decoder:
         # rank scales depend on the period: those few yearly events take the reference path
         self.indicators = {i.code: i for i in catalog.indicators if _INDICATOR.fullmatch(i.code) and not i.rank_scale}
         self.placed: dict[tuple[str, str, date], bool] = {}  # (indicator, unit, day) → unit in force at its level
-        self.received: dict[str, datetime] = {}  # received_at texts seen (shared by the events of one request)
+        # received_at texts seen (shared by the events of one request) → the instant and the latest observation
+        # it admits (observations after received_at + the allowed clock skew are in the future)
+        self.received: dict[str, tuple[datetime, int]] = {}
         self.sources: dict[str, bool] = {}  # source text → a valid source name (a handful)
         self.days: dict[int, date] = {}  # minute since the epoch → its local date (offsets are whole minutes)
-        self.now: datetime | None = None
-        self.latest_us = 0  # observations after this instant are in the future (now + the allowed clock skew)
 
-    def __call__(self, value: bytes | None, now: datetime) -> Fact | list[str]:
-        fact = self.fast(value, now) if value is not None else None
+    def __call__(self, value: bytes | None) -> Fact | list[str]:
+        fact = self.fast(value) if value is not None else None
         if fact is not None:
             return fact
-        slow = decode(value, self.catalog, self.hierarchy, now)
+        slow = decode(value, self.catalog, self.hierarchy)
         return slow if isinstance(slow, list) else fact_of(slow, self.catalog)
 
-    def fast(self, value: bytes, now: datetime) -> Fact | None:
+    def fast(self, value: bytes) -> Fact | None:
         """The fact when the message is of the hot shape and valid; None means "ask the reference"."""
-        if now is not self.now:
-            self.now, self.latest_us = now, micros(now + MAX_CLOCK_SKEW)
         try:
             d = orjson.loads(value)
             if type(d) is not dict or not d.keys() <= _FAST_FIELDS:  # an own period or an amendment: the reference
                 return None
             event_id, code, unit, source = d["event_id"], d["indicator"], d["unit"], d["source"]
             observed_at, received_text = _stamp(d["observed_at"]), d["received_at"]
-            received_at = self.received.get(received_text) if type(received_text) is str else None
-            if received_at is None:
-                received_at = self._received(received_text)
+            received = self.received.get(received_text) if type(received_text) is str else None
+            if received is None:
+                received = self._received(received_text)
         except (orjson.JSONDecodeError, KeyError, ValueError):
             return None
         indicator = self.indicators.get(code) if type(code) is str else None
         if (
             indicator is None
             or observed_at is None
-            or received_at is None
+            or received is None
             or type(event_id) is not str
             or not _UUID.fullmatch(event_id)
             or type(unit) is not str
@@ -148,8 +150,9 @@ class Decoder:
             or not (self.sources.get(source) or self._source(source))
         ):
             return None
+        received_at, latest_us = received
         observed_us = micros(observed_at)
-        if observed_us > self.latest_us or observed_us < EARLIEST_US:
+        if observed_us > latest_us or observed_us < EARLIEST_US:
             return None
         num, den, val = d.get("numerator"), d.get("denominator"), d.get("value")
         if not _measure_ok(indicator, num, den, val):
@@ -168,9 +171,9 @@ class Decoder:
     def _day(self, observed_at: datetime, observed_us: int) -> date:
         return _remember(self.days, observed_us // MINUTE_US, local_date(observed_at))
 
-    def _received(self, raw: Any) -> datetime | None:
+    def _received(self, raw: Any) -> tuple[datetime, int] | None:
         moment = _stamp(raw)
-        return moment if moment is None else _remember(self.received, raw, moment)
+        return None if moment is None else _remember(self.received, raw, (moment, micros(moment) + SKEW_US))
 
     def _source(self, source: str) -> bool:
         return _remember(self.sources, source, _SOURCE.fullmatch(source) is not None)

@@ -36,12 +36,12 @@ class Prepared:
     amendments: list[tuple[int, int, Fact]] = field(default_factory=list)  # (partition, offset, fact), offset order
 
 
-def prepare(decoder: Decoder, parts: list[Part], now: datetime) -> Prepared:
+def prepare(decoder: Decoder, parts: list[Part]) -> Prepared:
     out = Prepared()
     lines: list[str] = []
     stamps: dict[datetime, int] = {}  # received_at is shared by every event of a request: convert it once
     series, received = out.series, out.received
-    for partition, offset, fact in located(decoder, parts, now, out.poison):
+    for partition, offset, fact in located(decoder, parts, out.poison):
         if fact.amends is not None:  # judged in the transaction against the events applied (aggregator/amend.py)
             out.amendments.append((partition, offset, fact))
             continue
@@ -72,23 +72,23 @@ def latest_periods(facts: Iterable[Fact]) -> dict[tuple[str, str, str], Fact]:
 
 
 def located(
-    decoder: Decoder, parts: list[Part], now: datetime, poison: list[tuple[int, int, list[str]]]
+    decoder: Decoder, parts: list[Part], poison: list[tuple[int, int, list[str]]]
 ) -> Iterator[tuple[int, int, Fact]]:
     """(partition, offset, fact) of every valid message; the others' reasons are added to `poison`."""
     for p, part in enumerate(parts):
         partition = part.partition
         for i, (offset, value) in enumerate(zip(part.offsets, part.values, strict=True)):
-            decoded = decoder(value, now)
+            decoded = decoder(value)
             if isinstance(decoded, list):
                 poison.append((p, i, decoded))
             else:
                 yield partition, offset, decoded
 
 
-def first_copies(decoder: Decoder, parts: list[Part], now: datetime, new_ids: set[str]) -> list[Fact]:
+def first_copies(decoder: Decoder, parts: list[Part], new_ids: set[str]) -> list[Fact]:
     """The facts of the events in `new_ids`, each once: its first copy in offset order (as the insert kept)."""
     out = []
-    for _, _, fact in located(decoder, parts, now, []):
+    for _, _, fact in located(decoder, parts, []):
         identity = identity_of(fact)  # amendments were not staged: never among new_ids
         if identity in new_ids:
             new_ids.discard(identity)

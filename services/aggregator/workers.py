@@ -15,7 +15,6 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import datetime
 from pathlib import Path
 
 from services.aggregator.decode import Decoder
@@ -41,9 +40,9 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _prepare_in_worker(parts: list[Part], now: datetime) -> Prepared:
+def _prepare_in_worker(parts: list[Part]) -> Prepared:
     assert _worker_decoder is not None, "worker not initialised"
-    return prepare(_worker_decoder, parts, now)
+    return prepare(_worker_decoder, parts)
 
 
 def _ready() -> bool:
@@ -51,7 +50,7 @@ def _ready() -> bool:
 
 
 class Preparer:
-    """`await preparer(parts, now)`: the batch prepared by the worker process, or in-process without one."""
+    """`await preparer(parts)`: the batch prepared by the worker process, or in-process without one."""
 
     def __init__(self, decoder: Decoder, catalog_path: Path | None, units_dir: Path | None, in_worker: bool) -> None:
         self.decoder, self.catalog_path, self.units_dir, self.in_worker = decoder, catalog_path, units_dir, in_worker
@@ -63,16 +62,16 @@ class Preparer:
             self.pool = self._new_pool()
             await asyncio.get_running_loop().run_in_executor(self.pool, _ready)
 
-    async def __call__(self, parts: list[Part], now: datetime) -> Prepared:
+    async def __call__(self, parts: list[Part]) -> Prepared:
         if self.pool is None:
-            return prepare(self.decoder, parts, now)
+            return prepare(self.decoder, parts)
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.pool, _prepare_in_worker, parts, now)
+            return await asyncio.get_running_loop().run_in_executor(self.pool, _prepare_in_worker, parts)
         except BrokenProcessPool:
             log.error("the decode worker died; starting another, this batch is prepared in-process")
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = self._new_pool()
-            return prepare(self.decoder, parts, now)
+            return prepare(self.decoder, parts)
 
     def close(self) -> None:
         if self.pool is not None:

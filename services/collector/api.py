@@ -12,13 +12,21 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from services.collector.body import BodyError, check_content_length, parse_events, read_limited
+from services.collector.body import (
+    BodyError,
+    check_content_length,
+    check_shape,
+    count_objects,
+    parse_events,
+    read_limited,
+)
 from services.collector.intake import Intake
 from services.collector.metrics import CollectorMetrics
 from services.collector.publisher import Publisher, PublishError
 from services.collector.ratelimit import RateLimiter
+from services.collector.ready import PG_ERRORS, Readiness
 from services.collector.settings import CollectorSettings
-from services.collector.sources import AuthError, Sources
+from services.collector.sources import AuthError, LookupDeferred, Sources
 from shared.contracts.events import EventV1
 
 
@@ -33,6 +41,7 @@ class Deps:
     publisher: Publisher
     metrics: CollectorMetrics
     pool: asyncpg.Pool
+    readiness: Readiness
     ingest_task: "asyncio.Task[None] | None" = None
 
 
@@ -77,7 +86,6 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {**_ERR, "description": "Kafka (or the credential store) unavailable: nothing was accepted"},
 }
 
-PG_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 router = APIRouter()
 
 
@@ -97,18 +105,30 @@ async def post_events(request: Request) -> Response:
         source = await deps.sources.authenticate(request.headers.get("authorization"))
     except AuthError as err:
         return _error(401, "unauthorized", str(err), {"WWW-Authenticate": "Bearer"})
+    except LookupDeferred as err:
+        return _error(503, "unavailable", f"{err}; nothing was accepted", {"Retry-After": "1"})
     except PG_ERRORS:
         return _error(503, "unavailable", "the credential store is unavailable; nothing was accepted")
+    limits = deps.settings
     try:
-        check_content_length(request.headers.get("content-length"), deps.settings.collector_max_body_bytes)
-        body = await read_limited(request.stream(), deps.settings.collector_max_body_bytes)
-        items = parse_events(body, deps.settings.collector_max_events)
+        check_content_length(request.headers.get("content-length"), limits.collector_max_body_bytes)
+        async with asyncio.timeout(limits.collector_body_timeout_s):
+            body = await read_limited(request.stream(), limits.collector_max_body_bytes)
+        # the rate limit and the bounds come before parsing: a source pays for what it sends, parsed or not
+        objects = count_objects(body)
+        estimate = max(1, min(objects, limits.collector_max_events + 1))
+        wait = deps.limiter.take(source.name, estimate)
+        if wait:
+            message = f"source {source.name} is over its rate limit; retry later"
+            return _error(429, "rate_limited", message, {"Retry-After": RateLimiter.retry_after(wait)})
+        check_shape(body, objects, limits.collector_max_events)
+        items = parse_events(body, limits.collector_max_events)  # a refused body keeps the tokens it spent
+        deps.limiter.give_back(source.name, estimate - len(items))
+    except TimeoutError:
+        message = f"the body did not arrive within {limits.collector_body_timeout_s:g} s"
+        return _error(408, "body_timeout", message, {"Connection": "close"})
     except BodyError as err:
         return _json(err.status, err.as_json())
-    wait = deps.limiter.take(source.name, len(items))
-    if wait:
-        message = f"source {source.name} is over its rate limit; retry later"
-        return _error(429, "rate_limited", message, {"Retry-After": RateLimiter.retry_after(wait)})
     checked = deps.intake.check_batch(items, source.name, source.scope, datetime.now(UTC))
     if checked.records:
         try:
@@ -129,9 +149,10 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> Response:
-    """Kafka and PostgreSQL reachable (and the ingest consumer running): 200, else 503."""
+    """Kafka and PostgreSQL reachable at the last background check (and the ingest consumer running): 200, else
+    503. No I/O on the request path (services/collector/ready.py)."""
     deps: Deps = request.app.state.deps
-    checks = {"kafka": await deps.publisher.ready(), "postgres": await _pg_ready(deps.pool)}
+    checks = dict(deps.readiness.checks)
     if deps.ingest_task is not None:
         checks["ingest"] = not deps.ingest_task.done()
     return _json(200 if all(checks.values()) else 503, checks)
@@ -141,10 +162,3 @@ async def readyz(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     deps: Deps = request.app.state.deps
     return Response(generate_latest(deps.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-async def _pg_ready(pool: asyncpg.Pool) -> bool:
-    try:
-        return bool(await asyncio.wait_for(pool.fetchval("SELECT 1"), timeout=2.0) == 1)
-    except PG_ERRORS:
-        return False

@@ -107,8 +107,9 @@ class IngestHandler:
         source = await self.sources.named(name)
         if source is None:
             return Origin(None, Scope(), [f"unauthenticated: topic: no registered source named {name!r}"])
-        if source.revoked_at is not None:
-            return Origin(name, Scope(), [f"forbidden: topic: source {name!r} is revoked"])
+        refusal = source.refusal(datetime.now(UTC))
+        if refusal is not None:
+            return Origin(name, Scope(), [f"forbidden: topic: source {name!r} is {refusal}"])
         return Origin(name, source.scope, [])
 
     def _decode(self, value: bytes | None) -> tuple[Any, list[str]]:

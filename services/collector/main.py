@@ -16,6 +16,7 @@ from services.collector.intake import Intake
 from services.collector.metrics import CollectorMetrics
 from services.collector.publisher import KafkaPublisher
 from services.collector.ratelimit import RateLimiter
+from services.collector.ready import Readiness
 from services.collector.restart import keep_running, start_with_retry
 from services.collector.settings import CollectorSettings
 from services.collector.sources import PgSources, Sources
@@ -49,10 +50,18 @@ def create_app(settings: CollectorSettings | None = None) -> FastAPI:
                 publisher.started = True
             connect = asyncio.create_task(_connect(producer, publisher), name="collector-kafka-connect")
             stack.push_async_callback(_cancel, connect)
-            sources = Sources(PgSources(pool), settings.collector_source_cache_ttl_s)
-            burst = max(settings.collector_rate_burst, settings.collector_max_events)
+            sources = Sources(
+                PgSources(pool),
+                settings.collector_source_cache_ttl_s,
+                lookups_per_s=settings.collector_token_lookups_per_s,
+            )
+            # a body is charged up to max_events + 1 tokens before parsing (services/collector/api.py)
+            burst = max(settings.collector_rate_burst, settings.collector_max_events + 1)
             limiter = RateLimiter(settings.collector_rate_events_per_s, burst)
-            deps = Deps(settings, intake, sources, limiter, publisher, metrics, pool)
+            readiness = Readiness(publisher, pool, settings.collector_ready_interval_s)
+            await readiness.check()
+            stack.push_async_callback(_cancel, asyncio.create_task(readiness.run(), name="collector-readiness"))
+            deps = Deps(settings, intake, sources, limiter, publisher, metrics, pool, readiness)
             if settings.collector_ingest_enabled:
                 handler = IngestHandler(intake, sources, settings)
 

@@ -34,6 +34,12 @@ class RateLimiter:
             return 0.0
         return (n - bucket.tokens) / self.rate
 
+    def give_back(self, source: str, n: int) -> None:
+        """Return `n` tokens spent ahead (an estimate that proved too high), never above the burst."""
+        bucket = self._buckets.get(source)
+        if bucket is not None and n > 0:
+            bucket.tokens = min(self.burst, bucket.tokens + n)
+
     @staticmethod
     def retry_after(wait: float) -> str:
         """The Retry-After header value: whole seconds, at least 1."""

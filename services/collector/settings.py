@@ -12,7 +12,21 @@ class CollectorSettings(Settings):
     collector_max_body_bytes: int = Field(1024 * 1024, gt=0, description="request body size; more → 413")
     collector_rate_events_per_s: float = Field(50_000.0, gt=0, description="per-source token bucket refill rate")
     collector_rate_burst: float = Field(100_000.0, gt=0, description="per-source bucket size (≥ max events)")
+    collector_body_timeout_s: float = Field(30.0, gt=0, description="the whole body must arrive within; then 408")
+    collector_header_timeout_s: float = Field(
+        5.0, gt=0, description="a request's headers must be complete within, from the first byte; then closed"
+    )
+    collector_keepalive_timeout_s: int = Field(5, gt=0, description="idle kept-alive connections are closed after")
+    collector_max_connections: int = Field(
+        900, gt=0, description="open connections (at most the nofile limit - 192); more close the longest idle"
+    )
     collector_source_cache_ttl_s: float = Field(5.0, ge=0, description="how long a token lookup is cached")
+    collector_token_lookups_per_s: float = Field(
+        100.0, gt=0, description="lookups of never-seen token ids per second; beyond → 503 Retry-After"
+    )
+    collector_ready_interval_s: float = Field(
+        1.0, gt=0, description="Kafka and PostgreSQL checked this often for /readyz"
+    )
     collector_publish_timeout_s: float = Field(10.0, gt=0, description="wait for Kafka acks; then 503")
     collector_ingest_enabled: bool = Field(True, description="consume the ingest topic in this process")
     collector_ingest_max_message_bytes: int = Field(64 * 1024, gt=0, description="larger ingest messages → DLQ")

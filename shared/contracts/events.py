@@ -97,7 +97,7 @@ class EventV1(BaseModel):
             raise PydanticCustomError("out_of_range", "denominator must be greater than 0")
         if self.numerator is not None and self.denominator is not None and self.numerator > self.denominator:
             raise PydanticCustomError("out_of_range", "numerator must not exceed denominator")
-        now = (info.context or {}).get("now") or datetime.now(UTC)
+        now = self._judged_at(info)
         if self.observed_at > now + MAX_CLOCK_SKEW:
             raise PydanticCustomError("observed_in_future", "observed_at is in the future")
         if self.observed_at < EARLIEST_OBSERVATION:
@@ -117,6 +117,11 @@ class EventV1(BaseModel):
     def amends(self) -> UUID | None:
         """The event_id this event corrects or retracts (None: an ordinary observation)."""
         return self.corrects or self.retracts
+
+    def _judged_at(self, info: ValidationInfo) -> datetime:
+        """The clock the time rules compare with: the receiver's (`context={"now": ...}`), else this process's."""
+        now: datetime | None = (info.context or {}).get("now")
+        return now or datetime.now(UTC)
 
     @property
     def key(self) -> bytes:
@@ -141,6 +146,11 @@ class AcceptedEvent(EventV1):
         if self.operator is not None and self.amends is None:
             raise PydanticCustomError("invalid_amendment", "operator is set only on corrections and retractions")
         return self
+
+    def _judged_at(self, info: ValidationInfo) -> datetime:
+        """An accepted event is judged by the clock that accepted it: the collector validated it at exactly
+        `received_at`, so a reader whose clock differs (or runs later, through a backlog) gives the same answer."""
+        return self.received_at
 
 
 _REASON_BY_TYPE = {

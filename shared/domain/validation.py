@@ -28,7 +28,21 @@ class Scope:
 
 
 def check_event(event: EventV1, catalog: Catalog, hierarchy: Hierarchy) -> list[str]:
-    """Errors of a schema-valid event against the catalog and the hierarchy at its observation date."""
+    """Errors of a schema-valid event against the catalog and the hierarchy at its observation date: the
+    collector's admission rules."""
+    return _check(event, catalog, hierarchy, bounds=True)
+
+
+def check_applicable(event: EventV1, catalog: Catalog, hierarchy: Hierarchy) -> list[str]:
+    """What a reader of dx.events.v1 re-checks of an event the collector accepted: only what applying it needs
+    (an indicator it knows, with the measure and period granularity sent, a unit in force at the indicator's level
+    on the observation date). The bounds of a value (min, max, whole numbers, the size of a ranking) were judged
+    by the collector against the catalog in force when it received the event; a later catalog edit does not
+    undo that acceptance."""
+    return _check(event, catalog, hierarchy, bounds=False)
+
+
+def _check(event: EventV1, catalog: Catalog, hierarchy: Hierarchy, bounds: bool) -> list[str]:
     indicator = catalog.get(event.indicator)
     if indicator is None:
         return [f"unknown_indicator: indicator: {event.indicator!r} is not in the catalog"]
@@ -36,7 +50,7 @@ def check_event(event: EventV1, catalog: Catalog, hierarchy: Hierarchy) -> list[
         if hierarchy.known_anywhere(event.unit):
             return []
         return [f"unknown_unit: unit: unit {event.unit} does not exist in Thanh Hóa's hierarchy"]
-    errors = _check_measure(event, indicator) + _check_period(event, indicator)
+    errors = _check_measure(event, indicator, bounds) + _check_period(event, indicator, bounds)
     day = local_date(event.observed_at)
     unit = hierarchy.resolve(event.unit, day)
     if unit is None:
@@ -52,13 +66,15 @@ def check_event(event: EventV1, catalog: Catalog, hierarchy: Hierarchy) -> list[
     return errors
 
 
-def _check_measure(event: EventV1, indicator: Indicator) -> list[str]:
+def _check_measure(event: EventV1, indicator: Indicator, bounds: bool) -> list[str]:
     if indicator.measure is Measure.RATIO:
         if event.value is not None:
             return [f"wrong_measure: value: {indicator.code} is a ratio: send numerator and denominator"]
         return []
     if event.value is None:
         return [f"wrong_measure: numerator: {indicator.code} is a {indicator.measure.value}: send value"]
+    if not bounds:
+        return []
     value = event.value
     if indicator.min is not None and value < indicator.min:
         return [f"out_of_range: value: {value:g} is below the minimum {indicator.min:g} of {indicator.code}"]
@@ -76,7 +92,7 @@ def effective_period(indicator: Indicator, period: str | None, day: date) -> str
     return period or period_of(indicator.period, day)
 
 
-def _check_period(event: EventV1, indicator: Indicator) -> list[str]:
+def _check_period(event: EventV1, indicator: Indicator, bounds: bool) -> list[str]:
     day = local_date(event.observed_at)
     if event.period is not None:
         found = parse_period(event.period)
@@ -94,7 +110,7 @@ def _check_period(event: EventV1, indicator: Indicator) -> list[str]:
                 f"observation day {day.isoformat()} (a figure is observed once its period is over)"
             ]
     size = None
-    if indicator.rank_scale and event.value is not None:
+    if bounds and indicator.rank_scale and event.value is not None:
         size = indicator.scale_for(effective_period(indicator, event.period, day) or "")
     if size is not None and event.value is not None and event.value > size:
         label = effective_period(indicator, event.period, day)

@@ -52,7 +52,7 @@ async def test_a_short_history_then_live_traffic_is_all_accepted(collector: Sett
     assert match, run.stdout
     sent, accepted, rejected = map(int, match.groups())
     assert sent > 500 and accepted == sent and rejected == 0
-    assert "created source 'simulator'" in run.stdout
+    assert "created source 'simulator' for this run (scoped; revoked when the run ends)" in run.stdout
 
     records = await read_topic(collector, collector.topic_events)
     events = [orjson.loads(r.value or b"{}") for r in records]
@@ -64,11 +64,11 @@ async def test_a_short_history_then_live_traffic_is_all_accepted(collector: Sett
 
     conn = await asyncpg.connect(collector.pg_dsn("app"))
     try:
-        sources = [r["name"] for r in await conn.fetch("SELECT name FROM sources")]
+        sources = [tuple(r) for r in await conn.fetch("SELECT name, units, revoked_at IS NOT NULL FROM sources")]
     finally:
         await conn.close()
-    assert sources == ["simulator"]
+    assert sources == [("simulator", ["38"], True)]  # scoped to the province, revoked when the run ended
 
-    again = _simulate(collector, "--duration", "0.5", "--rate", "200")  # "simulator" exists: a new name is used
+    again = _simulate(collector, "--duration", "0.5", "--rate", "200")  # the revoked "simulator" is re-issued
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "created source 'simulator-" in again.stdout
+    assert "created source 'simulator' for this run" in again.stdout

@@ -2,11 +2,12 @@
 `kafka_cluster` is the three-node cluster of deploy/local/kafka-cluster.sh, `cluster_isolated` a fresh database and
 fresh topics replicated three times on it."""
 
+import hashlib
 import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Generator, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import orjson
@@ -32,6 +33,8 @@ class Tally:
     events_lost: int = 0
     events_double_counted: int = 0
     cluster: bool = False  # the faults hit the three-node cluster (report.py lists these tests with their outcome)
+    # class → {digest of the input's bytes: its answer was exactly the one expected}; report.py counts these
+    hostile_inputs: dict[str, dict[str, bool]] = field(default_factory=dict)
 
     def fault(self) -> None:
         """A fault was injected (counted as survived only by `survived()` after the reconciliation)."""
@@ -41,8 +44,19 @@ class Tally:
         self.faults_survived += self.fault_tests - self.faults_survived if n is None else n
 
     def bad_input(self, handled: bool) -> bool:
+        """A hostile input checked loosely (any 4xx, some reason): reported apart as `loose_bad_input_checks`."""
         self.bad_inputs_tried += 1
         self.bad_inputs_handled += int(handled)
+        return handled
+
+    def hostile(self, cls: str, sent: bytes | str, expected: object, got: object) -> bool:
+        """One distinct hostile input of class `cls` (the same bytes count once) and whether the answer `got` was
+        exactly the `expected` one (a status and reason, a dead-letter reason, an exit code and message)."""
+        raw = sent.encode() if isinstance(sent, str) else sent
+        digest = hashlib.sha256(cls.encode() + b"\0" + raw).hexdigest()[:20]
+        handled = got == expected
+        seen = self.hostile_inputs.setdefault(cls, {})
+        seen[digest] = seen.get(digest, True) and handled
         return handled
 
 

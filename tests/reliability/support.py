@@ -28,12 +28,12 @@ PROVINCE = "38"
 COMMUNES = sorted(u.code for u in load_hierarchy().units_in_force(local_date(datetime.now(UTC)), "commune"))
 
 
-def collector(settings: Settings, **env: str) -> ServiceProcess:
+def collector(settings: Settings, nofile: int | None = None, **env: str) -> ServiceProcess:
     """A collector process on a free port (ingest consumer off unless asked): `url` is its base URL."""
     port = free_port()
     own = settings.model_copy(update={"collector_port": port})
     extra = {"DX_COLLECTOR_INGEST_ENABLED": "false", "DX_COLLECTOR_PUBLISH_TIMEOUT_S": "3", **env}
-    return ServiceProcess("collector", own, f"http://127.0.0.1:{port}/readyz", extra)
+    return ServiceProcess("collector", own, f"http://127.0.0.1:{port}/readyz", extra, nofile=nofile)
 
 
 def base_url(proc: ServiceProcess) -> str:

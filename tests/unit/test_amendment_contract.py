@@ -67,7 +67,7 @@ def test_the_decoder_sets_amendments_apart_from_the_staged_events(catalog: Catal
     fixed = {**body(numerator=2, denominator=2, corrects=plain["event_id"]), **received}
     gone = {**body(retracts=fixed["event_id"]), **received}
     values = [orjson.dumps(v) for v in (plain, fixed, gone)]
-    prepared = prepare(Decoder(catalog, hierarchy), [Part(0, [10, 11, 12], list(values))], NOW)
+    prepared = prepare(Decoder(catalog, hierarchy), [Part(0, [10, 11, 12], list(values))])
     assert prepared.rows == 1 and not prepared.poison
     assert [(p, o, f.corrects, f.retracts) for p, o, f in prepared.amendments] == [
         (0, 11, plain["event_id"], None),

@@ -74,6 +74,6 @@ def test_the_aggregator_keeps_the_period_an_event_describes_or_the_year_of_its_o
     own = AcceptedEvent.model_validate({**event(period="2025"), **received}, context={"now": NOW})
     default = {**event(indicator="econ.digital_economy_share", value=18.5), **received}
     ratio = {**event(indicator="gov.satisfaction", unit="14758", value=None, numerator=1, denominator=2), **received}
-    facts = [decoder(own.model_dump_json().encode(), NOW), decoder(AcceptedEvent(**default).model_dump_json().encode(),
-             NOW), decoder(AcceptedEvent(**ratio).model_dump_json().encode(), NOW)]  # fmt: skip
+    facts = [decoder(own.model_dump_json().encode()), decoder(AcceptedEvent(**default).model_dump_json().encode()),
+             decoder(AcceptedEvent(**ratio).model_dump_json().encode())]  # fmt: skip
     assert [getattr(f, "period", f) for f in facts] == ["2025", "2026", None]

@@ -29,8 +29,12 @@ async def test_credential_store_down_is_503_then_recovers(isolated, private_post
         down = await client.post("/v1/events", content=body, headers=auth)
         assert down.status_code == 503, down.text
         assert "nothing was accepted" in down.json()["message"]
-        ready = await client.get("/readyz")
-        assert (ready.status_code, ready.json()["postgres"]) == (503, False)
+
+        async def not_ready() -> bool:  # /readyz answers from the background check (every second)
+            ready = await client.get("/readyz")
+            return (ready.status_code, ready.json()["postgres"]) == (503, False)
+
+        await eventually(not_ready, timeout=10)
 
         private_postgres.start()
 
@@ -40,4 +44,8 @@ async def test_credential_store_down_is_503_then_recovers(isolated, private_post
             return response.status_code == 202
 
         await eventually(back, timeout=60)
-        assert (await client.get("/readyz")).status_code == 200
+
+        async def ready() -> bool:
+            return (await client.get("/readyz")).status_code == 200
+
+        await eventually(ready, timeout=10)

@@ -1,4 +1,4 @@
-"""The aggregator's fast decoder answers exactly as the reference (AcceptedEvent + check_event) on any input."""
+"""The aggregator's fast decoder answers exactly as the reference (AcceptedEvent + check_applicable) on any input."""
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -84,10 +84,10 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def check(raw: bytes | None) -> None:
-    reference = decode(raw, CATALOG, HIERARCHY, NOW)
+    reference = decode(raw, CATALOG, HIERARCHY)
     expected = reference if isinstance(reference, list) else fact_of(reference, CATALOG)
-    assert DECODER(raw, NOW) == expected
-    fast = DECODER.fast(raw, NOW) if raw is not None else None
+    assert DECODER(raw) == expected
+    fast = DECODER.fast(raw) if raw is not None else None
     if fast is not None:  # the fast path accepts only what the reference accepts, with the same fields
         assert fast == expected
         assert fast.observed_at.utcoffset() is not None and fast.received_at.utcoffset() is not None
@@ -120,13 +120,13 @@ def test_the_hot_shape_takes_the_fast_path(event: dict[str, Any]) -> None:
         "observed_at": "2026-11-27T09:15:02.123+07:00", "source": "bench", "received_at": "2026-11-27T02:15:03.000001Z",
         **event,
     }  # fmt: skip
-    fast = DECODER.fast(orjson.dumps(message), NOW)
+    fast = DECODER.fast(orjson.dumps(message))
     assert fast is not None and fast.day == date(2026, 11, 27)
     check(orjson.dumps(message))
 
 
 def test_poison_keeps_the_reference_reasons() -> None:
     message = orjson.dumps({"event_id": "x", "indicator": "gov.satisfaction"})
-    reasons = DECODER(message, NOW)
-    assert isinstance(reasons, list) and reasons == decode(message, CATALOG, HIERARCHY, NOW)
+    reasons = DECODER(message)
+    assert isinstance(reasons, list) and reasons == decode(message, CATALOG, HIERARCHY)
     assert any(r.startswith("missing_field: unit") for r in reasons)

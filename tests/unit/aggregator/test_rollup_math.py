@@ -135,10 +135,9 @@ def test_plan_adds_increments_into_buckets_at_every_level(catalog, hierarchy):
 
 
 def test_decode_names_the_reason_of_poison(catalog, hierarchy):
-    now = datetime.now(UTC)
-    assert decode(b"{not json", catalog, hierarchy, now)[0].startswith("undecodable: ")  # type: ignore[index]
-    assert decode(None, catalog, hierarchy, now)[0].startswith("undecodable: ")  # type: ignore[index]
+    assert decode(b"{not json", catalog, hierarchy)[0].startswith("undecodable: ")  # type: ignore[index]
+    assert decode(None, catalog, hierarchy)[0].startswith("undecodable: ")  # type: ignore[index]
     good = event("14758", date(2026, 11, 1)).model_dump_json().encode()
-    assert isinstance(decode(good, catalog, hierarchy, now), AcceptedEvent)
+    assert isinstance(decode(good, catalog, hierarchy), AcceptedEvent)
     wrong_level = event("380", date(2025, 3, 1)).model_dump_json().encode()
-    assert decode(wrong_level, catalog, hierarchy, now)[0].startswith("wrong_level: ")  # type: ignore[index]
+    assert decode(wrong_level, catalog, hierarchy)[0].startswith("wrong_level: ")  # type: ignore[index]

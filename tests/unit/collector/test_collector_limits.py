@@ -1,9 +1,18 @@
 """Request bodies within limits, and the per-source token bucket."""
 
+import orjson
 import pytest
 
-from services.collector.body import BodyError, check_content_length, parse_events, read_limited
+from services.collector.body import (
+    BodyError,
+    check_content_length,
+    check_shape,
+    count_objects,
+    parse_events,
+    read_limited,
+)
 from services.collector.ratelimit import RateLimiter
+from tests.support.events import ratio_event
 
 
 async def chunks(consumed: list[int], size: int, count: int):
@@ -91,3 +100,39 @@ def test_the_bucket_allows_a_burst_then_refills_at_the_rate():
 def test_retry_after_is_whole_seconds_at_least_one():
     assert RateLimiter.retry_after(0.01) == "1"
     assert RateLimiter.retry_after(2.2) == "3"
+
+
+def _shape(body: bytes, max_events: int = 1000) -> None:
+    check_shape(body, count_objects(body), max_events)
+
+
+def test_a_full_batch_passes_the_shape_bounds_before_parsing():
+    events = [ratio_event(period="2025", value=1.5) for _ in range(1000)]  # every field of an event, 1,000 times
+    _shape(orjson.dumps(events))
+    _shape(orjson.dumps({"events": events}))
+    assert count_objects(orjson.dumps({"events": events})) == 1001
+    _shape(orjson.dumps([{**e, "extra": [1]} for e in events]))  # one stray container per event: each its own error
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"[" + b",".join([b"{}"] * 2002) + b"]", "2003 objects and arrays"),
+        (b'{"events": [' + b",".join([b'{"x": []}'] * 1001) + b"]}", "2004 objects and arrays"),
+        (b"[" * 2003 + b"]" * 2003, "2003 objects and arrays"),
+        (b"[" + b",".join([b"1"] * 16_002) + b"]", "16001 commas"),
+    ],
+)
+def test_a_body_over_the_shape_bounds_is_413_before_parsing(body: bytes, said: str):
+    with pytest.raises(BodyError) as err:
+        _shape(body)
+    assert err.value.status == 413 and said in err.value.message
+
+
+def test_tokens_spent_ahead_are_given_back_up_to_the_burst():
+    limiter = RateLimiter(rate=1.0, burst=10.0, clock=lambda: 0.0)
+    assert limiter.take("s", 8) == 0.0
+    limiter.give_back("s", 5)
+    assert limiter.take("s", 7) == 0.0 and limiter.take("s", 1) > 0
+    limiter.give_back("s", 100)
+    assert limiter.take("s", 10) == 0.0 and limiter.take("s", 1) > 0

@@ -4,7 +4,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.collector.sources import AuthError, Source, Sources, hash_secret, new_token, parse_authorization
+from services.collector.sources import (
+    AuthError,
+    LookupDeferred,
+    Source,
+    Sources,
+    hash_secret,
+    new_token,
+    parse_authorization,
+)
 from shared.domain.validation import Scope
 
 
@@ -89,3 +97,56 @@ async def test_lookups_are_cached_for_the_ttl_then_refreshed():
     with pytest.raises(AuthError):
         await sources.authenticate(f"Bearer {token}")
     assert repo.lookups == 2
+
+
+def random_token() -> str:
+    return "Bearer " + new_token()[0]
+
+
+async def refused(sources: Sources, header: str) -> str:
+    try:
+        await sources.authenticate(header)
+    except (AuthError, LookupDeferred) as err:
+        return type(err).__name__
+    raise AssertionError("accepted")
+
+
+async def test_a_flood_of_random_token_ids_evicts_no_real_source():
+    repo, clock = FakeRepo(), Clock()
+    token = issue(repo)
+    sources = Sources(repo, ttl=60, clock=clock, lookups_per_s=1e9)
+    await sources.authenticate(f"Bearer {token}")
+    for _ in range(20_000):  # twice the size at which the old cache started afresh
+        assert await refused(sources, random_token()) == "AuthError"
+    before = repo.lookups
+    assert (await sources.authenticate(f"Bearer {token}")).name == "portal"
+    assert repo.lookups == before  # still cached: no lookup
+
+
+async def test_an_unknown_id_is_cached_as_unknown_and_the_oldest_unknown_goes_first():
+    repo, clock = FakeRepo(), Clock()
+    sources = Sources(repo, ttl=60, clock=clock, lookups_per_s=1e9)
+    header = random_token()
+    assert [await refused(sources, header) for _ in range(3)] == ["AuthError"] * 3
+    assert repo.lookups == 1
+
+
+async def test_never_seen_ids_beyond_the_lookup_budget_are_deferred_without_a_lookup():
+    repo, clock = FakeRepo(), Clock()
+    token = issue(repo)
+    sources = Sources(repo, ttl=5, clock=clock, lookups_per_s=10)
+    await sources.authenticate(f"Bearer {token}")  # spends one of the 10
+    answers = [await refused(sources, random_token()) for _ in range(20)]
+    assert answers == ["AuthError"] * 9 + ["LookupDeferred"] * 11
+    assert repo.lookups == 10
+    # the real source's entry expires while the budget is empty: it is looked up again at once (a revocation
+    # takes effect on time), never deferred
+    clock.now = 5.01
+    assert [await refused(sources, random_token()) for _ in range(11)] == ["AuthError"] * 10 + ["LookupDeferred"]
+    token_id = parse_authorization(f"Bearer {token}")[0]
+    repo.rows[token_id] = Source("portal", token_id, repo.rows[token_id].token_hash, Scope(),
+                                 revoked_at=datetime(2025, 1, 1, tzinfo=UTC))  # fmt: skip
+    with pytest.raises(AuthError, match="revoked"):
+        await sources.authenticate(f"Bearer {token}")
+    clock.now = 6.01  # the budget refills: new ids are looked up again
+    assert await refused(sources, random_token()) == "AuthError"
