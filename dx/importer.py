@@ -34,7 +34,8 @@ from dx.tokens import run_token
 from shared.contracts.events import EventV1, reasons
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
-from shared.domain.timeutil import LOCAL_TZ
+from shared.domain.timeutil import LOCAL_TZ, local_date
+from shared.domain.unitref import canonical
 from shared.domain.validation import check_event
 from shared.settings import Settings
 
@@ -292,12 +293,23 @@ async def as_corrections(
     return out
 
 
+def scope_units(rows: list[ParsedRow], hierarchy: Hierarchy) -> list[str]:
+    """The scope entries of a run's own source: each row's unit as in force on its date (`CODE@first day of its
+    version`, shared/domain/unitref.py), so a reused code's history is the unit the row meant, not today's."""
+    entries = set()
+    for r in rows:
+        node = hierarchy.node_at(str(r.event["unit"]), local_date(datetime.fromisoformat(r.event["observed_at"])))
+        entries.add(canonical(node) if node is not None else str(r.event["unit"]))
+    return sorted(entries)
+
+
 async def import_rows(
     settings: Settings,
     collector_url: str,
     token: str | None,
     rows: list[ParsedRow],
     report: ImportReport,
+    hierarchy: Hierarchy,
     batch: int = 500,
     on_batch: Callable[[int], None] | None = None,
 ) -> str | None:
@@ -306,8 +318,8 @@ async def import_rows(
     if not rows:
         return None
     indicators = {str(r.event["indicator"]) for r in rows}
-    units = {str(r.event["unit"]) for r in rows}
-    async with run_token(settings, token, "importer", list(indicators), list(units)) as run:
+    units = scope_units(rows, hierarchy)
+    async with run_token(settings, token, "importer", list(indicators), units) as run:
         source = run.created or await source_of_token(settings, run.token)
         if source is not None:  # an unknown token: the collector answers 401
             rows = await as_corrections(settings, source, [with_source(r, source) for r in rows], report)

@@ -29,7 +29,8 @@ class SourceAdmin:
     async def add(
         self, name: str, indicators: list[str] | None, units: list[str] | None, lease: timedelta | None = None
     ) -> str:
-        """Create `name` (or re-issue a revoked one) and return its new token; ValueError if it is active. With a
+        """Create `name` (or re-issue a revoked or expired one: a tool run's source keeps its name, so the event ids it
+        derives stay the same) and return its new token; ValueError if it is active. With a
         `lease`, the source expires that long after now (the database's clock) unless renewed."""
         if not NAME_PATTERN.fullmatch(name):
             raise ValueError(f"invalid source name {name!r}: lower-case letters, digits, '.', '_', '-' (≤ 64)")
@@ -39,7 +40,8 @@ class SourceAdmin:
             "VALUES ($1, $2, $3, $4, $5, now() + $6::interval) "
             "ON CONFLICT (name) DO UPDATE SET token_id = EXCLUDED.token_id, token_hash = EXCLUDED.token_hash, "
             "indicators = EXCLUDED.indicators, units = EXCLUDED.units, created_at = now(), revoked_at = NULL, "
-            "expires_at = EXCLUDED.expires_at WHERE sources.revoked_at IS NOT NULL RETURNING name",
+            "expires_at = EXCLUDED.expires_at WHERE sources.revoked_at IS NOT NULL OR sources.expires_at < now() "
+            "RETURNING name",
             name,
             token_id,
             token_hash,

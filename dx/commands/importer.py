@@ -80,7 +80,14 @@ async def _send(
     with Progress(console=console) as progress:
         task = progress.add_task(f"importing {args.file.name}", total=len(rows))
         created = await import_rows(
-            ctx.settings, url, args.token, rows, report, args.batch, lambda n: progress.advance(task, n)
+            ctx.settings,
+            url,
+            args.token,
+            rows,
+            report,
+            ctx.hierarchy,
+            args.batch,
+            lambda n: progress.advance(task, n),
         )
     if created:
         console.print(f"used source {created!r}, created for this import (scoped; now revoked)")

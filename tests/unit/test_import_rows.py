@@ -163,3 +163,26 @@ def test_an_optional_period_column_names_the_period_a_value_describes(
     book.save(tmp_path / "sheet.xlsx")
     (row,), _ = parse_file(tmp_path / "sheet.xlsx", catalog, hierarchy, NOW)
     assert row.event["period"] == "2024"  # a year typed as a number
+
+
+def test_a_tokenless_imports_own_source_may_write_the_unit_each_row_meant(
+    tmp_path: Path, catalog: Catalog, hierarchy: Hierarchy
+) -> None:
+    """14758 was Phường Đông Thọ until 2025-07-01 and is Phường Hàm Rồng since: the run's scope names the unit of
+    each row's date, so the 2024 row of Đông Thọ is not refused as outside a scope of today's Hàm Rồng."""
+    from dx.importer import scope_units
+    from shared.contracts.events import EventV1
+    from shared.domain.validation import Scope, check_scope
+
+    path = tmp_path / "reused.csv"
+    path.write_text("indicator,unit,date,numerator,denominator\ngov.eid_users,14758,2024-06-01,80,100\n"
+                    "gov.eid_users,14758,2025-09-01,90,100\n")  # fmt: skip
+    rows, report = parse_file(path, catalog, hierarchy, NOW)
+    assert not report.errors and len(rows) == 2
+    entries = scope_units(rows, hierarchy)
+    assert entries == ["14758@2020-01-01", "14758@2025-07-01"]
+    scope = Scope(units=frozenset(entries))
+    events = [EventV1.model_validate(row.event, context={"now": NOW}) for row in rows]
+    assert [check_scope(e, scope, hierarchy) for e in events] == [None, None]
+    bare = Scope(units=frozenset({"14758"}))  # the codes alone: today's Hàm Rồng, which refuses Đông Thọ's 2024
+    assert (check_scope(events[0], bare, hierarchy) or "").startswith("forbidden")
