@@ -61,7 +61,11 @@ async def test_dx_import_without_a_token_leaves_no_active_source_behind(
     assert "used source 'importer', created for this import (scoped; now revoked)" in run.stdout
     [row] = await sources_rows(isolated)
     assert row["name"] == "importer" and row["revoked_at"] is not None
-    assert (row["indicators"], row["units"]) == (["gov.eid_users", "overall.dti_rank"], ["14755", "14758", "38"])
+    # each unit as in force on its row's date (14758 on 2024-03-01 is Phường Đông Thọ, not today's Hàm Rồng)
+    assert (row["indicators"], row["units"]) == (
+        ["gov.eid_users", "overall.dti_rank"],
+        ["14755@2020-01-01", "14758@2020-01-01", "38@2020-01-01"],
+    )
     assert "3 rows: 3 accepted, 0 rejected" in run.stdout
 
 
