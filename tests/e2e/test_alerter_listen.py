@@ -1,0 +1,79 @@
+"""The alerter's LISTEN connection is reopened after its backend is terminated (what a PostgreSQL restart or crash
+does to it), and a rollup arriving afterwards still reaches the leader through NOTIFY: the alert is sent although
+the clock-driven evaluation and reconciliation are an hour away, the leader takes the missed target into its alert
+state. Real processes; a local HTTP server stands in for Alertmanager's API."""
+
+import uuid
+from pathlib import Path
+
+import httpx
+import orjson
+
+from shared.settings import Settings
+from testing.processes import ServiceProcess, free_port
+from tests.support.alerting import fast_alerter, webhook_receiver, write_catalog
+from tests.support.db import add_source, fetch
+from tests.support.env import eventually
+
+LISTENERS = "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN %'"
+
+
+async def alert_states(settings: Settings, code: str) -> dict[str, str]:
+    rows = await fetch(settings, "SELECT alertname, state FROM alerts WHERE indicator = $1", code)
+    return {r["alertname"]: r["state"] for r in rows}
+
+
+async def test_listen_reopened_after_its_backend_is_terminated_and_a_later_rollup_alerts(
+    isolated: Settings, tmp_path: Path
+) -> None:
+    code = f"t.listen_{uuid.uuid4().hex[:10]}"
+    catalog = write_catalog(tmp_path, code)
+    port, agg_port, api_port = free_port(), free_port(), free_port()
+    settings = isolated.model_copy(update={"collector_port": port, "catalog_path": catalog})
+    auth = await add_source(settings, "listen-test")
+    alerter = fast_alerter(settings, catalog, "listen", f"http://127.0.0.1:{api_port}", clock_start=None)
+    hour = {"DX_ALERTER_RECONCILE_SECONDS": "3600", "DX_ALERTER_EVAL_INTERVAL_SECONDS": "3600"}
+    alerter.extra_env = {**alerter.extra_env, **hour}  # only a notification can bring the alert before then
+    procs = [
+        ServiceProcess("collector", settings, f"http://127.0.0.1:{port}/readyz"),
+        ServiceProcess(
+            "aggregator",
+            settings,
+            f"http://127.0.0.1:{agg_port}/healthz",
+            {"DX_AGGREGATOR_METRICS_PORT": str(agg_port)},
+        ),
+        alerter,
+    ]
+    with webhook_receiver(api_port):
+        try:
+            for proc in procs:
+                proc.start()
+
+            async def listening() -> list[int]:
+                return [r["pid"] for r in await fetch(settings, LISTENERS, settings.pg_database, role="app")]
+
+            (first,) = await eventually(listening, timeout=30)
+            killed = await fetch(settings, "SELECT pg_terminate_backend($1) AS ok", first, role="app")
+            assert killed[0]["ok"] is True
+
+            async def reopened() -> list[int]:
+                return [pid for pid in await listening() if pid != first]
+
+            await eventually(reopened, timeout=30)
+            assert await alert_states(settings, code) == {}
+            # 40% on 2025-12-15: the 2025 target (50%) is missed, final since 2025-12-31
+            event = {"event_id": str(uuid.uuid4()), "indicator": code, "unit": "38", "numerator": 40,
+                     "denominator": 100, "observed_at": "2025-12-15T10:00:00+07:00"}  # fmt: skip
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, headers=auth) as client:
+                answer = await client.post("/v1/events", content=orjson.dumps([event]))
+                assert answer.status_code == 202, answer.text
+
+            async def reconciled() -> bool:  # the leader took the pair from the notification
+                return (await alert_states(settings, code)).get("DxTargetMissed") in ("pending", "firing")
+
+            await eventually(reconciled, timeout=60)
+            assert alerter.log_path is not None
+            assert "LISTEN dx_alerter reopened" in alerter.log_path.read_text(errors="replace")
+        finally:
+            for proc in reversed(procs):
+                proc.stop()
