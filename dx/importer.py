@@ -11,7 +11,6 @@ Columns (header row, any order, case-insensitive; other columns are ignored):
 Rows are numbered as in a spreadsheet: the header is row 1.
 """
 
-import csv
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dx.client import CollectorClient
+from dx.csvfile import CsvError, csv_cells
 from dx.sending import batches
 from dx.tokens import obtain_token
 from shared.contracts.events import EventV1, reasons
@@ -61,13 +61,20 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield from _rows(_csv_cells(path))
     elif suffix in (".xlsx", ".xlsm"):
         yield from _rows(_xlsx_cells(path))
+    elif suffix == ".xls":
+        raise ImportFileError(
+            f"{path.name}: .xls (Excel 97-2003) cannot be read: save it as .xlsx or 'CSV UTF-8' in Excel, "
+            f"or run `libreoffice --headless --convert-to xlsx {path.name}`"
+        )
     else:
         raise ImportFileError(f"{path.name}: unsupported file type {suffix!r}: use .csv or .xlsx")
 
 
 def _csv_cells(path: Path) -> Iterator[list[Any]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        yield from csv.reader(handle)
+    try:
+        yield from csv_cells(path.read_bytes(), path.name, COLUMNS)
+    except CsvError as err:
+        raise ImportFileError(str(err)) from err
 
 
 def _xlsx_cells(path: Path) -> Iterator[list[Any]]:
