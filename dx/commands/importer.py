@@ -35,7 +35,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    cmd.add_argument("file", type=Path, help="a .csv (UTF-8) or .xlsx file (first sheet)")
+    cmd.add_argument("file", type=Path, help="a .csv (UTF-8/UTF-16; , ; or tab) or .xlsx file (first sheet)")
     cmd.add_argument("--token", default=None, help="source token; default: create a source 'importer'")
     cmd.add_argument("--collector-url", default=None, help="default: http://DX_COLLECTOR_HOST:DX_COLLECTOR_PORT")
     cmd.add_argument("--batch", type=int, default=500, metavar="N", help="events per request (1–1000)")

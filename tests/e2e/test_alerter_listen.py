@@ -1,19 +1,24 @@
-"""The alerter's LISTEN connection is reopened after its backend is terminated (what a PostgreSQL restart or crash
-does to it), and a rollup arriving afterwards still reaches the leader through NOTIFY: the alert is sent although
-the clock-driven evaluation and reconciliation are an hour away, the leader takes the missed target into its alert
-state. Real processes; a local HTTP server stands in for Alertmanager's API."""
+"""The alerter's LISTEN connection is reopened after its backend is terminated, and after the postmaster is
+SIGKILLed and started again (crash recovery); a rollup arriving afterwards still reaches the leader through NOTIFY:
+although the clock-driven evaluation and reconciliation are an hour away, the leader takes the missed target into
+its alert state. Real processes; a local HTTP server stands in for Alertmanager's API."""
 
 import uuid
 from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 
+from shared.adapters.migrate import migrate
+from shared.domain.catalog import load_catalog
+from shared.domain.hierarchy import load_hierarchy
 from shared.settings import Settings
 from testing.processes import ServiceProcess, free_port
 from tests.support.alerting import fast_alerter, webhook_receiver, write_catalog
 from tests.support.db import add_source, fetch
 from tests.support.env import eventually
+from tests.support.infra import PrivateInstance
 
 LISTENERS = "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN %'"
 
@@ -23,13 +28,19 @@ async def alert_states(settings: Settings, code: str) -> dict[str, str]:
     return {r["alertname"]: r["state"] for r in rows}
 
 
-async def test_listen_reopened_after_its_backend_is_terminated_and_a_later_rollup_alerts(
-    isolated: Settings, tmp_path: Path
+@pytest.mark.parametrize("fault", ["backend terminated", "postmaster SIGKILLed"])
+async def test_listen_reopened_after_its_connection_dies_and_a_later_rollup_reaches_the_leader(
+    isolated: Settings, tmp_path: Path, request: pytest.FixtureRequest, fault: str
 ) -> None:
     code = f"t.listen_{uuid.uuid4().hex[:10]}"
     catalog = write_catalog(tmp_path, code)
     port, agg_port, api_port = free_port(), free_port(), free_port()
     settings = isolated.model_copy(update={"collector_port": port, "catalog_path": catalog})
+    postgres: PrivateInstance | None = None
+    if fault == "postmaster SIGKILLed":  # a private cluster: crash recovery on its next start
+        postgres = request.getfixturevalue("private_postgres")
+        settings = settings.model_copy(update={"pg_port": postgres.port, "pg_database": "dxmon"})
+        await migrate(settings, load_catalog(catalog), load_hierarchy())
     auth = await add_source(settings, "listen-test")
     alerter = fast_alerter(settings, catalog, "listen", f"http://127.0.0.1:{api_port}", clock_start=None)
     hour = {"DX_ALERTER_RECONCILE_SECONDS": "3600", "DX_ALERTER_EVAL_INTERVAL_SECONDS": "3600"}
@@ -53,8 +64,14 @@ async def test_listen_reopened_after_its_backend_is_terminated_and_a_later_rollu
                 return [r["pid"] for r in await fetch(settings, LISTENERS, settings.pg_database, role="app")]
 
             (first,) = await eventually(listening, timeout=30)
-            killed = await fetch(settings, "SELECT pg_terminate_backend($1) AS ok", first, role="app")
-            assert killed[0]["ok"] is True
+            if postgres is None:
+                killed = await fetch(settings, "SELECT pg_terminate_backend($1) AS ok", first, role="app")
+                assert killed[0]["ok"] is True
+            else:
+                postgres.kill()
+                postgres.start()
+                log = (postgres.run_dir / "logs" / "postgres.log").read_text(errors="replace")
+                assert "was not properly shut down; automatic recovery in progress" in log
 
             async def reopened() -> list[int]:
                 return [pid for pid in await listening() if pid != first]
