@@ -14,7 +14,8 @@ from shared.adapters.migrate import migrate
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
 from shared.settings import Settings
-from testing.processes import ServiceProcess, free_port
+from testing.processes import free_port
+from tests.reliability.support import aggregator, base_url, collector
 from tests.support.alerting import fast_alerter, webhook_receiver, write_catalog
 from tests.support.db import add_source, fetch
 from tests.support.env import eventually
@@ -34,8 +35,8 @@ async def test_listen_reopened_after_its_connection_dies_and_a_later_rollup_reac
 ) -> None:
     code = f"t.listen_{uuid.uuid4().hex[:10]}"
     catalog = write_catalog(tmp_path, code)
-    port, agg_port, api_port = free_port(), free_port(), free_port()
-    settings = isolated.model_copy(update={"collector_port": port, "catalog_path": catalog})
+    api_port = free_port()
+    settings = isolated.model_copy(update={"catalog_path": catalog})
     postgres: PrivateInstance | None = None
     if fault == "postmaster SIGKILLed":  # a private cluster: crash recovery on its next start
         postgres = request.getfixturevalue("private_postgres")
@@ -45,16 +46,8 @@ async def test_listen_reopened_after_its_connection_dies_and_a_later_rollup_reac
     alerter = fast_alerter(settings, catalog, "listen", f"http://127.0.0.1:{api_port}", clock_start=None)
     hour = {"DX_ALERTER_RECONCILE_SECONDS": "3600", "DX_ALERTER_EVAL_INTERVAL_SECONDS": "3600"}
     alerter.extra_env = {**alerter.extra_env, **hour}  # only a notification can bring the alert before then
-    procs = [
-        ServiceProcess("collector", settings, f"http://127.0.0.1:{port}/readyz"),
-        ServiceProcess(
-            "aggregator",
-            settings,
-            f"http://127.0.0.1:{agg_port}/healthz",
-            {"DX_AGGREGATOR_METRICS_PORT": str(agg_port)},
-        ),
-        alerter,
-    ]
+    coll = collector(settings)
+    procs = [coll, aggregator(settings, f"agg-listen-{uuid.uuid4().hex[:8]}"), alerter]
     with webhook_receiver(api_port):
         try:
             for proc in procs:
@@ -81,7 +74,7 @@ async def test_listen_reopened_after_its_connection_dies_and_a_later_rollup_reac
             # 40% on 2025-12-15: the 2025 target (50%) is missed, final since 2025-12-31
             event = {"event_id": str(uuid.uuid4()), "indicator": code, "unit": "38", "numerator": 40,
                      "denominator": 100, "observed_at": "2025-12-15T10:00:00+07:00"}  # fmt: skip
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, headers=auth) as client:
+            async with httpx.AsyncClient(base_url=base_url(coll), timeout=30, headers=auth) as client:
                 answer = await client.post("/v1/events", content=orjson.dumps([event]))
                 assert answer.status_code == 202, answer.text
 
