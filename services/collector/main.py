@@ -43,8 +43,8 @@ def create_app(settings: CollectorSettings | None = None) -> FastAPI:
             stack.push_async_callback(publisher.stop)
             connect = asyncio.create_task(publisher.run(), name="collector-kafka-publisher")
             stack.push_async_callback(_cancel, connect)
-            with contextlib.suppress(TimeoutError):  # a short wait before serving; then connected in the background
-                await asyncio.wait_for(publisher.connected.wait(), timeout=3.0)
+            with contextlib.suppress(TimeoutError):  # one attempt before serving; then retried in the background
+                await asyncio.wait_for(publisher.tried.wait(), timeout=10.0)
             sources = Sources(PgSources(pool), settings.collector_source_cache_ttl_s)
             burst = max(settings.collector_rate_burst, settings.collector_max_events)
             limiter = RateLimiter(settings.collector_rate_events_per_s, burst)

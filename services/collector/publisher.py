@@ -77,12 +77,14 @@ class KafkaPublisher:
         self.connected = asyncio.Event()  # set while the producer has its producer id and serves transactions
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
         self._retiring: set[asyncio.Task[None]] = set()
+        self.tried = asyncio.Event()  # the first connection attempt ended (either way)
+        self._bootstrapped = False  # a producer reached Kafka once
 
     async def publish(self, items: Sequence[tuple[str, Record]]) -> None:
         """Wait until every record of `items` is committed; PublishError otherwise (see the module's docstring)."""
         if not items:
             return
-        if not self.connected.is_set():
+        if not self._bootstrapped:  # Kafka never reached yet; later (a producer replaced, its id pending) requests wait
             raise PublishError("Kafka is not connected yet")
         loop = asyncio.get_running_loop()
         request = _Request(items, loop.time() + self.timeout, loop.create_future())
@@ -130,13 +132,20 @@ class KafkaPublisher:
 
     async def _serve(self) -> None:
         """Until a transaction is not committed: connect, then one transaction after another."""
-        await start_with_retry(self.producer.start, "Kafka producer")
+        await start_with_retry(self._start, "Kafka producer")
         await self.producer.begin_transaction()  # waits for the producer id (InitProducerId)
         await self.producer.abort_transaction()  # an empty transaction: nothing is sent
         self.connected.set()
         log.info("Kafka producer connected (transactional)")
         while await self._transact(await self._next_batch()):
             pass
+
+    async def _start(self) -> None:
+        try:
+            await self.producer.start()
+        finally:
+            self.tried.set()
+        self._bootstrapped = True
 
     async def stop(self) -> None:
         await self.producer.stop()

@@ -10,36 +10,15 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shared.adapters.kafka import client_kwargs, ensure_topics, topic_specs
+from shared.adapters.kafka import ensure_topics
 from shared.settings import Settings
+from tests.integration.collector.support import committed_event_ids
 from tests.reliability.conftest import Tally
 from tests.reliability.support import Load, add_source, aggregator, base_url, collector, load_event, reconcile
 from tests.support.infra import PrivateInstance
 
 pytestmark = pytest.mark.e2e
-
-
-async def committed_event_ids(settings: Settings) -> set[str]:
-    """Every event_id on the events topic as a read_committed consumer sees it, read to the end of each partition."""
-    consumer = AIOKafkaConsumer(
-        **client_kwargs(settings), group_id=None, isolation_level="read_committed", enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        count = next(t.partitions for t in topic_specs(settings) if t.name == settings.topic_events)
-        parts = [TopicPartition(settings.topic_events, p) for p in range(count)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)  # the last stable offsets: nothing in doubt below them
-        seen: set[str] = set()
-        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                seen.update(orjson.loads(r.value)["event_id"] for r in records if r.value)
-        return seen
-    finally:
-        await consumer.stop()
 
 
 async def test_a_request_answered_503_never_counts_and_its_retry_counts_once(
