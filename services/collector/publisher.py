@@ -179,7 +179,7 @@ class KafkaPublisher:
                         futures.append(await self.producer.send(topic, rec.value, key=rec.key, headers=headers))
                 await asyncio.wait(futures)
             failure = next((f.exception() for f in futures if f.exception() is not None), None)
-        except (KafkaError, TimeoutError) as err:
+        except Exception as err:  # KafkaError, the deadline, or a refusal to send (e.g. a record too large)
             failure = err
         if failure is None and any(r.stage is Stage.ABANDONED for r in batch):
             failure = TimeoutError("a request's deadline passed")
