@@ -108,7 +108,9 @@ async def read_topic(settings: Settings, topic: str) -> list[ConsumerRecord[byte
     tps = [TopicPartition(topic, p) for p in await _partitions(settings, topic)]
     if not tps:
         return []
-    consumer = AIOKafkaConsumer(**client_kwargs(settings), group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(  # read_committed: the collector writes in transactions; aborted records are not
+        **client_kwargs(settings), group_id=None, enable_auto_commit=False, isolation_level="read_committed"
+    )
     await consumer.start()
     try:
         consumer.assign(tps)

@@ -15,7 +15,6 @@ last correction of it) holds in the database is sent as a correction of it (dx/i
 are sent again under the same id and count once.
 """
 
-import csv
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
@@ -28,6 +27,7 @@ from xml.etree import ElementTree
 from pydantic import ValidationError
 
 from dx.client import CollectorClient
+from dx.csvfile import CsvError, csv_cells
 from dx.import_changes import changes, source_of_token
 from dx.sending import batches
 from dx.tokens import run_token
@@ -70,13 +70,20 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield from _rows(_csv_cells(path))
     elif suffix in (".xlsx", ".xlsm"):
         yield from _rows(_xlsx_cells(path))
+    elif suffix == ".xls":
+        raise ImportFileError(
+            f"{path.name}: .xls (Excel 97-2003) cannot be read: save it as .xlsx or 'CSV UTF-8' in Excel, "
+            f"or run `libreoffice --headless --convert-to xlsx {path.name}`"
+        )
     else:
         raise ImportFileError(f"{path.name}: unsupported file type {suffix!r}: use .csv or .xlsx")
 
 
 def _csv_cells(path: Path) -> Iterator[list[Any]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        yield from csv.reader(handle)
+    try:
+        yield from csv_cells(path.read_bytes(), path.name, COLUMNS)
+    except CsvError as err:
+        raise ImportFileError(str(err)) from err
 
 
 def _xlsx_cells(path: Path) -> Iterator[list[Any]]:

@@ -2,13 +2,14 @@
 
 import argparse
 import importlib
+import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
 
-import asyncpg
-
 from dx import commands
+from dx.errors import explain
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,16 +22,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; an operational failure or bad input is one line on stderr and exit 2 (dx/errors.py)."""
     args = build_parser().parse_args(argv)
+    quiet_libraries()
     try:
         code: int = args.handler(args)
-    except asyncpg.UndefinedTableError as err:
-        print(f"dx: the database schema is missing ({err}): run `dx db migrate` (or `make up`)", file=sys.stderr)
-        return 2
-    except (ConnectionError, asyncpg.CannotConnectNowError) as err:
-        print(f"dx: cannot reach a service ({err}): is the stack up? (`make status`)", file=sys.stderr)
+    except Exception as err:
+        line = explain(err)
+        if line is None:
+            raise
+        print(f"dx {command_name(args)}: {line}", file=sys.stderr)
         return 2
     return code
+
+
+def command_name(args: argparse.Namespace) -> str:
+    """`db migrate`, `dlq list`, `status`: the words the operator typed."""
+    subs = [str(v) for k, v in vars(args).items() if k.endswith("_command") and v]
+    return " ".join([args.command, *subs])
+
+
+def quiet_libraries() -> None:
+    """The libraries' own log records (aiokafka logs every failed connection) would add lines to the one line
+    `dx` prints; DX_LOG_LEVEL=DEBUG shows them again."""
+    level = os.environ.get("DX_LOG_LEVEL", "").upper()
+    if level == "DEBUG":
+        logging.basicConfig(level=logging.DEBUG)
+    else:
+        logging.getLogger().addHandler(logging.NullHandler())
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from dx.client import CollectorError
 from dx.context import Context, load_context
+from dx.errors import CommandError
 from dx.importer import ImportFileError, ImportReport, ParsedRow, import_rows, parse_file
 
 EPILOG = """\
@@ -36,7 +36,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    cmd.add_argument("file", type=Path, help="a .csv (UTF-8) or .xlsx file (first sheet)")
+    cmd.add_argument("file", type=Path, help="a .csv (UTF-8/UTF-16; , ; or tab) or .xlsx file (first sheet)")
     cmd.add_argument(
         "--token", default=None, help="source token; default: a source 'importer' for this run (scoped, then revoked)"
     )
@@ -54,14 +54,9 @@ def _import(args: argparse.Namespace) -> int:
     ctx = load_context()
     try:
         rows, report = parse_file(args.file, ctx.catalog, ctx.hierarchy)
-    except (ImportFileError, OSError) as err:
-        console.print(f"[red]dx import: {err}")
-        return 2
-    try:
-        asyncio.run(_send(ctx, args, rows, report, console))
-    except CollectorError as err:
-        console.print(f"[red]dx import: {err}")
-        return 1
+    except ImportFileError as err:
+        raise CommandError(str(err)) from err
+    asyncio.run(_send(ctx, args, rows, report, console))  # failures: one line from dx/errors.py
     _print(console, args.file, report)
     if args.errors is not None:
         with args.errors.open("w", newline="", encoding="utf-8") as handle:

@@ -6,7 +6,6 @@ from datetime import date
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from dx.client import CollectorError
 from dx.context import load_context
 from dx.sending import Summary
 from dx.simulate import SimulateOptions, simulate
@@ -78,9 +77,6 @@ def _simulate(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted")
         code = 130
-    except CollectorError as err:
-        print(f"dx simulate: {err}")
-        code = 1
     print("\n".join(summary.lines()))
     return code
 

@@ -1,8 +1,8 @@
 """Composition root of the alerter: `main()` wires settings, logging and signals; `run(settings, stop)` runs.
 
 `run` opens the pool, the FastStream broker (subscriber of dx.rollups.v1, publisher of dx.alerts.v1,
-services/alerter/kafka.py), the LISTEN connection and /metrics, then runs the periodic evaluation and the leader
-loop until `stop` is set or a loop fails.
+services/alerter/kafka.py) and /metrics, then runs the periodic evaluation, the leader loop and the LISTEN
+connection (reopened when lost: services/alerter/listener.py) until `stop` is set or a loop fails.
 """
 
 import asyncio
@@ -13,6 +13,7 @@ from typing import Any
 from services.alerter.alertmanager import Alertmanager
 from services.alerter.clock import Clock, OffsetClock, SystemClock
 from services.alerter.kafka import alerts_publisher, build_broker, subscribe_rollups
+from services.alerter.listener import Listener
 from services.alerter.metrics import build_metrics
 from services.alerter.service import Alerter
 from services.alerter.settings import AlerterSettings
@@ -20,7 +21,7 @@ from shared import names
 from shared.adapters.lag import GroupLagProbe
 from shared.adapters.lifecycle import run_until_signalled
 from shared.adapters.metrics import serve_metrics
-from shared.adapters.postgres import connect, create_pool
+from shared.adapters.postgres import create_pool
 from shared.contracts.topics import CHANNEL_ALERTER
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
@@ -46,9 +47,7 @@ async def run(settings: AlerterSettings, stop: asyncio.Event, clock: Clock | Non
         stack.push_async_callback(sink.close)
         await broker.connect()  # the publisher; the subscriber joins its group below, beside the loops
         stack.push_async_callback(broker.stop)
-        listener = await connect(settings)
-        stack.push_async_callback(listener.close)
-        await listener.add_listener(CHANNEL_ALERTER, alerter.on_notify)
+        listener = Listener(settings, CHANNEL_ALERTER, alerter.on_notify, alerter.reconcile_all_soon)
         server = await serve_metrics(metrics.registry, settings.alerter_metrics_host, settings.alerter_metrics_port)
         stack.callback(server.close)
         log.info("alerter %s up; metrics on %s:%d", alerter.holder, settings.alerter_metrics_host,
@@ -58,7 +57,7 @@ async def run(settings: AlerterSettings, stop: asyncio.Event, clock: Clock | Non
         lag = GroupLagProbe(
             settings, names.GROUP_ALERTER, settings.topic_rollups, metrics.lag, settings.alerter_lag_interval_seconds
         )
-        loops = (alerter.evaluation_loop(), alerter.leader_loop(), broker.start(), lag.run())
+        loops = (alerter.evaluation_loop(), alerter.leader_loop(), broker.start(), lag.run(), listener.run())
         tasks = [asyncio.create_task(c) for c in loops]
         starting = tasks[2]
         waiter = asyncio.create_task(stop.wait())

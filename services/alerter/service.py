@@ -142,6 +142,11 @@ class Alerter:
         self.queued |= parse_notify(payload)
         self.wake.set()
 
+    def reconcile_all_soon(self) -> None:
+        """Notifications may have been missed (the LISTEN connection was reopened): reconcile every pair."""
+        self.full_due = True
+        self.wake.set()
+
     async def leader_step(self, full: bool) -> bool:
         """Renew (or take) the lease; as leader, reconcile the queued pairs (or all) and publish. True if leader."""
         async with self.pool.acquire() as conn:

@@ -135,6 +135,10 @@ async def post_events(request: Request) -> Response:
             await deps.publisher.publish([(deps.settings.topic_events, r) for r in checked.records])
         except PublishError as err:
             deps.metrics.received.labels(source.name).inc(len(items))
+            if not err.settled:  # the commit went unanswered: it may still complete
+                return _error(
+                    503, "kafka_outcome_unknown", f"{err}; the events may still count: retry (event_ids make it safe)"
+                )
             return _error(503, "kafka_unavailable", f"{err}; nothing was accepted: retry (event_ids make it safe)")
     deps.metrics.count(source.name, len(items), len(checked.records), [r.reason for r in checked.rejected])
     doc = {"accepted": len(checked.records), "rejected": [r.as_json() for r in checked.rejected]}

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 
 from services.collector.api import Deps, router
@@ -17,7 +16,7 @@ from services.collector.metrics import CollectorMetrics
 from services.collector.publisher import KafkaPublisher
 from services.collector.ratelimit import RateLimiter
 from services.collector.ready import Readiness
-from services.collector.restart import keep_running, start_with_retry
+from services.collector.restart import keep_running
 from services.collector.settings import CollectorSettings
 from services.collector.sources import PgSources, Sources
 from shared import names
@@ -39,17 +38,15 @@ def create_app(settings: CollectorSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         intake = Intake(load_catalog(settings.catalog_path), load_hierarchy(settings.units_dir))
         pool = await create_pool(settings, "app", min_size=1, max_size=min(4, settings.pg_pool_max))
-        producer = AIOKafkaProducer(**producer_kwargs(settings))
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(pool.close)
             # Kafka may be down at start-up: serve /healthz at once, report not ready until the producer connects.
-            publisher = KafkaPublisher(producer, settings.collector_publish_timeout_s, metrics, started=False)
-            stack.push_async_callback(producer.stop)
-            with contextlib.suppress(KafkaError):  # one attempt before serving; then retried in the background
-                await producer.start()
-                publisher.started = True
-            connect = asyncio.create_task(_connect(producer, publisher), name="collector-kafka-connect")
+            publisher = KafkaPublisher(lambda: _producer(settings), settings.collector_publish_timeout_s, metrics)
+            stack.push_async_callback(publisher.stop)
+            connect = asyncio.create_task(publisher.run(), name="collector-kafka-publisher")
             stack.push_async_callback(_cancel, connect)
+            with contextlib.suppress(TimeoutError):  # one attempt before serving; then retried in the background
+                await asyncio.wait_for(publisher.tried.wait(), timeout=10.0)
             sources = Sources(
                 PgSources(pool),
                 settings.collector_source_cache_ttl_s,
@@ -66,7 +63,7 @@ def create_app(settings: CollectorSettings | None = None) -> FastAPI:
                 handler = IngestHandler(intake, sources, settings)
 
                 async def ingest_once() -> None:
-                    await connect
+                    await publisher.connected.wait()
                     consumer = AIOKafkaConsumer(
                         **consumer_kwargs(settings, names.GROUP_COLLECTOR_INGEST),
                         metadata_max_age_ms=int(settings.collector_ingest_topics_refresh_s * 1000),
@@ -94,12 +91,13 @@ def create_app(settings: CollectorSettings | None = None) -> FastAPI:
     return app
 
 
-async def _connect(producer: AIOKafkaProducer, publisher: KafkaPublisher) -> None:
-    if publisher.started:
-        return
-    await start_with_retry(producer.start, "Kafka producer")
-    publisher.started = True
-    log.info("Kafka producer connected")
+def _producer(settings: CollectorSettings) -> AIOKafkaProducer:
+    """Transactional: a request's records become visible together or never (services/collector/publisher.py)."""
+    return AIOKafkaProducer(
+        **producer_kwargs(settings),
+        transactional_id=settings.transactional_id(),
+        transaction_timeout_ms=settings.transaction_timeout_ms(),
+    )
 
 
 def _log_end(task: "asyncio.Task[None]") -> None:

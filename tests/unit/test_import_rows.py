@@ -1,5 +1,6 @@
 """Reading backfill files: rows become events with deterministic ids, bad rows a report (row, field, reason)."""
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -186,3 +187,59 @@ def test_a_tokenless_imports_own_source_may_write_the_unit_each_row_meant(
     assert [check_scope(e, scope, hierarchy) for e in events] == [None, None]
     bare = Scope(units=frozenset({"14758"}))  # the codes alone: today's Hàm Rồng, which refuses Đông Thọ's 2024
     assert (check_scope(events[0], bare, hierarchy) or "").startswith("forbidden")
+
+
+SIMPLE = "indicator,unit,date,numerator,denominator,value,ghi chú (note)\n" + (
+    "gov.eid_users,14755,2024-03-01,120,400,,xã đầu tiên\noverall.dti_rank,38,2023-12-31,,,11,Thanh Hóa\n"
+)
+
+
+def _events(path: Path, catalog: Catalog, hierarchy: Hierarchy) -> list[tuple[int, str, str]]:
+    rows, report = parse_file(path, catalog, hierarchy, NOW)
+    assert not report.errors
+    return [(r.row, r.event["indicator"], r.event["event_id"]) for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("semicolon", SIMPLE.replace(",", ";")),  # Excel's CSV where the decimal separator is a comma (vi-VN)
+        ("tab", SIMPLE.replace(",", "\t")),
+        ("semicolon, quoted header", SIMPLE.replace(",", ";").replace("indicator", '"indicator"', 1)),
+    ],
+)
+def test_the_delimiter_is_taken_from_the_header_row(
+    tmp_path: Path, catalog: Catalog, hierarchy: Hierarchy, name: str, text: str
+) -> None:
+    expected = _events(_write(tmp_path, SIMPLE, "comma.csv"), catalog, hierarchy)
+    assert len(expected) == 2
+    assert _events(_write(tmp_path, text), catalog, hierarchy) == expected, name
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])
+def test_utf8_with_bom_and_utf16_with_its_bom_read_like_utf8(
+    tmp_path: Path, catalog: Catalog, hierarchy: Hierarchy, encoding: str
+) -> None:
+    expected = _events(_write(tmp_path, SIMPLE.replace(",", ";"), "plain.csv"), catalog, hierarchy)
+    bom = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}.get(encoding, b"")
+    path = tmp_path / "data.csv"
+    path.write_bytes(bom + SIMPLE.replace(",", ";").replace("\n", "\r\n").encode(encoding))
+    assert _events(path, catalog, hierarchy) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "says"),
+    [
+        ("data.csv", SIMPLE.encode("utf-16-le"), "UTF-16 without a byte-order mark"),
+        ("data.csv", SIMPLE.replace("xã đầu tiên", "x").encode("cp1252"), "CSV UTF-8"),
+        ("data.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "--convert-to xlsx"),
+        ("data.csv", b"", "the file is empty"),
+    ],
+)
+def test_unreadable_files_are_refused_saying_what_to_do(
+    tmp_path: Path, catalog: Catalog, hierarchy: Hierarchy, name: str, data: bytes, says: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(ImportFileError, match=re.escape(says)):
+        parse_file(path, catalog, hierarchy, NOW)

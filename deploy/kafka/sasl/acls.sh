@@ -15,6 +15,9 @@ acl --allow-principal User:dx-collector --operation Read --operation Describe --
 acl --allow-principal User:dx-collector --operation Read --group collector-ingest
 acl --allow-principal User:dx-collector --operation Write --operation Describe --topic dx.events.v1 --topic dx.deadletter.v1
 acl --allow-principal User:dx-collector --operation IdempotentWrite --cluster
+# its transactions (one request all or nothing): transactional.id dx-collector-<host>-<port> or DX_COLLECTOR_TRANSACTIONAL_ID
+acl --allow-principal User:dx-collector --operation Write --operation Describe \
+  --transactional-id dx-collector- --resource-pattern-type prefixed
 
 # aggregator: reads dx.events.v1 (group aggregator), writes dx.rollups.v1 and dx.deadletter.v1
 acl --allow-principal User:dx-aggregator --operation Read --topic dx.events.v1 --group aggregator

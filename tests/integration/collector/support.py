@@ -6,12 +6,12 @@ from typing import Any
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from dx.sources import SourceAdmin
 from services.collector.main import create_app
 from services.collector.settings import CollectorSettings
-from shared.adapters.kafka import client_kwargs
+from shared.adapters.kafka import client_kwargs, topic_specs
 from shared.adapters.postgres import create_pool
 from shared.settings import Settings
 from tests.support.db import add_source as add_source  # re-exported for the tests of this layer
@@ -70,3 +70,24 @@ def with_ids(event_ids: set[str]) -> Callable[[list[ConsumerRecord]], bool]:
 
 def only(records: list[ConsumerRecord], event_ids: set[str]) -> list[ConsumerRecord]:
     return [r for r in records if orjson.loads(r.value).get("event_id") in event_ids]
+
+
+async def committed_event_ids(settings: Settings) -> set[str]:
+    """Every event_id on the events topic as a read_committed consumer sees it, read to the end of each partition."""
+    consumer = AIOKafkaConsumer(
+        **client_kwargs(settings), group_id=None, isolation_level="read_committed", enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        count = next(t.partitions for t in topic_specs(settings) if t.name == settings.topic_events)
+        parts = [TopicPartition(settings.topic_events, p) for p in range(count)]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)  # the last stable offsets: nothing in doubt below them
+        seen: set[str] = set()
+        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                seen.update(orjson.loads(r.value)["event_id"] for r in records if r.value)
+        return seen
+    finally:
+        await consumer.stop()
