@@ -7,7 +7,7 @@ once). Changed: a correction of the last event of its chain, under an id derived
 import uuid
 from typing import Any
 
-from services.collector.sources import parse_authorization
+from services.collector.sources import AuthError, parse_authorization
 from shared.adapters.postgres import connect
 from shared.settings import Settings
 
@@ -33,7 +33,7 @@ async def source_of_token(settings: Settings, token: str) -> str | None:
     """The name of the source a token belongs to (the collector checks the secret), or None."""
     try:
         token_id, _ = parse_authorization(f"Bearer {token}")
-    except ValueError:
+    except (ValueError, AuthError):  # malformed: the collector answers 401 with the reason
         return None
     conn = await connect(settings)
     try:

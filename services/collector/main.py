@@ -47,6 +47,8 @@ def create_app(settings: CollectorSettings | None = None) -> FastAPI:
             stack.push_async_callback(_cancel, connect)
             with contextlib.suppress(TimeoutError):  # one attempt before serving; then retried in the background
                 await asyncio.wait_for(publisher.tried.wait(), timeout=10.0)
+                if publisher.reached:  # Kafka answered: its producer id follows, so the first /readyz is true
+                    await asyncio.wait_for(publisher.connected.wait(), timeout=10.0)
             sources = Sources(
                 PgSources(pool),
                 settings.collector_source_cache_ttl_s,

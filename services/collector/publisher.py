@@ -105,6 +105,11 @@ class KafkaPublisher:
             raise PublishError(f"Kafka did not acknowledge the records within {self.timeout:g} s") from None
         self.metrics.publish_latency.observe(time.perf_counter() - request.started)
 
+    @property
+    def reached(self) -> bool:
+        """A producer reached Kafka once (its first start succeeded)."""
+        return self._bootstrapped
+
     async def ready(self) -> bool:
         if not self.connected.is_set():
             return False
