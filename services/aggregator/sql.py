@@ -250,6 +250,10 @@ WITH c AS (
 SELECT c.indicator, c.unit, c.day FROM c
 WHERE NOT EXISTS (
     SELECT 1 FROM daily_values d WHERE d.indicator = c.indicator AND d.unit = c.unit AND d.day = c.day)
+  -- only where a value is computed (the unit in force that day): a day of a vanished unit would stay listed on
+  -- every refresh and, once more than $4 piled up, starve every later day of its row
+  AND EXISTS (
+    SELECT 1 FROM units u WHERE u.code = c.unit AND u.valid_from <= c.day AND (u.valid_to IS NULL OR c.day < u.valid_to))
 ORDER BY 3, 1, 2
 LIMIT $4
 """
