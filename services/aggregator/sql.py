@@ -253,7 +253,8 @@ WHERE NOT EXISTS (
   -- only where a value is computed (the unit in force that day): a day of a vanished unit would stay listed on
   -- every refresh and, once more than $4 piled up, starve every later day of its row
   AND EXISTS (
-    SELECT 1 FROM units u WHERE u.code = c.unit AND u.valid_from <= c.day AND (u.valid_to IS NULL OR c.day < u.valid_to))
+    SELECT 1 FROM units u
+    WHERE u.code = c.unit AND u.valid_from <= c.day AND (u.valid_to IS NULL OR c.day < u.valid_to))
 ORDER BY 3, 1, 2
 LIMIT $4
 """
