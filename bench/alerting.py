@@ -35,11 +35,13 @@ async def load_history(
     return len(messages)
 
 
-def history_messages(catalog: Catalog, hierarchy: Hierarchy, start: date, now: datetime) -> list[tuple[bytes, bytes]]:
-    """The simulator's history from `start` to `now` as the collector writes it to dx.events.v1: the event, its
-    source and received_at (now), keyed indicator:unit."""
+def history_messages(
+    catalog: Catalog, hierarchy: Hierarchy, start: date, now: datetime, until: datetime | None = None
+) -> list[tuple[bytes, bytes]]:
+    """The simulator's history from `start` to `until` (default `now`) in day order, as the collector writes it to
+    dx.events.v1: the event, its source and received_at (`now`), keyed indicator:unit."""
     extra = {"source": "bench-history", "received_at": rfc3339(now)}
-    events = Simulator(catalog, hierarchy, seed=8).history(start, now)
+    events = Simulator(catalog, hierarchy, seed=8).history(start, until or now)
     return [(pair_key(e["indicator"], e["unit"]), orjson.dumps({**e, **extra})) for e in events]
 
 

@@ -18,13 +18,11 @@ from typing import Any
 import asyncpg
 import orjson
 
-from bench import stack
 from bench.alerting import full_evaluation, history_messages
-from bench.ceilings import produce
-from bench.chain import CommitWatch
+from bench.bulk import bulk_apply
 from bench.isolate import isolated
 from bench.machine import describe
-from bench.phases import caught_up, percentile
+from bench.phases import percentile
 from services.dashboards.build import build_all
 from shared import names
 from shared.domain.catalog import Catalog, load_catalog
@@ -33,7 +31,6 @@ from shared.settings import Settings
 from testing.dashboards import Query, expand_sql, queries, time_range
 from testing.processes import ROOT, settings_env
 
-GROUP = "bench-history"
 HISTORY_START = date(2021, 1, 1)
 FIVE_YEARS = timedelta(days=5 * 365)
 TABLES = ("applied_events", "agg_buckets", "agg_snapshot_days", "period_values", "daily_values", "current_values",
@@ -67,27 +64,16 @@ async def run(opts: HistoryOptions) -> dict[str, Any]:
     catalog, hierarchy = load_catalog(base.catalog_path), load_hierarchy(base.units_dir)
     out: dict[str, Any] = {"machine": await describe(base), "history_start": opts.start.isoformat()}
     async with isolated(base, catalog, hierarchy) as iso:
-        aggregator = stack.aggregator(iso, GROUP).start()
-        watch = CommitWatch(iso, GROUP)
-        watcher = asyncio.create_task(watch.run())
-        try:
-            started = time.perf_counter()
-            messages = history_messages(catalog, hierarchy, opts.start, datetime.now(UTC))
-            generated = time.perf_counter()
-            progress(f"{len(messages):,} events generated in {generated - started:.1f} s; publishing")
-            await produce(iso, iso.topic_events, messages)
-            progress(f"published in {time.perf_counter() - generated:.1f} s; waiting for the aggregator")
-            await caught_up(watch, len(messages), timeout=3600.0)
-            loaded = time.perf_counter()
-            out["history_events"] = len(messages)
-            out["history_generate_s"] = round(generated - started, 1)
-            out["history_load_s"] = round(loaded - generated, 1)
-            out["history_load_events_per_s"] = round(len(messages) / (loaded - generated))
-            out["aggregator_rss_mb"] = round(aggregator.peak_rss_mb(), 1)
-        finally:
-            watch.stop.set()
-            await watcher
-            aggregator.stop()
+        started = time.perf_counter()
+        messages = history_messages(catalog, hierarchy, opts.start, datetime.now(UTC))
+        generated = time.perf_counter()
+        progress(f"{len(messages):,} events generated in {generated - started:.1f} s; applying (bulk path)")
+        await bulk_apply(iso, catalog, hierarchy, messages, on_batch=Meter(len(messages)))
+        loaded = time.perf_counter()
+        out["history_events"] = len(messages)
+        out["history_generate_s"] = round(generated - started, 1)
+        out["history_load_s"] = round(loaded - generated, 1)
+        out["history_load_events_per_s"] = round(len(messages) / (loaded - generated))
         progress(f"loaded in {out['history_load_s']} s; alerter full evaluation")
         seconds, targets = await full_evaluation(iso, catalog, hierarchy, opts.full_evals)
         out["alerter_full_eval_s"], out["targets"] = round(seconds, 3), targets
@@ -107,7 +93,9 @@ async def run(opts: HistoryOptions) -> dict[str, Any]:
     return out
 
 
-async def panel_timings(settings: Settings, catalog: Catalog, hierarchy: Hierarchy, repeats: int) -> list[dict[str, Any]]:
+async def panel_timings(
+    settings: Settings, catalog: Catalog, hierarchy: Hierarchy, repeats: int
+) -> list[dict[str, Any]]:
     """p50/p95 of every SQL query of every dashboard as Grafana's read-only role, for the province and each
     indicator, with the dashboard's default time range and with the last 5 years."""
     now = datetime.now(UTC)
@@ -169,6 +157,19 @@ async def table_sizes(settings: Settings) -> dict[str, dict[str, int]]:
         return out
     finally:
         await conn.close()
+
+
+class Meter:
+    """Progress of the bulk load on stderr, every 10 %."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.shown, self.started = total, 0, 0, time.perf_counter()
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if self.done * 10 // max(1, self.total) > self.shown or self.done == self.total:
+            self.shown = self.done * 10 // max(1, self.total)
+            progress(f"applied {self.done:,} of {self.total:,} in {time.perf_counter() - self.started:.0f} s")
 
 
 def progress(text: str) -> None:
