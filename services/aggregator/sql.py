@@ -79,37 +79,43 @@ SNAPSHOT_SUMS = """
 WITH k AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::bool[], $6::text[])
         AS k(indicator, unit, day, version_from, is_leaf, level)
-), members AS (
-    SELECT k.indicator, k.unit, k.day, k.version_from, k.level, t.unit AS member
-    FROM k JOIN agg_unit_tree t ON t.version_from = k.version_from AND t.ancestor = k.unit
-    WHERE NOT k.is_leaf
-    UNION ALL
-    SELECT k.indicator, k.unit, k.day, k.version_from, k.level, k.unit FROM k WHERE k.is_leaf
-), found AS MATERIALIZED (
-    SELECT m.indicator, m.unit, m.day, m.member, s.node, s.path, e.numerator, e.denominator, e.value, e.observed_at
-    FROM members m
-    JOIN agg_unit_lineage s ON s.version_from = m.version_from AND s.unit = m.member AND s.level = m.level
+), found AS (
+    SELECT k.indicator, k.unit, k.day, s.member, s.node, s.path, e.numerator, e.denominator, e.value, e.observed_at
+    FROM k
+    JOIN agg_rollup_pieces s ON s.version_from = k.version_from AND s.ancestor = k.unit AND s.level = k.level
+    JOIN agg_snapshot_series o  -- only pieces whose source has an observation by then (migration 0009)
+      ON o.indicator = k.indicator AND o.unit = s.source AND o.first_day <= LEAST(s.last_day, k.day)
     CROSS JOIN LATERAL (
         SELECT a.numerator, a.denominator, a.value, a.observed_at
         FROM agg_snapshot_days a
-        WHERE a.indicator = m.indicator AND a.unit = s.source AND a.day BETWEEN s.first_day AND LEAST(s.last_day, m.day)
+        WHERE a.indicator = k.indicator AND a.unit = s.source AND a.day BETWEEN s.first_day AND LEAST(s.last_day, k.day)
         ORDER BY a.day DESC
         LIMIT 1
     ) e
-    WHERE s.first_day <= m.day
+    WHERE s.first_day <= k.day
 ), kept AS (
-    SELECT f.* FROM found f
-    WHERE NOT EXISTS (
-        SELECT 1 FROM found g
-        WHERE g.indicator = f.indicator AND g.unit = f.unit AND g.day = f.day AND g.member = f.member
-          AND g.node = ANY(f.path)
-    )
+    SELECT * FROM (
+        SELECT f.*, array_agg(f.node) OVER (PARTITION BY f.indicator, f.unit, f.day, f.member) AS observed_nodes
+        FROM found f
+    ) f
+    WHERE NOT f.path && f.observed_nodes
 )
 SELECT indicator, unit, day, sum(numerator)::numeric AS num, sum(denominator)::numeric AS den, sum(value) AS val,
        count(DISTINCT member)::int AS children, count(DISTINCT member) FILTER (WHERE path = '{}')::int AS own,
        count(*) FILTER (WHERE path <> '{}')::int AS carried, max(observed_at) AS last
 FROM kept
 GROUP BY indicator, unit, day
+"""
+
+# agg_unit_tree × agg_unit_lineage once per start-up: a rollup's pieces are those of its members; a unit of the level
+# is its own only member.
+FLATTEN_PIECES = """
+INSERT INTO agg_rollup_pieces (version_from, ancestor, level, member, node, source, first_day, last_day, path)
+SELECT t.version_from, t.ancestor, l.level, t.unit, l.node, l.source, l.first_day, l.last_day, l.path
+FROM agg_unit_tree t JOIN agg_unit_lineage l ON l.version_from = t.version_from AND l.unit = t.unit
+UNION ALL
+SELECT l.version_from, l.unit, l.level, l.unit, l.node, l.source, l.first_day, l.last_day, l.path
+FROM agg_unit_lineage l
 """
 
 # Per spec: sign × the buckets of its increment sources (agg_increment_sources) in the window ∩ each source's days.
@@ -146,18 +152,17 @@ JOIN sums s ON (s.indicator, s.unit, s.day) = (k.indicator, k.unit, k.day)
 LEFT JOIN LATERAL (
     SELECT count(*)::int AS children, count(*) FILTER (WHERE r.own)::int AS own
     FROM (
-        SELECT l.unit, bool_or(l.path = '{}') AS own
-        FROM agg_unit_tree t
-        JOIN agg_unit_lineage l ON l.version_from = t.version_from AND l.unit = t.unit AND l.level = k.level
+        SELECT l.member, bool_or(l.path = '{}') AS own
+        FROM agg_rollup_pieces l
         CROSS JOIN LATERAL (  -- LIMIT keeps this a per-piece index probe (not a semi-join on the day range)
             SELECT 1 FROM agg_buckets c
             WHERE c.indicator = k.indicator AND c.unit = l.source
               AND c.day BETWEEN GREATEST(k.lo_day, l.first_day) AND LEAST(k.hi_day, l.last_day)
             LIMIT 1
         ) x
-        WHERE t.version_from = k.version_from AND t.ancestor = k.unit AND l.first_day <= k.hi_day
-          AND l.last_day >= k.lo_day
-        GROUP BY l.unit
+        WHERE l.version_from = k.version_from AND l.ancestor = k.unit AND l.level = k.level
+          AND l.first_day <= k.hi_day AND l.last_day >= k.lo_day
+        GROUP BY l.member
     ) r
 ) c ON NOT k.is_leaf
 """

@@ -213,7 +213,8 @@ async def stored_offsets(pool: asyncpg.Pool, group: str, topic: str, partitions:
 
 
 async def sync_tree(pool: asyncpg.Pool, hierarchy: Hierarchy) -> None:
-    """Rebuild agg_unit_tree and the lineage tables from the hierarchy (idempotent; serialized between instances)."""
+    """Rebuild agg_unit_tree, the lineage tables and their flattening (agg_rollup_pieces) from the hierarchy
+    (idempotent; serialized between instances)."""
     tables = {
         "agg_unit_tree": tree_rows(hierarchy),
         "agg_unit_lineage": lineage_rows(hierarchy),
@@ -224,6 +225,8 @@ async def sync_tree(pool: asyncpg.Pool, hierarchy: Hierarchy) -> None:
         for table, rows in tables.items():
             await conn.execute(f"DELETE FROM {table}")
             await conn.copy_records_to_table(table, records=rows)
+        await conn.execute("DELETE FROM agg_rollup_pieces")
+        await conn.execute(sql.FLATTEN_PIECES)
 
 
 def _columns(items: Sequence[Any], *names: str) -> list[list[Any]]:
