@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import csv
 import random
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -97,15 +96,16 @@ async def backfill(settings: Settings, path: Path, count: int, timeout: float = 
             command = [sys.executable, "-m", "dx.main", "import", str(path), "--batch", "1000",
                        "--collector-url", stack.collector_url(services[1])]  # fmt: skip
             started = time.perf_counter()
-            importer = subprocess.Popen(command, env=settings_env(iso), cwd=ROOT, stdout=sys.stderr)
+            env = settings_env(iso)
+            importer = await asyncio.create_subprocess_exec(*command, env=env, cwd=ROOT, stdout=sys.stderr)
             while (done := await applied(iso)) < count:
-                if importer.poll() not in (None, 0):
+                if importer.returncode not in (None, 0):
                     raise RuntimeError(f"dx import exited {importer.returncode}")
                 if time.perf_counter() - started > timeout:
                     raise TimeoutError(f"{done} of {count} rows applied after {timeout} s")
                 await asyncio.sleep(0.2)
             seconds = time.perf_counter() - started
-            imported = await asyncio.to_thread(importer.wait)
+            imported = await importer.wait()
             return {"format": path.suffix[1:], "rows": count, "seconds": round(seconds, 1),
                     "rows_per_s": round(count / seconds), "dx_import_exit": imported,
                     "rss_mb": {s.name: round(s.peak_rss_mb(), 1) for s in services}}  # fmt: skip

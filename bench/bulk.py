@@ -15,7 +15,7 @@ from services.aggregator.apply import apply_batch, refresh_increments, stage
 from services.aggregator.decode import Decoder
 from services.aggregator.prepare import Part, prepare
 from shared.adapters.postgres import create_pool
-from shared.domain.catalog import Catalog, Semantics
+from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import local_date
 from shared.settings import Settings
@@ -56,15 +56,19 @@ async def bulk_apply(
 
 
 async def settle_increments(pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy) -> int:
-    """Run the aggregator's increment refresh until no day is left without its daily row (each run writes at most
-    a bounded number of them, as in the service); returns the runs."""
-    codes = [i.code for i in catalog.indicators if i.semantics is Semantics.INCREMENT]
-    versions = [v.valid_from for v in hierarchy.versions]
-    runs = 0
+    """Run the aggregator's increment refresh until a run writes nothing more (each run writes at most a bounded
+    number of daily rows, as in the service); returns the runs. Not "until no change day is left": the refresh
+    lists days on which a unit is no longer in force (a district after 2025-07-01) and never writes them."""
+    runs, rows = 0, await _daily_rows(pool)
     while True:
-        today = local_date(datetime.now(UTC))
-        await refresh_increments(pool, catalog, hierarchy, today)
+        changed = await refresh_increments(pool, catalog, hierarchy, local_date(datetime.now(UTC)))
         runs += 1
-        async with pool.acquire() as conn:
-            if not await store.increment_change_days(conn, codes, today, versions):
-                return runs
+        now_rows = await _daily_rows(pool)
+        if not changed and now_rows == rows:
+            return runs
+        rows = now_rows
+
+
+async def _daily_rows(pool: asyncpg.Pool) -> int:
+    async with pool.acquire() as conn:
+        return int(await conn.fetchval("SELECT count(*) FROM daily_values"))
