@@ -13,6 +13,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -54,13 +55,14 @@ def parse(argv: list[str]) -> HistoryOptions:
     p.add_argument("--cli-runs", type=int, default=3, help="runs of dx status and dx report (median)")
     p.add_argument("--units-dir", help="hierarchy folder (default: the shipped one; bench/data/national: synthetic)")
     a = p.parse_args(argv)
-    return HistoryOptions(a.start, max(1, a.repeats), max(1, a.full_evals), max(1, a.cli_runs), a.units_dir)
+    units_dir = str(Path(a.units_dir).resolve()) if a.units_dir else None
+    return HistoryOptions(a.start, max(1, a.repeats), max(1, a.full_evals), max(1, a.cli_runs), units_dir)
 
 
 async def run(opts: HistoryOptions) -> dict[str, Any]:
     base = Settings()
     if opts.units_dir:
-        base = base.model_copy(update={"units_dir": opts.units_dir})
+        base = base.model_copy(update={"units_dir": Path(opts.units_dir)})
     catalog, hierarchy = load_catalog(base.catalog_path), load_hierarchy(base.units_dir)
     out: dict[str, Any] = {"machine": await describe(base), "history_start": opts.start.isoformat()}
     async with isolated(base, catalog, hierarchy) as iso:
