@@ -4,6 +4,7 @@ and the aggregator service's consume loop, once through the bulk path into anoth
 aggregator writes is compared row by row (all columns but the moments of writing and the Kafka coordinates)."""
 
 import random
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -41,7 +42,7 @@ async def dump(settings: Settings) -> dict[str, list[tuple[object, ...]]]:
 
 
 @pytest.fixture
-async def other_db(settings: Settings, catalog: Catalog, hierarchy: Hierarchy):  # type: ignore[no-untyped-def]
+async def other_db(settings: Settings, catalog: Catalog, hierarchy: Hierarchy) -> AsyncIterator[Settings]:
     fresh = await create_database(settings, catalog, hierarchy)
     yield fresh
     await drop_database(settings, fresh.pg_database)
