@@ -115,9 +115,11 @@ def test_the_final_line_has_the_history_scale_keys_whichever_phases_ran() -> Non
     th = {"dashboard_query_p95_s": 0.05, "alerter_full_eval_s": 1.0, "alerter_full_eval_per_target_ms": 0.5,
           "history_events": 100, "tables": tables}  # fmt: skip
     nat = {**th, "alerter_full_eval_s": 19.0, "alerter_full_eval_per_target_ms": 0.6}
-    got = scale_keys({"history": th, "national": nat, "backfill": {"backfill_rows_per_s": 30_000}}, 60_000.0)
+    same = {**th, "alerter_full_eval_per_target_ms": 0.4}
+    phases = {"history": th, "national": nat, "history_same_start": same, "backfill": {"backfill_rows_per_s": 30_000}}
+    got = scale_keys(phases, 60_000.0)
     assert got["dashboard_query_p95_s"] == 0.05 and got["alerter_full_eval_history_s"] == 1.0
     assert got["alerter_full_eval_national_s"] == 19.0
-    assert got["alerter_cost_per_target_national_vs_history"] == 1.2
+    assert got["alerter_cost_per_target_national_vs_history"] == 1.5
     assert got["backfill_rows_per_s"] == 30_000 and got["backfill_vs_aggregator"] == 0.5
     assert got["durable_bytes_per_event"] == 60.0 and got["aggregate_bytes_per_event"] == 50.0
