@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install up down status test lint demo bench reliability dashboards clean
+.PHONY: install up down status test lint demo bench bench-history reliability dashboards clean
 
 install: $(STAMP)
 
@@ -44,6 +44,12 @@ demo: install
 ## Performance figures (bench/README.md) from real service processes; BENCH_ARGS=--quick for a short run; ends with ONE JSON line.
 bench: install
 	deploy/local/with-stack.sh $(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## Read side with years of history (bench/README.md, "History scale"): 2021-01-01 until now, dashboards' SQL, the
+## alerter's full evaluation, dx status, dx report, table sizes; BENCH_ARGS=--units-dir bench/data/national after
+## `python -m bench.national` for the synthetic national size. Ends with ONE JSON line.
+bench-history: install
+	deploy/local/with-stack.sh $(BIN)/python -m bench.history $(BENCH_ARGS)
 
 ## Fault tests, hostile input, security, then a soak (DX_SOAK_SECONDS, default 600); ends with ONE JSON line of figures.
 reliability: install

@@ -3,7 +3,7 @@ with the alerter's own code against that database."""
 
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import orjson
@@ -24,15 +24,25 @@ from shared.domain.timeutil import local_date
 from shared.settings import Settings
 
 
-async def load_history(settings: Settings, catalog: Catalog, hierarchy: Hierarchy, days: int = 365) -> int:
-    """Publish `days` of simulated Thanh Hóa traffic to dx.events.v1 (as the collector would); returns the count."""
+async def load_history(
+    settings: Settings, catalog: Catalog, hierarchy: Hierarchy, days: int = 365, start: date | None = None
+) -> int:
+    """Publish simulated traffic from `start` (default: `days` ago) until now to dx.events.v1 (as the collector
+    would); returns the count."""
     now = datetime.now(UTC)
-    received = rfc3339(now)
-    events = Simulator(catalog, hierarchy, seed=8).history(local_date(now - timedelta(days=days)), now)
-    extra = {"source": "bench-history", "received_at": received}
-    messages = [(pair_key(e["indicator"], e["unit"]), orjson.dumps({**e, **extra})) for e in events]
+    messages = history_messages(catalog, hierarchy, start or local_date(now - timedelta(days=days)), now)
     await produce(settings, settings.topic_events, messages)
     return len(messages)
+
+
+def history_messages(
+    catalog: Catalog, hierarchy: Hierarchy, start: date, now: datetime, until: datetime | None = None
+) -> list[tuple[bytes, bytes]]:
+    """The simulator's history from `start` to `until` (default `now`) in day order, as the collector writes it to
+    dx.events.v1: the event, its source and received_at (`now`), keyed indicator:unit."""
+    extra = {"source": "bench-history", "received_at": rfc3339(now)}
+    events = Simulator(catalog, hierarchy, seed=8).history(start, until or now)
+    return [(pair_key(e["indicator"], e["unit"]), orjson.dumps({**e, **extra})) for e in events]
 
 
 async def applied_count(settings: Settings) -> int:

@@ -12,14 +12,16 @@ from typing import Any
 
 import orjson
 
-from bench.machine import describe
+from bench.machine import ROOT, describe
 from bench.phases import ChainResult, Options, chain_phase, throughput_run
 from bench.report import figures, table
+from bench.scale import scale_keys, scale_phase
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
 from shared.settings import Settings
 
 CHAIN_ONLY = False
+SCALE: dict[str, Any] = {"run_history": False, "run_national": False, "backfill_rows": 0}
 
 
 def parse(argv: list[str]) -> Options:
@@ -33,10 +35,14 @@ def parse(argv: list[str]) -> Options:
     p.add_argument("--no-scale-out", action="store_true", help="skip the two-aggregator measurement")
     p.add_argument("--scale-out-events", type=int, help="events of the two-aggregator run (default 2 x --events)")
     p.add_argument("--chain-only", action="store_true", help="only the end-to-end / alerter phase (no JSON summary)")
+    p.add_argument("--history", action="store_true", help="also the history phase, 2021-01-01 until now")
+    p.add_argument("--national", action="store_true", help="also the history phase on the synthetic national hierarchy")
+    p.add_argument("--backfill-rows", type=int, default=0, help="also dx import of generated CSV and XLSX of N rows")
     p.add_argument("--e2e-seconds", type=float, help="seconds per end-to-end segment (default 20; quick 6)")
     a = p.parse_args(argv)
-    global CHAIN_ONLY
+    global CHAIN_ONLY, SCALE
     CHAIN_ONLY = a.chain_only
+    SCALE = {"run_history": a.history, "run_national": a.national, "backfill_rows": a.backfill_rows}
     quick = a.quick
     events = a.events or (120_000 if quick else 200_000)  # a dozen batches at least: start-up stays small
     return Options(
@@ -69,6 +75,9 @@ async def main(opts: Options) -> dict[str, Any]:
     if CHAIN_ONLY:
         return {}
     result = figures(opts, runs, chain)
+    scale = await scale_phase(**SCALE, repeats=3, root=ROOT)
+    result.update(scale_keys(scale, result["aggregator_events_per_s"]))
+    result["scale"] = scale
     result["machine"] = machine
     result["bench_seconds"] = round(time.monotonic() - started, 1)
     return result

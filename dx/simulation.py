@@ -45,6 +45,7 @@ class Simulator:
         self.model = Model(hierarchy, seed)
         self.rng = random.Random(seed)
         self.rounds = 0
+        self._phases: dict[tuple[str, str, int], int] = {}
 
     def _id(self, *parts: object) -> str:
         return str(uuid.uuid5(NAMESPACE, "|".join(str(p) for p in (self.seed, *parts))))
@@ -125,7 +126,10 @@ class Simulator:
                     yield self._observation(ind, code, self._moment(day, until), "day", day)
 
     def _phase(self, indicator: str, code: str, cadence: int) -> int:
-        return random.Random(f"{self.seed}|{indicator}|{code}|phase").randrange(cadence)
+        key = (indicator, code, cadence)  # the same for every day: drawn once (years of history ask millions of times)
+        if key not in self._phases:
+            self._phases[key] = random.Random(f"{self.seed}|{indicator}|{code}|phase").randrange(cadence)
+        return self._phases[key]
 
     def live_round(self, now: datetime) -> list[Event]:
         """One round of present-day traffic: a snapshot of every (indicator, unit), increments, yearly values."""

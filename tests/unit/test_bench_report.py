@@ -101,3 +101,25 @@ def test_summary_has_every_figure_of_the_issue_and_judges_the_targets() -> None:
 def test_history_events_have_ids_of_their_own(hierarchy: Hierarchy) -> None:
     events = generate(hierarchy, 3000, seed=1, now=NOW).events
     assert len({e["event_id"] for e in events}) == 3000
+
+
+def test_the_final_line_has_the_history_scale_keys_whichever_phases_ran() -> None:
+    from bench.scale import scale_keys
+
+    keys = {"dashboard_query_p95_s", "alerter_full_eval_history_s", "alerter_full_eval_national_s",
+            "backfill_rows_per_s", "durable_bytes_per_event"}  # fmt: skip
+    none = scale_keys({}, 60_000.0)
+    assert keys <= none.keys() and all(none[k] is None for k in keys)
+    tables = {t: {"rows": 1, "bytes": 1000} for t in ("applied_events", "agg_buckets", "agg_snapshot_days",
+                                                       "period_values", "daily_values", "current_values")}  # fmt: skip
+    th = {"dashboard_query_p95_s": 0.05, "alerter_full_eval_s": 1.0, "alerter_full_eval_per_target_ms": 0.5,
+          "history_events": 100, "tables": tables}  # fmt: skip
+    nat = {**th, "alerter_full_eval_s": 19.0, "alerter_full_eval_per_target_ms": 0.6}
+    same = {**th, "alerter_full_eval_per_target_ms": 0.4}
+    phases = {"history": th, "national": nat, "history_same_start": same, "backfill": {"backfill_rows_per_s": 30_000}}
+    got = scale_keys(phases, 60_000.0)
+    assert got["dashboard_query_p95_s"] == 0.05 and got["alerter_full_eval_history_s"] == 1.0
+    assert got["alerter_full_eval_national_s"] == 19.0
+    assert got["alerter_cost_per_target_national_vs_history"] == 1.5
+    assert got["backfill_rows_per_s"] == 30_000 and got["backfill_vs_aggregator"] == 0.5
+    assert got["durable_bytes_per_event"] == 60.0 and got["aggregate_bytes_per_event"] == 50.0
