@@ -42,7 +42,7 @@ async def bulk_apply(
             values: list[bytes | None] = [v for _, v in messages[start : start + batch]]
             part = Part(0, list(range(start, start + len(values))), values)
             now = datetime.now(UTC)
-            prepared = prepare(decoder, [part], now)
+            prepared = prepare(decoder, [part])
             if prepared.poison:
                 raise ValueError(f"bulk history holds invalid events: {prepared.poison[:3]}")
             staged = stage(prepared, [part], now, catalog, hierarchy, local_date(now))
