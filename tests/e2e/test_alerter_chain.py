@@ -10,9 +10,9 @@ import httpx
 import orjson
 
 from shared.settings import Settings
-from testing.processes import ServiceProcess, free_port
+from testing.processes import free_port
 from tests.e2e.test_alerter_alertmanager import webhook
-from tests.support.alerting import Webhook, fast_alerter, write_catalog
+from tests.support.alerting import Webhook, chain_processes, fast_alerter, write_catalog
 from tests.support.db import add_source
 from tests.support.env import eventually
 
@@ -32,17 +32,7 @@ async def test_events_through_the_chain_page_on_call_and_a_correction_resolves_i
     port = free_port()
     settings = isolated.model_copy(update={"collector_port": port, "catalog_path": catalog})
     auth = await add_source(settings, "chain-test")
-    agg_port = free_port()
-    procs = [
-        ServiceProcess("collector", settings, f"http://127.0.0.1:{port}/readyz"),
-        ServiceProcess(
-            "aggregator",
-            settings,
-            f"http://127.0.0.1:{agg_port}/healthz",
-            {"DX_AGGREGATOR_METRICS_PORT": str(agg_port)},
-        ),
-        fast_alerter(settings, catalog, "chain", clock_start=None),
-    ]
+    procs = chain_processes(settings, fast_alerter(settings, catalog, "chain", clock_start=None))
     try:
         for proc in procs:
             proc.start()

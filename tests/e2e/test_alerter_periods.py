@@ -10,9 +10,9 @@ import httpx
 import orjson
 
 from shared.settings import Settings
-from testing.processes import ServiceProcess, free_port
+from testing.processes import free_port
 from tests.e2e.test_alerter_alertmanager import webhook
-from tests.support.alerting import CATALOG_HEADER, TEST_INDICATOR, Webhook, fast_alerter
+from tests.support.alerting import CATALOG_HEADER, TEST_INDICATOR, Webhook, chain_processes, fast_alerter
 from tests.support.db import add_source, fetch
 from tests.support.env import eventually
 
@@ -56,19 +56,10 @@ async def test_a_yearly_figure_is_pending_on_1_january_and_decided_by_its_own_fi
     yearly, control = f"t.year_{uuid.uuid4().hex[:10]}", f"t.ctrl_{uuid.uuid4().hex[:10]}"
     catalog = tmp_path / "catalog.toml"
     catalog.write_text(CATALOG_HEADER + YEARLY.format(code=yearly) + TEST_INDICATOR.format(code=control), "utf-8")
-    port, agg_port = free_port(), free_port()
+    port = free_port()
     settings = isolated.model_copy(update={"collector_port": port, "catalog_path": catalog})
     auth = await add_source(settings, "period-test")
-    procs = [
-        ServiceProcess("collector", settings, f"http://127.0.0.1:{port}/readyz"),
-        ServiceProcess(
-            "aggregator",
-            settings,
-            f"http://127.0.0.1:{agg_port}/healthz",
-            {"DX_AGGREGATOR_METRICS_PORT": str(agg_port)},
-        ),
-        fast_alerter(settings, catalog, "periods", clock_start=NEW_YEAR),
-    ]
+    procs = chain_processes(settings, fast_alerter(settings, catalog, "periods", clock_start=NEW_YEAR))
     try:
         for proc in procs:
             proc.start()

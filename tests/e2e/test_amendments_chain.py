@@ -13,8 +13,8 @@ import httpx
 import orjson
 
 from shared.settings import Settings
-from testing.processes import ServiceProcess, free_port
-from tests.support.alerting import fast_alerter, write_catalog
+from testing.processes import free_port
+from tests.support.alerting import chain_processes, fast_alerter, write_catalog
 from tests.support.db import add_source, fetch
 from tests.support.env import eventually
 
@@ -51,19 +51,10 @@ async def test_a_corrected_snapshot_changes_the_province_and_resolves_its_alert(
 ) -> None:
     code = f"t.corr_{uuid.uuid4().hex[:10]}"
     catalog = write_catalog(tmp_path, code)
-    port, agg_port = free_port(), free_port()
+    port = free_port()
     settings = isolated.model_copy(update={"collector_port": port, "catalog_path": catalog})
     mine, theirs = await add_source(settings, "corr-office"), await add_source(settings, "corr-intruder")
-    procs = [
-        ServiceProcess("collector", settings, f"http://127.0.0.1:{port}/readyz"),
-        ServiceProcess(
-            "aggregator",
-            settings,
-            f"http://127.0.0.1:{agg_port}/healthz",
-            {"DX_AGGREGATOR_METRICS_PORT": str(agg_port)},
-        ),
-        fast_alerter(settings, catalog, "corr", clock_start=None),
-    ]
+    procs = chain_processes(settings, fast_alerter(settings, catalog, "corr", clock_start=None))
     try:
         for proc in procs:
             proc.start()

@@ -13,8 +13,8 @@ import httpx
 import orjson
 
 from shared.settings import Settings
-from testing.processes import ROOT, ServiceProcess, free_port, settings_env
-from tests.support.alerting import fast_alerter
+from testing.processes import ROOT, free_port, settings_env
+from tests.support.alerting import chain_processes, fast_alerter
 from tests.support.db import add_source, fetch
 from tests.support.env import eventually
 
@@ -37,7 +37,7 @@ async def dx_status(settings: Settings, unit: str) -> list[dict[str, Any]]:
 
 
 async def test_ham_rong_carries_its_predecessors_through_the_chain(isolated: Settings) -> None:
-    port, agg_port = free_port(), free_port()
+    port = free_port()
     settings = isolated.model_copy(update={"collector_port": port})
     auth = await add_source(settings, "lineage-chain")
     catalog = ROOT / "shared" / "data" / "catalog.toml"
@@ -49,16 +49,7 @@ async def test_ham_rong_carries_its_predecessors_through_the_chain(isolated: Set
         extra_env={"DX_ALERTER_METRICS_LEVELS": "province,commune"},  # the communes' gauges too
     )
     metrics_url = alerter.ready_url
-    procs = [
-        ServiceProcess("collector", settings, f"http://127.0.0.1:{port}/readyz"),
-        ServiceProcess(
-            "aggregator",
-            settings,
-            f"http://127.0.0.1:{agg_port}/healthz",
-            {"DX_AGGREGATOR_METRICS_PORT": str(agg_port)},
-        ),
-        alerter,
-    ]
+    procs = chain_processes(settings, alerter)
     try:
         for proc in procs:
             proc.start()

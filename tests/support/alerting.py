@@ -110,3 +110,19 @@ def fast_alerter(
     if clock_start:
         env["DX_ALERTER_CLOCK_START"] = clock_start
     return ServiceProcess("alerter", settings, f"http://127.0.0.1:{port}/metrics", env)
+
+
+def chain_processes(settings: Settings, alerter: ServiceProcess) -> list[ServiceProcess]:
+    """The whole chain of one test as real processes: a collector on `settings.collector_port`, an aggregator on a
+    free metrics port, then `alerter` (a `fast_alerter`); start them in this order, stop them in reverse."""
+    agg_port = free_port()
+    return [
+        ServiceProcess("collector", settings, f"http://127.0.0.1:{settings.collector_port}/readyz"),
+        ServiceProcess(
+            "aggregator",
+            settings,
+            f"http://127.0.0.1:{agg_port}/healthz",
+            {"DX_AGGREGATOR_METRICS_PORT": str(agg_port)},
+        ),
+        alerter,
+    ]
