@@ -127,7 +127,7 @@ def _events(catalog: Catalog, hierarchy: Hierarchy, now: datetime) -> list[dict[
 
 
 async def _send_events(settings: Settings, token: str, catalog: Catalog, hierarchy: Hierarchy) -> None:
-    """One round of valid events for every indicator, plus one reject (unknown indicator), over HTTP."""
+    """One round of valid events for every indicator, plus one reject (unknown indicator) and one correction."""
     events = _events(catalog, hierarchy, datetime.now(UTC))
     bad = {**events[0], "event_id": str(uuid.uuid4()), "indicator": "gov.no_such_indicator"}
     url = f"http://127.0.0.1:{settings.collector_port}/v1/events"
@@ -136,6 +136,11 @@ async def _send_events(settings: Settings, token: str, catalog: Catalog, hierarc
             resp = await client.post(url, json=[*events[i : i + 500], bad])
             assert resp.status_code == 202, resp.text
             assert resp.json()["accepted"] == len(events[i : i + 500])
+        # a correction of the first event (the same figures, as a re-sent survey batch would be), for the unit
+        # dashboard's table of recent corrections
+        fix = {**events[0], "event_id": str(uuid.uuid4()), "corrects": events[0]["event_id"]}
+        resp = await client.post(url, json=[fix])
+        assert resp.status_code == 202 and resp.json()["accepted"] == 1, resp.text
 
 
 async def _send_poison(settings: Settings) -> None:

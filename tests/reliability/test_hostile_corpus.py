@@ -18,7 +18,7 @@ from tests.integration.collector.support import read_topic
 from tests.reliability.conftest import Tally
 from tests.reliability.corpus import Hostile, corpus
 from tests.reliability.support import aggregator, base_url, collector
-from tests.support.db import add_source
+from tests.support.db import add_kafka_source, add_source
 
 pytestmark = pytest.mark.e2e
 
@@ -104,11 +104,11 @@ async def test_every_hostile_event_on_the_events_topic_is_dead_lettered_by_the_a
 async def test_every_hostile_event_on_the_ingest_topic_is_dead_lettered_with_its_reason(
     isolated: Settings, tally: Tally
 ) -> None:
-    await add_source(isolated, "corpus-kafka")
+    topic = await add_kafka_source(isolated, "corpus-kafka")  # its own topic: the source Kafka authenticates
     proc = collector(isolated, DX_COLLECTOR_INGEST_ENABLED="true").start()
     sent = [orjson.dumps(h.event) for h in CORPUS]
     try:
-        await produce(isolated, isolated.topic_ingest, sent, [("dx-source", b"corpus-kafka")])
+        await produce(isolated, topic, sent, [("dx-source", b"corpus-kafka")])
         letters = await read_topic(isolated, isolated.topic_deadletter, lambda rs: len(rs) >= len(CORPUS), 120)
     finally:
         proc.stop()

@@ -101,7 +101,10 @@ async def test_postgres_stopped_during_aggregation_then_started(
         late = await fetch(settings, "SELECT count(*) AS n FROM applied_events WHERE applied_at > $1", restarted_at)
         assert late[0]["n"] > 0  # the outage did fall in the middle of the aggregation
         assert agg.proc is not None and agg.proc.poll() is None
-        # every message below an offset committed during the outage had been applied before the outage
+        # every message below an offset committed during the outage had been applied before the outage: none of
+        # them was applied after the restart (and the reconciliation below finds every acknowledged event applied
+        # once). The offsets also count the transaction markers of the collector's transactional producer, so
+        # there are fewer events than the offset says.
         for partition, offset in committed.items():
             rows = await fetch(
                 settings,
@@ -111,7 +114,7 @@ async def test_postgres_stopped_during_aggregation_then_started(
                 offset,
                 restarted_at,
             )
-            assert (rows[0]["n"], rows[0]["late"]) == (offset, 0), (partition, offset)
+            assert rows[0]["late"] == 0 and 0 < rows[0]["n"] <= offset, (partition, offset, dict(rows[0]))
         await reconcile(settings, acked, tally)
         tally.survived()
     finally:
