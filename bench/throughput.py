@@ -135,8 +135,13 @@ async def collector(settings: Settings, bodies: list[bytes], per_body: int, conc
 
 
 async def post(client: httpx.AsyncClient, body: bytes) -> int:
-    """POST one body; the number accepted (every event must be)."""
-    response = await client.post("/v1/events", content=body)
+    """POST one body; the number accepted (every event must be). A pooled keep-alive connection the server closed
+    just as it was reused (httpx.ReadError / RemoteProtocolError) is retried once: the same event ids, so the
+    collector's answer for a copy already published is the same and nothing counts twice."""
+    try:
+        response = await client.post("/v1/events", content=body)
+    except (httpx.ReadError, httpx.RemoteProtocolError):
+        response = await client.post("/v1/events", content=body)
     doc = orjson.loads(response.content)
     if response.status_code != 202 or doc["rejected"]:
         raise RuntimeError(f"collector answered {response.status_code}: {str(doc)[:300]}")
