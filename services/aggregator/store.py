@@ -63,15 +63,9 @@ async def add_buckets(conn: asyncpg.Connection, buckets: dict[SeriesDay, Bucket]
     if not buckets:
         return
     keys = sorted(buckets)
+    rows = [buckets[k] for k in keys]
     await conn.execute(
-        sql.ADD_BUCKETS,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        [k[2] for k in keys],
-        [buckets[k].numerator for k in keys],
-        [buckets[k].denominator for k in keys],
-        [buckets[k].events for k in keys],
-        [buckets[k].last_observed_at for k in keys],
+        sql.ADD_BUCKETS, *_key_columns(keys), *_columns(rows, "numerator", "denominator", "events", "last_observed_at")
     )
 
 
@@ -82,13 +76,8 @@ async def add_snapshot_days(conn: asyncpg.Connection, latest: dict[SeriesDay, Se
     rows = [latest[k] for k in keys]
     await conn.execute(
         sql.ADD_SNAPSHOT_DAYS,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        [k[2] for k in keys],
-        [r.observed_at for r in rows],
-        [r.event_id for r in rows],
-        [r.latest_numerator for r in rows],
-        [r.latest_denominator for r in rows],
+        *_key_columns(keys),
+        *_columns(rows, "observed_at", "event_id", "latest_numerator", "latest_denominator"),
         [exact(r.latest_value) for r in rows],
     )
 
@@ -101,14 +90,10 @@ async def add_period_values(conn: asyncpg.Connection, latest: dict[tuple[str, st
     facts = [latest[k] for k in keys]
     await conn.execute(
         sql.ADD_PERIOD_VALUES,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        [k[2] for k in keys],
-        [f.observed_at for f in facts],
-        [f.event_id for f in facts],
+        *_key_columns(keys),
+        *_columns(facts, "observed_at", "event_id"),
         [exact(f.value) for f in facts],
-        [f.numerator for f in facts],
-        [f.denominator for f in facts],
+        *_columns(facts, "numerator", "denominator"),
     )
 
 
@@ -117,9 +102,7 @@ async def later_rows(conn: asyncpg.Connection, late: dict[SeriesDay, date]) -> l
     if not late:
         return []
     keys = list(late)
-    rows = await conn.fetch(
-        sql.LATER_ROWS, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [late[k] for k in keys]
-    )
+    rows = await conn.fetch(sql.LATER_ROWS, *_key_columns(keys), [late[k] for k in keys])
     return [(r["indicator"], r["unit"], r["day"]) for r in rows]
 
 
@@ -154,13 +137,15 @@ async def compute(
 
 
 async def write_daily(conn: asyncpg.Connection, values: dict[SeriesDay, Computed]) -> None:
-    keys = sorted(k for k, v in values.items() if v.value is not None)
+    """Daily rows of the values there are (a day without a value keeps whatever row it has)."""
+    await _upsert_daily(conn, values, sorted(k for k, v in values.items() if v.value is not None))
+
+
+async def _upsert_daily(conn: asyncpg.Connection, values: dict[SeriesDay, Computed], keys: list[SeriesDay]) -> None:
     if keys:
         await conn.execute(
             sql.UPSERT_DAILY,
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-            [k[2] for k in keys],
+            *_key_columns(keys),
             *_columns([values[k] for k in keys], "value", "numerator", "denominator", "coverage"),
         )
 
@@ -176,15 +161,7 @@ async def increment_change_days(
 
 async def write_daily_gaps(conn: asyncpg.Connection, values: dict[SeriesDay, Computed]) -> None:
     """Daily rows including those without a value (the window held nothing that day: NULL)."""
-    keys = sorted(values)
-    if keys:
-        await conn.execute(
-            sql.UPSERT_DAILY,
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-            [k[2] for k in keys],
-            *_columns([values[k] for k in keys], "value", "numerator", "denominator", "coverage"),
-        )
+    await _upsert_daily(conn, values, sorted(values))
 
 
 async def write_current(
@@ -231,6 +208,11 @@ async def sync_tree(pool: asyncpg.Pool, hierarchy: Hierarchy) -> None:
             await conn.copy_records_to_table(table, records=rows)
         await conn.execute("DELETE FROM agg_rollup_pieces")
         await conn.execute(sql.FLATTEN_PIECES)
+
+
+def _key_columns(keys: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    """The keys' parts as one array each (indicator, unit, day or period), for unnest()."""
+    return [list(part) for part in zip(*keys, strict=True)] if keys else []
 
 
 def _columns(items: Sequence[Any], *names: str) -> list[list[Any]]:
