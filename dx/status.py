@@ -4,12 +4,16 @@ Order: missed, at_risk, behind, no_data, on_track, achieved, not_applicable (sha
 then indicator, then unit (province first), then milestone.
 """
 
+import asyncio
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from aiokafka.errors import KafkaError
+
 from dx.context import Context
+from shared.adapters.backlog import aggregator_backlog
 from shared.adapters.postgres import connect
 from shared.domain.catalog import LEVEL_DEPTH
 from shared.domain.hierarchy import Unit
@@ -61,6 +65,38 @@ async def evaluated_at(ctx: Context) -> datetime | None:
     finally:
         await conn.close()
     return when
+
+
+async def backlog(ctx: Context, timeout: float = 10.0) -> int | None:
+    """Messages of dx.events.v1 the aggregator has not applied yet (shared/adapters/backlog.py); None when Kafka
+    cannot tell within `timeout` seconds."""
+    conn = await connect(ctx.settings)
+    try:
+        s = ctx.settings
+        return await asyncio.wait_for(aggregator_backlog(conn, s, s.aggregator_group, s.topic_events), timeout)
+    except (KafkaError, TimeoutError, OSError):
+        return None
+    finally:
+        await conn.close()
+
+
+async def wait_settled(ctx: Context, seconds: float, poll: float = 2.0) -> int | None:
+    """Wait up to `seconds` for the aggregator to apply every accepted event and then for an evaluation of the
+    alerter after that; returns the backlog left (0: settled)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    left = await backlog(ctx)
+    while left != 0 and loop.time() < deadline:
+        await asyncio.sleep(poll)
+        left = await backlog(ctx)
+    if left != 0:
+        return left
+    cleared = await evaluated_at(ctx)
+    while loop.time() < deadline:
+        if await evaluated_at(ctx) != cleared:
+            break
+        await asyncio.sleep(poll)
+    return 0
 
 
 def unit_of(ctx: Context, code: str, today: date) -> Unit | None:

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     kafka_min_insync_replicas: int = Field(1, description="2 in production")
 
     kafka_group_prefix: str = Field("", description="prefix of every consumer group id (isolates test runs)")
+    aggregator_group: str = Field(
+        names.GROUP_AGGREGATOR, description="the aggregator's consumer group on dx.events.v1 (the alerter and dx "
+        "status read its backlog)"
+    )  # fmt: skip
 
     # Topics (docs/events-and-topics.md); overridable so tests can isolate themselves
     topic_ingest: str = Field(topics.TOPIC_INGEST, description="raw events from source systems that speak Kafka")

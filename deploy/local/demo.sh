@@ -47,6 +47,10 @@ deploy/local/stack.sh up
 echo "Backfilling history 2021 → today (compressed replay across the 2025 reform)…"
 $BIN/dx simulate --history 2021-01-01 --duration 0 --seed 7
 
+echo "Waiting for the aggregator to apply the backfill (a few minutes; the alerter holds new alerts until then)…"
+$BIN/dx status --unit 38 --wait "${DX_DEMO_BACKFILL_WAIT:-1200}" --json >/dev/null \
+  || echo "The aggregator has not caught up yet: dx status shows its backlog, alerts start once it has."
+
 echo "Waiting for the alerter to evaluate the province's targets…"
 for _ in $(seq 1 90); do
   if $BIN/dx status --unit 38 --json 2>/dev/null | grep -q '"status": "\(achieved\|on_track\|behind\|at_risk\|missed\)"'; then break; fi

@@ -3,7 +3,9 @@
 Without `--json`: when the statuses were evaluated, the counts by status of every matching target, then the worst
 `--limit` rows (20; `--all` for every row). `--json` prints every matching row as a list of objects with the keys
 indicator, unit, milestone, value, expected, target, projected, status, reason, carried_from, reporting_carried.
-A value carried from predecessor units across a hierarchy change (docs/lineage.md) is marked in the table.
+A value carried from predecessor units across a hierarchy change (docs/lineage.md) is marked in the table; a line
+above it warns while the aggregator has events left to apply. `--wait SECONDS` first waits for those (exit 1 if
+they are not applied in time; the rows are printed all the same).
 """
 
 import argparse
@@ -19,7 +21,7 @@ from rich.table import Table
 
 from dx.context import Context, load_context
 from dx.render import safe
-from dx.status import StatusFilter, evaluated_at, fetch_filtered, unit_of
+from dx.status import StatusFilter, backlog, evaluated_at, fetch_filtered, unit_of, wait_settled
 from shared.domain.status import STATUS_ORDER, STATUS_VI, Status, fmt
 from shared.domain.timeutil import LOCAL_TZ, local_date
 
@@ -51,6 +53,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     cmd.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N", help="rows in the table (default 20)")
     cmd.add_argument("--all", action="store_true", help="every matching row in the table")
     cmd.add_argument("--json", action="store_true", help="every matching row, machine-readable")
+    cmd.add_argument("--wait", type=float, metavar="SECONDS",
+                     help="first wait up to SECONDS for the aggregator to apply every accepted event, then for the "
+                          "alerter's next evaluation (exit 1 if events are left)")  # fmt: skip
     cmd.set_defaults(handler=_status)
 
 
@@ -66,6 +71,8 @@ def problems(args: argparse.Namespace, ctx: Context) -> list[str]:
         found.append(f"--milestone {args.milestone}: the catalog has milestones {', '.join(sorted(milestones))}")
     if args.limit < 1:
         found.append(f"--limit {args.limit}: give a positive number of rows (or --all)")
+    if args.wait is not None and not args.wait > 0:
+        found.append(f"--wait {args.wait}: give a positive number of seconds")
     return found
 
 
@@ -75,19 +82,38 @@ def _status(args: argparse.Namespace) -> int:
     if found:
         print(f"dx status: {found[0]}", file=sys.stderr)
         return 2
+    left = asyncio.run(wait_settled(ctx, args.wait)) if args.wait is not None else None
+    unsettled = args.wait is not None and left != 0
+    code = 1 if unsettled else 0
+    if unsettled:
+        what = f"{left} events" if left is not None else "an unknown number of events (Kafka did not answer)"
+        print(f"dx status: after {args.wait:g} s the aggregator still has {what} to apply", file=sys.stderr)
     wanted = StatusFilter(args.unit, args.indicator, args.status, args.milestone, args.level)
     rows = asyncio.run(fetch_filtered(ctx, wanted))
     if args.json:
         print(json.dumps([{k: r[k] for k in JSON_KEYS} for r in rows], ensure_ascii=False, indent=2))
-        return 0
+        return code
     console = Console()
     when = asyncio.run(evaluated_at(ctx))
     console.print(heading(when, len(rows)))
+    line = backlog_line(left if args.wait is not None else asyncio.run(backlog(ctx)))
+    if line:
+        console.print(line)
     console.print(province_line(rows, ctx))
     console.print(counts_table(rows))
     shown = rows if args.all else rows[: args.limit]
     console.print(render(shown, ctx, f"{len(shown)} of {len(rows)} targets, worst first"))
-    return 0
+    return code
+
+
+def backlog_line(left: int | None) -> str:
+    """A warning when the statuses may judge values still arriving (docs/alerts-and-metrics.md "Held alerts")."""
+    if left == 0:
+        return ""
+    if left is None:
+        return "[yellow]Không đo được tồn đọng của bộ tổng hợp (aggregator backlog unknown: Kafka did not answer)[/]"
+    return (f"[yellow]Bộ tổng hợp còn {left:,} sự kiện chưa ghi: giá trị chưa đầy đủ, cảnh báo mới tạm giữ "
+            f"(aggregator backlog: {left:,} events not yet applied)[/]").replace(",", ".")  # fmt: skip
 
 
 def heading(when: datetime | None, total: int) -> str:

@@ -2,13 +2,11 @@
 
 from pydantic import Field
 
-from shared import names
 from shared.settings import Settings
 
 
 class AggregatorSettings(Settings):
     aggregator_metrics_host: str = Field("127.0.0.1", description="address the /metrics endpoint binds")
-    aggregator_group: str = Field(names.GROUP_AGGREGATOR, description="consumer group on dx.events.v1")
     aggregator_max_records: int = Field(10000, gt=0, description="most events applied in one transaction")
     aggregator_decode_worker: bool = Field(
         True, description="decode batches in a worker process, beside the transactions (false: in-process)"

@@ -18,6 +18,7 @@ from services.alerter.metrics import build_metrics
 from services.alerter.service import Alerter
 from services.alerter.settings import AlerterSettings
 from shared import names
+from shared.adapters.backlog import BacklogProbe
 from shared.adapters.lag import GroupLagProbe
 from shared.adapters.lifecycle import run_until_signalled
 from shared.adapters.metrics import serve_metrics
@@ -57,7 +58,11 @@ async def run(settings: AlerterSettings, stop: asyncio.Event, clock: Clock | Non
         lag = GroupLagProbe(
             settings, names.GROUP_ALERTER, settings.topic_rollups, metrics.lag, settings.alerter_lag_interval_seconds
         )
-        loops = (alerter.evaluation_loop(), alerter.leader_loop(), broker.start(), lag.run(), listener.run())
+        backlog = BacklogProbe(settings, settings.aggregator_group, settings.topic_events, pool, metrics.backlog,
+                               settings.alerter_lag_interval_seconds)  # fmt: skip
+        alerter.backlog = lambda: backlog.messages
+        loops = (alerter.evaluation_loop(), alerter.leader_loop(), broker.start(), lag.run(), listener.run(),
+                 backlog.run())  # fmt: skip
         tasks = [asyncio.create_task(c) for c in loops]
         starting = tasks[2]
         waiter = asyncio.create_task(stop.wait())

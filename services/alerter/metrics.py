@@ -93,6 +93,8 @@ class AlerterMetrics:
     evaluations: Counter
     firing: Gauge
     lag: Gauge
+    held: Gauge
+    backlog: Gauge
 
 
 def build_metrics(levels: frozenset[str] | None = None) -> AlerterMetrics:
@@ -103,4 +105,8 @@ def build_metrics(levels: frozenset[str] | None = None) -> AlerterMetrics:
         names.M_ALERT_EVALUATIONS, "Targets evaluated, by trigger (rollup or periodic)", ["trigger"], registry=registry
     )
     firing = Gauge(names.M_ALERTS_FIRING, "Alerts firing (leader only)", ["alertname", "severity"], registry=registry)
-    return AlerterMetrics(registry, domain, evaluations, firing, lag_gauge(registry))
+    held = Gauge(names.M_ALERTS_HELD, "1 while new alerts wait for the aggregator's backlog (leader only)",
+                 registry=registry)  # fmt: skip
+    backlog = Gauge(names.M_AGGREGATOR_BACKLOG, "Messages in dx.events.v1 the aggregator has not applied",
+                    registry=registry)  # fmt: skip
+    return AlerterMetrics(registry, domain, evaluations, firing, lag_gauge(registry), held, backlog)

@@ -148,8 +148,12 @@ class Plan:
     sends: list[Tracked]
 
 
-def step(active: dict[str, Tracked], desired: list[Alert], now: datetime, timing: Timing) -> Plan:
-    """Advance the alerts of one scope. `active`: the pending and firing alerts of that scope."""
+def step(active: dict[str, Tracked], desired: list[Alert], now: datetime, timing: Timing, hold: bool = False) -> Plan:
+    """Advance the alerts of one scope. `active`: the pending and firing alerts of that scope. With `hold` (the
+    values are not final yet: the aggregator has a backlog), nothing starts, fires or resolves; firing alerts are
+    only re-sent, so Alertmanager keeps them."""
+    if hold:
+        return held(active, now, timing)
     plan = Plan([], [], [])
     wanted = {a.fingerprint: a for a in desired}
     for fp, alert in wanted.items():
@@ -178,6 +182,17 @@ def step(active: dict[str, Tracked], desired: list[Alert], now: datetime, timing
             done = replace(current, state="inactive")
         _move(plan, done, current.state, done.state, now)
         plan.changed.append(done)
+    return plan
+
+
+def held(active: dict[str, Tracked], now: datetime, timing: Timing) -> Plan:
+    """The step while alerts are held: re-send the firing alerts that are due, change nothing else."""
+    plan = Plan([], [], [])
+    for current in active.values():
+        if current.state == "firing" and _resend_due(current, now, timing):
+            current = replace(current, ends_at=now + timing.lease, last_sent_at=now)
+            plan.sends.append(current)
+            plan.changed.append(current)
     return plan
 
 

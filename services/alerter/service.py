@@ -15,6 +15,8 @@ import contextlib
 import logging
 import os
 import socket
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -71,11 +73,18 @@ class Alerter:
         self.wake = asyncio.Event()
         self.leader = False
         self.full_due = False
+        # The aggregator's backlog in messages (None: unknown); main.py wires the probe. Left None, nothing is held.
+        self.backlog: Callable[[], int | None] | None = None
+        self.clear_since: float | None = None  # monotonic time the backlog was first seen small
+        self.full_started: float | None = None  # monotonic start of the last full evaluation that completed
+        self.hold = False
+        self.evaluate_now = asyncio.Event()  # the backlog cleared: a full evaluation need not wait for its clock
 
     async def evaluate(self, pairs: list[Pair] | None, trigger: str) -> list[TargetRow]:
         """Evaluate the targets of `pairs` (None: every target) and store them; partial runs wake the leader."""
         now = self.clock.now()
         today = local_date(now)
+        started = time.monotonic()
         if pairs is None:
             keys = evaluation_keys(self.catalog.indicators, self.hierarchy, today)
             keys += gone_keys(self.catalog, self.hierarchy, today)  # not_applicable rows of vanished units
@@ -88,7 +97,35 @@ class Alerter:
             await store.write_status(conn, rows, now, complete=pairs is None, notify=pairs is not None)
         self.metrics.evaluations.labels(trigger).inc(len(rows))
         self._gauges(inputs, rows, full=pairs is None)
+        if pairs is None:
+            self.full_started = started
         return rows
+
+    def holding(self) -> bool:
+        """New alerts wait while the aggregator's backlog is unknown or above DX_ALERTER_HOLD_BACKLOG_MESSAGES, and
+        then until a full evaluation that started after it cleared has completed: until then target_status may
+        judge a unit on the part of its events applied so far (docs/alerts-and-metrics.md "Held alerts")."""
+        if self.backlog is None:
+            return False
+        messages = self.backlog()
+        if messages is None or messages > self.settings.alerter_hold_backlog_messages:
+            self.clear_since = None
+            return True
+        if self.clear_since is None:
+            self.clear_since = time.monotonic()
+            self.evaluate_now.set()
+        return self.full_started is None or self.full_started < self.clear_since
+
+    def _update_hold(self) -> None:
+        hold = self.holding()
+        if hold != self.hold:
+            messages = self.backlog() if self.backlog else None
+            if hold:
+                log.info("new alerts held: the aggregator's backlog is %s messages", messages)
+            else:
+                log.info("alerts no longer held: the aggregator has caught up (%s messages)", messages)
+        self.hold = hold
+        self.metrics.held.set(1 if hold else 0)
 
     def _gauges(self, inputs: Inputs, rows: list[TargetRow], full: bool) -> None:
         if not full:
@@ -114,10 +151,11 @@ class Alerter:
     def decide(self, rows: list[TargetRow], active: dict[str, Tracked]) -> Plan:
         known = [r for r in rows if self.catalog.get(r.indicator) is not None]
         desired = [a for r in known for a in alerts_for(r, self.describe(r))]
-        return step(active, desired, datetime.now(UTC), self.timing)
+        return step(active, desired, datetime.now(UTC), self.timing, hold=self.hold)
 
     async def reconcile(self, pairs: list[Pair] | None) -> Plan | None:
         """One fenced step of the alert state (None: not the leader)."""
+        self._update_hold()
         async with self.pool.acquire() as conn:
             plan = await store.reconcile(conn, self.holder, pairs, self.decide, self.sink.send)
             if plan is not None:
@@ -157,6 +195,7 @@ class Alerter:
             full = True
         if not leader:
             self.metrics.firing.clear()
+            self.metrics.held.set(0)
             return False
         pairs, self.queued = sorted(self.queued), set()
         if full or pairs:
@@ -192,7 +231,9 @@ class Alerter:
                 log.exception("periodic evaluation failed")
             self.full_due = True
             self.wake.set()
-            await asyncio.sleep(self.settings.alerter_eval_interval_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.evaluate_now.wait(), timeout=self.settings.alerter_eval_interval_seconds)
+            self.evaluate_now.clear()
 
     async def release(self) -> None:
         async with self.pool.acquire() as conn:

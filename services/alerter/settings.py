@@ -26,6 +26,9 @@ class AlerterSettings(Settings):
         "province,district", description="levels whose domain gauges /metrics exports (commas); communes: SQL"
     )
     alerter_lag_interval_seconds: float = Field(10.0, description="consumer lag of the alerter's group, this often")
+    alerter_hold_backlog_messages: int = Field(
+        1000, ge=0, description="no new alert while the aggregator has more events than this to apply (or unknown)"
+    )
 
     @field_validator("alerter_metrics_levels")
     @classmethod

@@ -50,6 +50,13 @@ def committed_lag(end: dict[TopicPartition, int], committed: dict[TopicPartition
     return {tp: max(0, offset - committed.get(tp, 0)) for tp, offset in end.items()}
 
 
+async def end_offsets(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartition, int]:
+    """The end offset of every partition of `topic` (the last stable offset for a read_committed `consumer`)."""
+    (described,) = await admin.describe_topics([topic])
+    tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+    return await consumer.end_offsets(tps) if tps else {}
+
+
 class GroupLagProbe:
     """Every `interval` seconds, the lag of `group` on `topic` from the offsets it committed to Kafka."""
 
@@ -64,9 +71,14 @@ class GroupLagProbe:
                 await self._connected()
             except KafkaError as err:
                 log.info("consumer lag of %s not measured: %s", self.group, err)
+                self.unmeasured()
             except Exception:
                 log.warning("consumer lag of %s not measured", self.group, exc_info=True)
+                self.unmeasured()
             await asyncio.sleep(self.interval)
+
+    def unmeasured(self) -> None:
+        """Called when a measurement failed (the series keep their last values)."""
 
     async def _connected(self) -> None:
         admin = AIOKafkaAdminClient(**client_kwargs(self.settings))
@@ -84,11 +96,10 @@ class GroupLagProbe:
                 await admin.close()
 
     async def measure(self, admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer) -> None:
-        (described,) = await admin.describe_topics([self.topic])
-        tps = [TopicPartition(self.topic, p["partition"]) for p in described["partitions"]]
+        end = await end_offsets(admin, consumer, self.topic)
+        tps = list(end)
         if not tps:
             return
-        end = await consumer.end_offsets(tps)
         offsets = await admin.list_consumer_group_offsets(group_id(self.settings, self.group), partitions=tps)
         committed = {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
         for tp, lag in committed_lag(end, committed).items():
