@@ -150,8 +150,9 @@ class Plan:
 
 def step(active: dict[str, Tracked], desired: list[Alert], now: datetime, timing: Timing, hold: bool = False) -> Plan:
     """Advance the alerts of one scope. `active`: the pending and firing alerts of that scope. With `hold` (the
-    values are not final yet: the aggregator has a backlog), nothing starts, fires or resolves; firing alerts are
-    only re-sent, so Alertmanager keeps them."""
+    values are not final yet: the aggregator has a backlog), nothing starts, fires or resolves: firing alerts are
+    only re-sent, so Alertmanager keeps them, and pending ones are dropped, so that after the hold their grace
+    period runs again on final values."""
     if hold:
         return held(active, now, timing)
     plan = Plan([], [], [])
@@ -186,10 +187,15 @@ def step(active: dict[str, Tracked], desired: list[Alert], now: datetime, timing
 
 
 def held(active: dict[str, Tracked], now: datetime, timing: Timing) -> Plan:
-    """The step while alerts are held: re-send the firing alerts that are due, change nothing else."""
+    """The step while alerts are held: re-send the firing alerts that are due, drop the pending ones (they never
+    reached Alertmanager)."""
     plan = Plan([], [], [])
     for current in active.values():
-        if current.state == "firing" and _resend_due(current, now, timing):
+        if current.state == "pending":
+            dropped = replace(current, state="inactive")
+            _move(plan, dropped, "pending", "inactive", now)
+            plan.changed.append(dropped)
+        elif current.state == "firing" and _resend_due(current, now, timing):
             current = replace(current, ends_at=now + timing.lease, last_sent_at=now)
             plan.sends.append(current)
             plan.changed.append(current)

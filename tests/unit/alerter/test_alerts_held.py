@@ -34,11 +34,18 @@ def test_a_held_step_starts_no_alert_for_a_condition_that_holds() -> None:
     assert (plan.changed, plan.transitions, plan.sends) == ([], [], [])
 
 
-def test_a_held_step_neither_fires_a_pending_alert_past_its_grace_nor_drops_it() -> None:
+def test_a_held_step_drops_a_pending_alert_so_its_grace_period_runs_again_on_final_values() -> None:
+    """Pending since before the hold (on values still arriving), past its grace when the hold ends: it must not
+    fire at once on the first final evaluation."""
     pending = tracked(Status.BEHIND, "pending", T0)
-    plan = step({pending.fingerprint: pending}, alerts_for(row(Status.BEHIND), DESCRIBE), T0 + timedelta(hours=1),
-                TIMING, hold=True)  # fmt: skip
-    assert (plan.changed, plan.transitions, plan.sends) == ([], [], [])
+    desired = alerts_for(row(Status.BEHIND), DESCRIBE)
+    held = T0 + timedelta(hours=1)
+    plan = step({pending.fingerprint: pending}, desired, held, TIMING, hold=True)
+    assert [(t.from_state, t.to_state) for t in plan.transitions] == [("pending", "inactive")]
+    assert plan.sends == [] and [a.state for a in plan.changed] == ["inactive"]
+    after = step({}, desired, held + timedelta(seconds=1), TIMING)  # the hold ended: pending again, from now
+    assert [(a.state, a.active_since) for a in after.changed] == [("pending", held + timedelta(seconds=1))]
+    assert after.sends == []
 
 
 def test_a_held_step_keeps_a_firing_alert_whose_condition_cleared_and_re_sends_it() -> None:
