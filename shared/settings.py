@@ -53,8 +53,16 @@ class Settings(BaseSettings):
     pg_host: str = Field("127.0.0.1", description="PostgreSQL host")
     pg_port: int = Field(names.PORT_POSTGRES, description="PostgreSQL port")
     pg_database: str = Field("dxmon", description="database name")
-    pg_user: str = Field("dx_app", description="services' role: reads and writes rows, no DDL")
-    pg_password: str = Field("dx_app_dev", description="services' password (change in production)")
+    pg_user: str = Field("dx_app", description="the operators' role (dx): reads and writes rows, no DDL")
+    pg_password: str = Field("dx_app_dev", description="operators' password (change in production)")
+    pg_collector_user: str = Field("dx_collector", description="collector's role: reads sources, writes nothing")
+    pg_collector_password: str = Field("dx_collector_dev", description="collector role's password")
+    pg_aggregator_user: str = Field("dx_aggregator", description="aggregator's role: events, offsets, values")
+    pg_aggregator_password: str = Field("dx_aggregator_dev", description="aggregator role's password")
+    pg_alerter_user: str = Field("dx_alerter", description="alerter's role: reads values, writes statuses, alerts")
+    pg_alerter_password: str = Field("dx_alerter_dev", description="alerter role's password")
+    pg_pull_user: str = Field("dx_pull", description="pull collector's role: its connectors' state only")
+    pg_pull_password: str = Field("dx_pull_dev", description="pull collector role's password")
     pg_owner_user: str = Field("dx_owner", description="owns the schema; used only by `dx db migrate`")
     pg_owner_password: str = Field("dx_owner_dev", description="owner's password (change in production)")
     pg_grafana_user: str = Field("dx_grafana", description="Grafana's read-only role")
@@ -100,11 +108,16 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR")
 
     def pg_dsn(self, role: str = "app") -> str:
-        """DSN for one of the three roles: 'app' (services), 'owner' (migrations), 'grafana' (read-only)."""
+        """DSN for one of the roles (docs/database.md "Roles"): 'app' (the operators' dx), 'owner' (migrations),
+        'grafana' (read-only), or a service's own: 'collector', 'aggregator', 'alerter', 'pull'."""
         user, password = {
             "app": (self.pg_user, self.pg_password),
             "owner": (self.pg_owner_user, self.pg_owner_password),
             "grafana": (self.pg_grafana_user, self.pg_grafana_password),
+            "collector": (self.pg_collector_user, self.pg_collector_password),
+            "aggregator": (self.pg_aggregator_user, self.pg_aggregator_password),
+            "alerter": (self.pg_alerter_user, self.pg_alerter_password),
+            "pull": (self.pg_pull_user, self.pg_pull_password),
         }[role]
         tls = {"sslmode": self.pg_sslmode, "sslrootcert": self.pg_sslrootcert, "sslcert": self.pg_sslcert,
                "sslkey": self.pg_sslkey}  # fmt: skip

@@ -5,7 +5,8 @@
 #   clone under /root), the data dir falls back to /var/tmp/dxmon-<sha1(repo path):12>/postgres (printed on start).
 # Listens on 127.0.0.1:${DX_PG_PORT:-5432} only; unix socket in the data dir (not /var/run/postgresql).
 # Auth: local socket = trust (admin work as the postgres OS user), TCP = scram-sha-256.
-# After start, creates/updates (idempotently) roles dx_owner (CREATEDB, owns the database), dx_app, dx_grafana
+# After start, creates/updates (idempotently) roles dx_owner (CREATEDB, owns the database), dx_app (the operators'
+# dx), one per service (dx_collector, dx_aggregator, dx_alerter, dx_pull: their grants are migration 0019), dx_grafana
 #   (read-only by default) and database ${DX_PG_DATABASE:-dxmon}.
 # Log: .run/logs/postgres.log. Pid file .run/pids/postgres.pid mirrors postmaster.pid.
 # "kill" SIGKILLs the postmaster (fault tests); the next "start" runs crash recovery.
@@ -89,20 +90,29 @@ EOF
 bootstrap_sql() {
   as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$SOCKDIR" -p "$PORT" -U postgres -d postgres \
     -v owner_pw="${DX_PG_OWNER_PASSWORD:-dx_owner_dev}" -v app_pw="${DX_PG_PASSWORD:-dx_app_dev}" \
-    -v grafana_pw="${DX_PG_GRAFANA_PASSWORD:-dx_grafana_dev}" -v db="$DB" <<'SQL'
-SELECT format('CREATE ROLE %I', r) FROM unnest(ARRAY['dx_owner', 'dx_app', 'dx_grafana']) AS r
+    -v grafana_pw="${DX_PG_GRAFANA_PASSWORD:-dx_grafana_dev}" \
+    -v collector_pw="${DX_PG_COLLECTOR_PASSWORD:-dx_collector_dev}" \
+    -v aggregator_pw="${DX_PG_AGGREGATOR_PASSWORD:-dx_aggregator_dev}" \
+    -v alerter_pw="${DX_PG_ALERTER_PASSWORD:-dx_alerter_dev}" -v pull_pw="${DX_PG_PULL_PASSWORD:-dx_pull_dev}" \
+    -v db="$DB" <<'SQL'
+SELECT format('CREATE ROLE %I', r)
+  FROM unnest(ARRAY['dx_owner', 'dx_app', 'dx_grafana', 'dx_collector', 'dx_aggregator', 'dx_alerter', 'dx_pull']) AS r
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) \gexec
 ALTER ROLE dx_owner WITH LOGIN CREATEDB PASSWORD :'owner_pw';
 ALTER ROLE dx_app WITH LOGIN PASSWORD :'app_pw';
 ALTER ROLE dx_grafana WITH LOGIN PASSWORD :'grafana_pw';
 ALTER ROLE dx_grafana SET default_transaction_read_only = on;
+ALTER ROLE dx_collector WITH LOGIN PASSWORD :'collector_pw';
+ALTER ROLE dx_aggregator WITH LOGIN PASSWORD :'aggregator_pw';
+ALTER ROLE dx_alerter WITH LOGIN PASSWORD :'alerter_pw';
+ALTER ROLE dx_pull WITH LOGIN PASSWORD :'pull_pw';
 SELECT format('CREATE DATABASE %I OWNER dx_owner ENCODING ''UTF8'' TEMPLATE template0', :'db')
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
 ALTER DATABASE :"db" OWNER TO dx_owner;
-GRANT CONNECT ON DATABASE :"db" TO dx_app, dx_grafana;
+GRANT CONNECT ON DATABASE :"db" TO dx_app, dx_grafana, dx_collector, dx_aggregator, dx_alerter, dx_pull;
 \connect :db
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-GRANT USAGE ON SCHEMA public TO dx_app, dx_grafana;
+GRANT USAGE ON SCHEMA public TO dx_app, dx_grafana, dx_collector, dx_aggregator, dx_alerter, dx_pull;
 SQL
 }
 

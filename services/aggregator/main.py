@@ -32,7 +32,7 @@ async def run(settings: AggregatorSettings, stop: asyncio.Event) -> None:
     server = await serve_metrics(
         metrics.registry, settings.aggregator_metrics_host, settings.aggregator_metrics_port, lambda: ready
     )
-    pool = await create_pool(settings, "app", max_size=4)
+    pool = await create_pool(settings, "aggregator", max_size=4)
     producer = AIOKafkaProducer(**producer_kwargs(settings))
     consumer = AIOKafkaConsumer(
         **consumer_kwargs(settings, settings.aggregator_group), max_poll_records=settings.aggregator_max_records

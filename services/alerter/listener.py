@@ -42,7 +42,7 @@ class Listener:
         backoff = Backoff(f"LISTEN {self.channel}", log)
         while True:
             try:
-                conn = await asyncio.wait_for(connect(self.settings), timeout=10.0)
+                conn = await asyncio.wait_for(connect(self.settings, "alerter"), timeout=10.0)
             except PG_ERRORS as err:
                 await asyncio.sleep(backoff.failed(err))
                 continue

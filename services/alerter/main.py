@@ -38,7 +38,7 @@ async def run(settings: AlerterSettings, stop: asyncio.Event, clock: Clock | Non
     metrics = build_metrics(settings.metrics_levels)
     broker = build_broker(settings, metrics.registry)
     sink = Alertmanager(settings.alertmanager_url)
-    pool = await create_pool(settings)
+    pool = await create_pool(settings, "alerter")
     alerter = Alerter(settings, catalog, hierarchy, pool, sink, alerts_publisher(broker, settings), metrics, clock)
     subscribe_rollups(broker, settings, alerter)
     tasks: list[asyncio.Task[None]] = []

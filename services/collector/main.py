@@ -37,7 +37,7 @@ def create_app(settings: CollectorSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         intake = Intake(load_catalog(settings.catalog_path), load_hierarchy(settings.units_dir))
-        pool = await create_pool(settings, "app", min_size=1, max_size=min(4, settings.pg_pool_max))
+        pool = await create_pool(settings, "collector", min_size=1, max_size=min(4, settings.pg_pool_max))
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(pool.close)
             # Kafka may be down at start-up: serve /healthz at once, report not ready until the producer connects.

@@ -53,7 +53,7 @@ async def run(settings: PullSettings, stop: asyncio.Event) -> None:
         pools: list[asyncpg.Pool] = []
 
         async def open_pool() -> None:
-            pools.append(await create_pool(settings, max_size=min(4, settings.pg_pool_max)))
+            pools.append(await create_pool(settings, "pull", max_size=min(4, settings.pg_pool_max)))
 
         if not await _until_stopped(stop, start_with_retry(open_pool, "PostgreSQL")):
             return

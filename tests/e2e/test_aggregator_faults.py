@@ -74,7 +74,7 @@ async def _in_transaction(settings) -> bool:
         "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'active'"
         " AND query LIKE '%INSERT INTO applied_events%' AND pid <> pg_backend_pid()",
         settings.pg_database,
-        role="app",
+        role="aggregator",  # a role sees the statements of its own sessions only
     )
     return bool(rows[0]["n"] > 0)
 

@@ -54,11 +54,11 @@ async def test_listen_reopened_after_its_connection_dies_and_a_later_rollup_reac
                 proc.start()
 
             async def listening() -> list[int]:
-                return [r["pid"] for r in await fetch(settings, LISTENERS, settings.pg_database, role="app")]
+                return [r["pid"] for r in await fetch(settings, LISTENERS, settings.pg_database, role="alerter")]
 
             (first,) = await eventually(listening, timeout=30)
             if postgres is None:
-                killed = await fetch(settings, "SELECT pg_terminate_backend($1) AS ok", first, role="app")
+                killed = await fetch(settings, "SELECT pg_terminate_backend($1) AS ok", first, role="alerter")
                 assert killed[0]["ok"] is True
             else:
                 postgres.kill()

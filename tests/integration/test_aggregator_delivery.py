@@ -113,7 +113,7 @@ async def test_a_failing_transaction_is_retried_and_never_skipped_by_a_later_com
     conn_sql = [
         "CREATE TABLE fail_switch (on_ boolean)",
         "CREATE SEQUENCE fail_attempts",  # not rolled back with the failed transaction
-        "GRANT USAGE ON SEQUENCE fail_attempts TO dx_app",
+        "GRANT USAGE ON SEQUENCE fail_attempts TO dx_aggregator",  # the trigger runs as the aggregator
         "INSERT INTO fail_switch VALUES (true)",
         """CREATE FUNCTION fail_14797() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
              IF NEW.unit = '14797' AND (SELECT on_ FROM fail_switch) THEN
@@ -121,7 +121,7 @@ async def test_a_failing_transaction_is_retried_and_never_skipped_by_a_later_com
              END IF;
              RETURN NEW; END $$""",
         "CREATE TRIGGER fail_14797 BEFORE INSERT ON applied_events FOR EACH ROW EXECUTE FUNCTION fail_14797()",
-        "GRANT SELECT ON fail_switch TO dx_app",
+        "GRANT SELECT ON fail_switch TO dx_aggregator",
     ]
     for statement in conn_sql:
         await fetch(isolated, statement)

@@ -199,14 +199,14 @@ async def stored_offsets(settings: Settings, group: str) -> dict[int, int]:
 
 
 async def backend_waiting_on(settings: Settings, table: str) -> bool:
-    """True when a backend of the services' role waits for a lock in a statement on `table`."""
+    """True when a backend of the aggregator's role waits for a lock in a statement on `table`."""
     rows = await fetch(
         settings,
         "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'"
         " AND query ILIKE $2 AND pid <> pg_backend_pid()",
         settings.pg_database,
         f"%INSERT INTO {table}%",
-        role="app",
+        role="aggregator",  # a role sees the statements of its own sessions only
     )
     return bool(rows[0]["n"])
 

@@ -66,14 +66,15 @@ async def test_services_use_verify_full_and_a_server_of_another_ca_is_refused(
             return await applied_count(settings) == 1
 
         await eventually(applied, timeout=60)
-        rows = await fetch(
-            settings,
-            "SELECT a.application_name, s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)"
-            " WHERE a.usename = $1 AND a.pid <> pg_backend_pid()",
-            settings.pg_user,
-            role="app",  # a role sees the connection details of its own sessions only
-        )
-        assert rows and all(r["ssl"] for r in rows), rows  # every connection of both services is encrypted
+        for role in ("collector", "aggregator"):  # a role sees the connection details of its own sessions only
+            rows = await fetch(
+                settings,
+                "SELECT a.application_name, s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)"
+                " WHERE a.usename = $1 AND a.pid <> pg_backend_pid()",
+                getattr(settings, f"pg_{role}_user"),
+                role=role,
+            )
+            assert rows and all(r["ssl"] for r in rows), (role, rows)  # every connection of the service is encrypted
     finally:
         agg.stop()
         coll.stop()
