@@ -86,40 +86,97 @@ LOCK_SERIES = """
 SELECT pg_advisory_xact_lock(u.k) FROM unnest($1::bigint[]) WITH ORDINALITY AS u(k, i) ORDER BY u.i
 """
 
-# Per spec: each member's value from the pieces of its history (agg_unit_lineage, docs/lineage.md): the latest
-# observation of each piece on or before the spec's day, kept unless a node on its path has one of its own (a unit's
-# own observation supersedes what its predecessors carried), summed. Members are the units at the indicator's level
-# under a rollup in its version; a reporting unit is its own only member.
+# Per spec: the sum over the members of each member's value, a member's value being the latest observation of each
+# piece of its history (agg_unit_lineage, docs/lineage.md) on or before the spec's day, kept unless a node on its path
+# has one of its own (a unit's own observation supersedes what its predecessors carried), summed. Members are the
+# units at the indicator's level under a rollup in its version; a reporting unit is its own only member.
+# The specs of one series in one version (a batch's days, often weeks of them in a backfill) are valued together:
+# every member on the first day, then a member again only on the days one of its pieces has an observation (the only
+# days its value can change), and each day's rollup is the running sum of those changes. So a batch probes each piece
+# once per series, not once per day: the per-day form probed 1,266 pieces for each of ~50 province days per batch.
+# A member's last observation never goes back in time as its days advance (a later observation, or an own one that
+# supersedes carried ones, is later), so the rollup's is the running max. tests/integration/
+# test_snapshot_sums_equivalence.py checks the result equals the per-day form's on random histories.
 SNAPSHOT_SUMS = """
 WITH k AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::bool[], $6::text[])
         AS k(indicator, unit, day, version_from, is_leaf, level)
+), g AS (
+    SELECT indicator, unit, version_from, level, min(day) AS lo, max(day) AS hi
+    FROM k GROUP BY indicator, unit, version_from, level
+), p AS (  -- the pieces of each series whose source has an observation by its last day (migration 0009)
+    SELECT g.indicator, g.unit, g.version_from, g.level, g.lo, g.hi, s.member, s.node, s.source, s.first_day,
+           s.last_day, s.path, o.first_day AS seen_from
+    FROM g
+    JOIN agg_rollup_pieces s ON s.version_from = g.version_from AND s.ancestor = g.unit AND s.level = g.level
+    JOIN agg_snapshot_series o ON o.indicator = g.indicator AND o.unit = s.source
+     AND o.first_day <= LEAST(s.last_day, g.hi)
+    WHERE s.first_day <= g.hi
+), member_day AS (  -- the days a member's value is worked out: the first, then each day a piece has an observation
+    SELECT DISTINCT indicator, unit, version_from, level, member, lo AS day FROM p
+    UNION
+    SELECT p.indicator, p.unit, p.version_from, p.level, p.member, a.day
+    FROM p JOIN agg_snapshot_days a ON a.indicator = p.indicator AND a.unit = p.source
+     AND a.day > p.lo AND a.day >= p.first_day AND a.day <= LEAST(p.last_day, p.hi)
 ), found AS (
-    SELECT k.indicator, k.unit, k.day, s.member, s.node, s.path, e.numerator, e.denominator, e.value, e.observed_at
-    FROM k
-    JOIN agg_rollup_pieces s ON s.version_from = k.version_from AND s.ancestor = k.unit AND s.level = k.level
-    JOIN agg_snapshot_series o  -- only pieces whose source has an observation by then (migration 0009)
-      ON o.indicator = k.indicator AND o.unit = s.source AND o.first_day <= LEAST(s.last_day, k.day)
+    SELECT m.indicator, m.unit, m.version_from, m.level, m.member, m.day, p.node, p.path,
+           e.numerator, e.denominator, e.value, e.observed_at
+    FROM member_day m
+    JOIN p ON p.indicator = m.indicator AND p.unit = m.unit AND p.version_from = m.version_from
+      AND p.level = m.level AND p.member = m.member AND p.first_day <= m.day AND p.seen_from <= LEAST(p.last_day, m.day)
     CROSS JOIN LATERAL (
         SELECT a.numerator, a.denominator, a.value, a.observed_at
         FROM agg_snapshot_days a
-        WHERE a.indicator = k.indicator AND a.unit = s.source AND a.day BETWEEN s.first_day AND LEAST(s.last_day, k.day)
+        WHERE a.indicator = m.indicator AND a.unit = p.source AND a.day BETWEEN p.first_day AND LEAST(p.last_day, m.day)
         ORDER BY a.day DESC
         LIMIT 1
     ) e
-    WHERE s.first_day <= k.day
 ), kept AS (
     SELECT * FROM (
-        SELECT f.*, array_agg(f.node) OVER (PARTITION BY f.indicator, f.unit, f.day, f.member) AS observed_nodes
+        SELECT f.*, array_agg(f.node) OVER (PARTITION BY f.indicator, f.unit, f.version_from, f.level, f.member,
+                                                         f.day) AS observed_nodes
         FROM found f
     ) f
     WHERE NOT f.path && f.observed_nodes
+), member_value AS (  -- counts of non-NULL terms, so that a sum of none stays NULL
+    SELECT indicator, unit, version_from, level, member, day,
+           coalesce(sum(numerator), 0)::numeric AS num, count(numerator) AS nums,
+           coalesce(sum(denominator), 0)::numeric AS den, count(denominator) AS dens,
+           coalesce(sum(value), 0) AS val, count(value) AS vals,
+           1 AS children, bool_or(path = '{}')::int AS own, count(*) FILTER (WHERE path <> '{}') AS carried,
+           max(observed_at) AS last
+    FROM kept
+    GROUP BY indicator, unit, version_from, level, member, day
+), change AS (  -- a member's value less its previous one
+    SELECT indicator, unit, version_from, level, day, last,
+           num - coalesce(lag(num) OVER w, 0) AS num, nums - coalesce(lag(nums) OVER w, 0) AS nums,
+           den - coalesce(lag(den) OVER w, 0) AS den, dens - coalesce(lag(dens) OVER w, 0) AS dens,
+           val - coalesce(lag(val) OVER w, 0) AS val, vals - coalesce(lag(vals) OVER w, 0) AS vals,
+           children - coalesce(lag(children) OVER w, 0) AS children, own - coalesce(lag(own) OVER w, 0) AS own,
+           carried - coalesce(lag(carried) OVER w, 0) AS carried
+    FROM member_value
+    WINDOW w AS (PARTITION BY indicator, unit, version_from, level, member ORDER BY day)
+), running AS (  -- the series on each day something changed
+    SELECT indicator, unit, version_from, level, day,
+           sum(sum(num)) OVER r AS num, sum(sum(nums)) OVER r AS nums, sum(sum(den)) OVER r AS den,
+           sum(sum(dens)) OVER r AS dens, sum(sum(val)) OVER r AS val, sum(sum(vals)) OVER r AS vals,
+           sum(sum(children)) OVER r AS children, sum(sum(own)) OVER r AS own, sum(sum(carried)) OVER r AS carried,
+           max(max(last)) OVER r AS last
+    FROM change
+    GROUP BY indicator, unit, version_from, level, day
+    WINDOW r AS (PARTITION BY indicator, unit, version_from, level ORDER BY day)
+), latest AS (
+    SELECT DISTINCT ON (k.indicator, k.unit, k.day) k.indicator, k.unit, k.day, r.num, r.nums, r.den, r.dens, r.val,
+           r.vals, r.children, r.own, r.carried, r.last
+    FROM k JOIN running r ON r.indicator = k.indicator AND r.unit = k.unit AND r.version_from = k.version_from
+     AND r.level = k.level AND r.day <= k.day
+    ORDER BY k.indicator, k.unit, k.day, r.day DESC
 )
-SELECT indicator, unit, day, sum(numerator)::numeric AS num, sum(denominator)::numeric AS den, sum(value) AS val,
-       count(DISTINCT member)::int AS children, count(DISTINCT member) FILTER (WHERE path = '{}')::int AS own,
-       count(*) FILTER (WHERE path <> '{}')::int AS carried, max(observed_at) AS last
-FROM kept
-GROUP BY indicator, unit, day
+SELECT indicator, unit, day, CASE WHEN nums > 0 THEN num END AS num, CASE WHEN dens > 0 THEN den END AS den,
+       CASE WHEN vals > 0 THEN val END AS val, children::int AS children, own::int AS own, carried::int AS carried,
+       last
+FROM latest
+WHERE children > 0
 """
 
 # agg_unit_tree × agg_unit_lineage once per start-up: a rollup's pieces are those of its members; a unit of the level
