@@ -97,32 +97,49 @@ SELECT pg_advisory_xact_lock(u.k) FROM unnest($1::bigint[]) WITH ORDINALITY AS u
 # A member's last observation never goes back in time as its days advance (a later observation, or an own one that
 # supersedes carried ones, is later), so the rollup's is the running max. tests/integration/
 # test_snapshot_sums_equivalence.py checks the result equals the per-day form's on random histories.
-SNAPSHOT_SUMS = """
+# The pieces of each series go to a temporary table with fresh statistics first: as a CTE the planner estimated
+# one row for 34,000 (a join on three columns) and joined it to itself in a nested loop, 98 s for one batch.
+CREATE_SERIES_PIECES = """
+CREATE TEMP TABLE IF NOT EXISTS agg_series_pieces (
+    indicator text, unit text, version_from date, level text, lo date, hi date, member text, node text,
+    source text, first_day date, last_day date, path text[], seen_from date
+) ON COMMIT DELETE ROWS
+"""
+
+# The pieces of each series whose source has an observation by its last day (migration 0009).
+SERIES_PIECES = """
+INSERT INTO agg_series_pieces
 WITH k AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::bool[], $6::text[])
         AS k(indicator, unit, day, version_from, is_leaf, level)
 ), g AS (
     SELECT indicator, unit, version_from, level, min(day) AS lo, max(day) AS hi
     FROM k GROUP BY indicator, unit, version_from, level
-), p AS (  -- the pieces of each series whose source has an observation by its last day (migration 0009)
-    SELECT g.indicator, g.unit, g.version_from, g.level, g.lo, g.hi, s.member, s.node, s.source, s.first_day,
-           s.last_day, s.path, o.first_day AS seen_from
-    FROM g
-    JOIN agg_rollup_pieces s ON s.version_from = g.version_from AND s.ancestor = g.unit AND s.level = g.level
-    JOIN agg_snapshot_series o ON o.indicator = g.indicator AND o.unit = s.source
-     AND o.first_day <= LEAST(s.last_day, g.hi)
-    WHERE s.first_day <= g.hi
+)
+SELECT g.indicator, g.unit, g.version_from, g.level, g.lo, g.hi, s.member, s.node, s.source, s.first_day,
+       s.last_day, s.path, o.first_day
+FROM g
+JOIN agg_rollup_pieces s ON s.version_from = g.version_from AND s.ancestor = g.unit AND s.level = g.level
+JOIN agg_snapshot_series o ON o.indicator = g.indicator AND o.unit = s.source AND o.first_day <= LEAST(s.last_day, g.hi)
+WHERE s.first_day <= g.hi
+"""
+
+# The values, from the series' pieces in agg_series_pieces (SERIES_PIECES, same arguments).
+SNAPSHOT_SUMS = """
+WITH k AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::bool[], $6::text[])
+        AS k(indicator, unit, day, version_from, is_leaf, level)
 ), member_day AS (  -- the days a member's value is worked out: the first, then each day a piece has an observation
-    SELECT DISTINCT indicator, unit, version_from, level, member, lo AS day FROM p
+    SELECT DISTINCT indicator, unit, version_from, level, member, lo AS day FROM agg_series_pieces
     UNION
     SELECT p.indicator, p.unit, p.version_from, p.level, p.member, a.day
-    FROM p JOIN agg_snapshot_days a ON a.indicator = p.indicator AND a.unit = p.source
+    FROM agg_series_pieces p JOIN agg_snapshot_days a ON a.indicator = p.indicator AND a.unit = p.source
      AND a.day > p.lo AND a.day >= p.first_day AND a.day <= LEAST(p.last_day, p.hi)
 ), found AS (
     SELECT m.indicator, m.unit, m.version_from, m.level, m.member, m.day, p.node, p.path,
            e.numerator, e.denominator, e.value, e.observed_at
     FROM member_day m
-    JOIN p ON p.indicator = m.indicator AND p.unit = m.unit AND p.version_from = m.version_from
+    JOIN agg_series_pieces p ON p.indicator = m.indicator AND p.unit = m.unit AND p.version_from = m.version_from
       AND p.level = m.level AND p.member = m.member AND p.first_day <= m.day AND p.seen_from <= LEAST(p.last_day, m.day)
     CROSS JOIN LATERAL (
         SELECT a.numerator, a.denominator, a.value, a.observed_at

@@ -120,9 +120,7 @@ async def compute(
     incr = [s for s in specs.values() if s.increment]
     rows: list[Any] = []
     if snap:
-        rows += await conn.fetch(
-            sql.SNAPSHOT_SUMS, *_columns(snap, "indicator", "unit", "day", "version_from", "is_leaf", "reported_at")
-        )
+        rows += await snapshot_sums(conn, snap)
     if incr:
         rows += await conn.fetch(
             sql.INCREMENT_SUMS,
@@ -134,6 +132,18 @@ async def compute(
         sums = Sums(r["num"], r["den"], r["val"], r["children"], r["last"], r["own"], r["carried"])
         out[key] = compose(catalog[key[0]], specs[key], sums)
     return out
+
+
+async def snapshot_sums(conn: asyncpg.Connection, specs: Sequence[ValueSpec]) -> list[asyncpg.Record]:
+    """The sums of snapshot specs (sql.SNAPSHOT_SUMS); the series' pieces are staged, with statistics, first."""
+    args = _columns(specs, "indicator", "unit", "day", "version_from", "is_leaf", "reported_at")
+    async with conn.transaction():  # the staged pieces live until commit (a savepoint inside a batch's transaction)
+        await conn.execute(sql.CREATE_SERIES_PIECES)
+        await conn.execute("TRUNCATE agg_series_pieces")  # an earlier call of this transaction left its pieces
+        await conn.execute(sql.SERIES_PIECES, *args)
+        await conn.execute("ANALYZE agg_series_pieces")
+        rows: list[asyncpg.Record] = await conn.fetch(sql.SNAPSHOT_SUMS, *args)
+    return rows
 
 
 async def write_daily(conn: asyncpg.Connection, values: dict[SeriesDay, Computed]) -> None:

@@ -1,5 +1,5 @@
-"""The batched snapshot value query (services/aggregator/sql.py SNAPSHOT_SUMS: the days of a series valued together
-from its members' changes) gives exactly the rows of the per-day form it replaced (tests/support/
+"""The batched snapshot value query (services/aggregator/store.py `snapshot_sums`: the days of a series valued
+together from its members' changes) gives exactly the rows of the per-day form it replaced (tests/support/
 snapshot_reference.py), on random histories across both 2025 hierarchy changes: reused codes, predecessors carried,
 own observations superseding them, districts that vanish, values and ratios, leaves and rollups."""
 
@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.aggregator import sql, store
+from services.aggregator import store
 from shared.adapters.postgres import create_pool
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
@@ -90,11 +90,10 @@ async def test_the_batched_snapshot_sums_equal_the_per_day_ones(
             seeded = await _seed(conn, catalog, hierarchy, rng)
             specs = _specs(catalog, hierarchy, rng)
             args = store._columns(specs, "indicator", "unit", "day", "version_from", "is_leaf", "reported_at")
-            batched = _rows(await conn.fetch(sql.SNAPSHOT_SUMS, *args))
+            batched = _rows(await store.snapshot_sums(conn, specs))
             per_day = _rows(await conn.fetch(SNAPSHOT_SUMS_PER_DAY, *args))
             one = specs[:: max(1, len(specs) // 40)]  # and one spec at a time: a series of a single day
-            singles = [r for s in one for r in _rows(await conn.fetch(sql.SNAPSHOT_SUMS, *store._columns(
-                [s], "indicator", "unit", "day", "version_from", "is_leaf", "reported_at")))]  # fmt: skip
+            singles = [r for s in one for r in _rows(await store.snapshot_sums(conn, [s]))]
     finally:
         await pool.close()
     assert seeded > 1000 and len(specs) > 1000
