@@ -9,10 +9,12 @@ RATE="${DX_DEMO_RATE:-200}"
 DURATION="${DX_DEMO_DURATION:-0}"   # 0 = until Ctrl-C
 
 FAKE_PID=""
+SIM_PID=""
 stop_all() {
   trap - EXIT INT TERM
   echo
   echo "Stopping the demo stack…"
+  [[ -n $SIM_PID ]] && kill "$SIM_PID" 2>/dev/null || true
   deploy/local/stack.sh down || true
   [[ -n $FAKE_PID ]] && kill "$FAKE_PID" 2>/dev/null || true
 }
@@ -47,6 +49,16 @@ deploy/local/stack.sh up
 echo "Backfilling history 2021 → today (compressed replay across the 2025 reform)…"
 $BIN/dx simulate --history 2021-01-01 --duration 0 --seed 7
 
+# Live traffic starts at once, before any alert is judged: alerts then fire on the history and the present together,
+# not on the history alone, to be resolved seconds later by the first live round (a commune without an inspection
+# for 95 days in the history gets one in every live round). The backfill's seed: live traffic continues each unit's
+# trajectory (another seed draws other levels and sizes, and a commune's value would jump from 72% to 98%).
+echo "Live traffic at ${RATE} events/s from now on (.run/logs/simulate.log); Ctrl-C stops everything."
+LIVE_FOR=inf
+[[ $DURATION == 0 ]] || LIVE_FOR=$DURATION
+$BIN/dx simulate --rate "$RATE" --duration "$LIVE_FOR" --seed 7 >.run/logs/simulate.log 2>&1 &
+SIM_PID=$!
+
 echo "Waiting for the aggregator to apply the backfill (a few minutes; the alerter holds new alerts until then)…"
 $BIN/dx status --unit 38 --wait "${DX_DEMO_BACKFILL_WAIT:-1200}" --json >/dev/null \
   || echo "The aggregator has not caught up yet: dx status shows its backlog, alerts start once it has."
@@ -80,11 +92,6 @@ $BIN/dx status --unit 38 || true
 $BIN/dx connectors list || true
 echo
 echo "Live traffic at ${RATE} events/s; Ctrl-C stops everything."
-# The backfill's seed: live traffic continues each unit's trajectory (another seed draws other levels and sizes,
-# and a commune's value would jump from its history's 72% to 98%: an alert that fires, then resolves at once).
-if [[ $DURATION == 0 ]]; then
-  $BIN/dx simulate --rate "$RATE" --duration inf --seed 7
-else
-  $BIN/dx simulate --rate "$RATE" --duration "$DURATION" --seed 7
-  $BIN/dx status --unit 38 || true
-fi
+wait "$SIM_PID" || true
+SIM_PID=""
+[[ $DURATION == 0 ]] || $BIN/dx status --unit 38 || true

@@ -85,7 +85,7 @@ def _flow() -> list[timeseries.Panel | stat.Panel]:
     ]
 
 
-def _kafka() -> list[timeseries.Panel]:
+def _kafka() -> list[timeseries.Panel | stat.Panel]:
     return [
         _series(
             "Độ trễ tiêu thụ theo nhóm (consumer lag by group)",
@@ -98,7 +98,39 @@ def _kafka() -> list[timeseries.Panel]:
             MESSAGES,
             promql(f"{names.M_CONSUMER_LAG}", "{{group}} {{topic}}/{{partition}}"),
         ),
+        _series(
+            "Sự kiện chờ tổng hợp (aggregator backlog)",
+            MESSAGES,
+            promql(f"max({names.M_AGGREGATOR_BACKLOG})", "chờ tổng hợp (backlog)"),
+            span=18,
+            description="Thông điệp của dx.events.v1 bộ tổng hợp chưa ghi (theo offset lưu trong PostgreSQL); "
+            "khi vượt DX_ALERTER_HOLD_BACKLOG_MESSAGES, cảnh báo chỉ tiêu mới được tạm giữ.",
+        ),
+        _alerts_held(),
     ]
+
+
+def _alerts_held() -> stat.Panel:
+    """Whether the alerter holds new target alerts (docs/alerts-and-metrics.md "Held alerts")."""
+    return (
+        stat.Panel()
+        .title("Cảnh báo chỉ tiêu mới (new target alerts)")
+        .description("Tạm giữ khi bộ tổng hợp còn tồn đọng: giá trị chưa đầy đủ, không cảnh báo trên số liệu đang đến.")
+        .with_target(promql(f"max({names.M_ALERTS_HELD})", "tạm giữ"))
+        .height(8)
+        .span(6)
+        .color_mode(BigValueColorMode.BACKGROUND)
+        .mappings(
+            [
+                ValueMap(
+                    options={
+                        "0": ValueMappingResult(text="Bình thường", color="green", index=0),
+                        "1": ValueMappingResult(text="Tạm giữ (held)", color="orange", index=1),
+                    }
+                )
+            ]
+        )
+    )
 
 
 def _latency() -> list[timeseries.Panel]:
