@@ -8,6 +8,7 @@ every committed contribution. Multi-row writes sort their keys so concurrent ins
 
 import hashlib
 import io
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -134,15 +135,32 @@ async def compute(
     return out
 
 
-async def snapshot_sums(conn: asyncpg.Connection, specs: Sequence[ValueSpec]) -> list[asyncpg.Record]:
-    """The sums of snapshot specs (sql.SNAPSHOT_SUMS); the series' pieces are staged, with statistics, first."""
-    args = _columns(specs, "indicator", "unit", "day", "version_from", "is_leaf", "reported_at")
-    async with conn.transaction():  # the staged pieces live until commit (a savepoint inside a batch's transaction)
-        await conn.execute(sql.CREATE_SERIES_PIECES)
-        await conn.execute("TRUNCATE agg_series_pieces")  # an earlier call of this transaction left its pieces
-        await conn.execute(sql.SERIES_PIECES, *args)
-        await conn.execute("ANALYZE agg_series_pieces")
-        rows: list[asyncpg.Record] = await conn.fetch(sql.SNAPSHOT_SUMS, *args)
+SPEC_COLUMNS = ("indicator", "unit", "day", "version_from", "is_leaf", "reported_at")
+
+
+async def snapshot_sums(
+    conn: asyncpg.Connection, specs: Sequence[ValueSpec], batched: bool | None = None
+) -> list[asyncpg.Record]:
+    """The sums of snapshot specs: the series of one day on their own day (sql.SNAPSHOT_SUMS_PER_DAY), the series of
+    several days together (sql.SNAPSHOT_SUMS, its pieces staged with statistics first). `batched` forces one form
+    for every spec (the equivalence test)."""
+    days: Counter[tuple[str, str, date]] = Counter((s.indicator, s.unit, s.version_from) for s in specs)
+    if batched is None:
+        several = [s for s in specs if days[(s.indicator, s.unit, s.version_from)] > 1]
+        one = [s for s in specs if days[(s.indicator, s.unit, s.version_from)] == 1]
+    else:
+        several, one = (list(specs), []) if batched else ([], list(specs))
+    rows: list[asyncpg.Record] = []
+    if one:
+        rows += await conn.fetch(sql.SNAPSHOT_SUMS_PER_DAY, *_columns(one, *SPEC_COLUMNS))
+    if several:
+        args = _columns(several, *SPEC_COLUMNS)
+        async with conn.transaction():  # the staged pieces live until commit (a savepoint inside a batch's)
+            await conn.execute(sql.CREATE_SERIES_PIECES)
+            await conn.execute("TRUNCATE agg_series_pieces")  # an earlier call of this transaction left its pieces
+            await conn.execute(sql.SERIES_PIECES, *args)
+            await conn.execute("ANALYZE agg_series_pieces")
+            rows += await conn.fetch(sql.SNAPSHOT_SUMS, *args)
     return rows
 
 

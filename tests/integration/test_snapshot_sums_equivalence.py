@@ -1,7 +1,8 @@
 """The batched snapshot value query (services/aggregator/store.py `snapshot_sums`: the days of a series valued
-together from its members' changes) gives exactly the rows of the per-day form it replaced (tests/support/
-snapshot_reference.py), on random histories across both 2025 hierarchy changes: reused codes, predecessors carried,
-own observations superseding them, districts that vanish, values and ratios, leaves and rollups."""
+together from its members' changes) gives exactly the rows of the per-day form (sql.SNAPSHOT_SUMS_PER_DAY), and so
+does the routing of each series by its number of days, on random histories across both 2025 hierarchy changes:
+reused codes, predecessors carried, own observations superseding them, districts that vanish, values and ratios,
+leaves and rollups."""
 
 import random
 import uuid
@@ -17,7 +18,6 @@ from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.rollup import ValueSpec, value_spec
 from shared.settings import Settings
-from tests.support.snapshot_reference import SNAPSHOT_SUMS_PER_DAY
 
 FIRST, LAST = date(2024, 10, 1), date(2026, 1, 31)
 INDICATORS = ("gov.eid_users", "soc.communes_dx_completed", "soc.districts_dx_completed", "econ.digital_economy_share")
@@ -89,16 +89,17 @@ async def test_the_batched_snapshot_sums_equal_the_per_day_ones(
         async with pool.acquire() as conn:
             seeded = await _seed(conn, catalog, hierarchy, rng)
             specs = _specs(catalog, hierarchy, rng)
-            args = store._columns(specs, "indicator", "unit", "day", "version_from", "is_leaf", "reported_at")
-            batched = _rows(await store.snapshot_sums(conn, specs))
-            per_day = _rows(await conn.fetch(SNAPSHOT_SUMS_PER_DAY, *args))
+            batched = _rows(await store.snapshot_sums(conn, specs, batched=True))
+            per_day = _rows(await store.snapshot_sums(conn, specs, batched=False))
+            routed = _rows(await store.snapshot_sums(conn, specs))  # each series by its number of days
             one = specs[:: max(1, len(specs) // 40)]  # and one spec at a time: a series of a single day
-            singles = [r for s in one for r in _rows(await store.snapshot_sums(conn, [s]))]
+            singles = [r for s in one for r in _rows(await store.snapshot_sums(conn, [s], batched=True))]
     finally:
         await pool.close()
     assert seeded > 1000 and len(specs) > 1000
     assert len(per_day) > len(specs) // 2, "most specs have a value: the comparison is not of empty sets"
     assert any(r[8] for r in per_day) and any(r[7] < r[6] for r in per_day), "carried values are compared too"
     assert batched == per_day
+    assert routed == per_day
     wanted = {(s.indicator, s.unit, s.day) for s in one}
     assert sorted(singles) == [r for r in per_day if r[:3] in wanted]

@@ -98,6 +98,7 @@ def fast_alerter(
         "DX_ALERTER_METRICS_PORT": str(port),
         "DX_ALERTER_INSTANCE": name,
         "DX_ALERTER_GRACE_SECONDS": "1",
+        "DX_ALERTER_KEEP_FIRING_SECONDS": "1",
         "DX_ALERTER_RESEND_SECONDS": "2",
         "DX_ALERTER_RECONCILE_SECONDS": "1",
         "DX_ALERTER_EVAL_INTERVAL_SECONDS": "1",
