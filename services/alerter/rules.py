@@ -5,7 +5,8 @@ Pure: no I/O, times are passed in.
 A target row gives at most two alerts: one for its status (behind / at_risk / missed) and DxIndicatorStale when
 its data is stale. An alert's identity is (alertname, indicator, unit code, milestone): the fingerprint hashes those
 only, so renaming a unit or moving an indicator to another pillar neither resolves an alert nor pages again. States:
-pending (condition true, within the grace period) → firing (startsAt fixed) → resolved (endsAt = now);
+pending (condition true, within the grace period) → firing (startsAt fixed) → resolved (endsAt = now) once the
+condition has stayed clear for the keep-firing period (a condition that flickers does not page again and again);
 a pending alert whose condition clears becomes inactive without ever reaching Alertmanager.
 """
 
@@ -122,6 +123,7 @@ class Tracked:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     last_sent_at: datetime | None = None
+    cleared_since: datetime | None = None  # firing, condition clear since then (keep-firing period)
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ class Timing:
     grace: timedelta
     resend: timedelta
     lease: timedelta
+    keep_firing: timedelta = timedelta(0)  # a firing alert resolves once its condition stayed clear this long
 
 
 @dataclass
@@ -163,7 +166,7 @@ def step(active: dict[str, Tracked], desired: list[Alert], now: datetime, timing
             identity = (alert.alertname, alert.indicator, alert.unit, alert.milestone)
             current = Tracked(fp, *identity, alert.labels, alert.annotations, "pending", now)
             _move(plan, current, "inactive", "pending", now)
-        current = replace(current, annotations=alert.annotations)
+        current = replace(current, annotations=alert.annotations, cleared_since=None)
         if current.state == "pending" and now - current.active_since >= timing.grace:
             current = replace(current, state="firing", starts_at=now, ends_at=now + timing.lease, last_sent_at=now)
             _move(plan, current, "pending", "firing", now)
@@ -176,8 +179,16 @@ def step(active: dict[str, Tracked], desired: list[Alert], now: datetime, timing
     for fp, current in active.items():
         if fp in wanted:
             continue
+        if current.state == "firing" and now - (current.cleared_since or now) < timing.keep_firing:
+            kept = replace(current, cleared_since=current.cleared_since or now)
+            if _resend_due(kept, now, timing):
+                kept = replace(kept, ends_at=now + timing.lease, last_sent_at=now)
+                plan.sends.append(kept)
+            if kept != current:
+                plan.changed.append(kept)
+            continue
         if current.state == "firing":
-            done = replace(current, state="resolved", ends_at=now, last_sent_at=now)
+            done = replace(current, state="resolved", ends_at=now, last_sent_at=now, cleared_since=None)
             plan.sends.append(done)
         else:
             done = replace(current, state="inactive")

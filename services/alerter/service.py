@@ -68,6 +68,7 @@ class Alerter:
             timedelta(seconds=settings.alerter_grace_seconds),
             timedelta(seconds=settings.alerter_resend_seconds),
             timedelta(seconds=settings.alert_lease_seconds),
+            timedelta(seconds=settings.alerter_keep_firing_seconds),
         )
         self.queued: set[Pair] = set()
         self.wake = asyncio.Event()

@@ -12,6 +12,9 @@ class AlerterSettings(Settings):
     alerter_eval_interval_seconds: float = Field(60.0, description="full evaluation of every target, this often")
     alerter_reconcile_seconds: float = Field(15.0, description="leader: full alert reconciliation, this often")
     alerter_grace_seconds: float = Field(300.0, description="a condition must hold this long before it fires")
+    alerter_keep_firing_seconds: float = Field(
+        300.0, ge=0, description="a firing alert resolves once its condition stayed clear this long (no flapping)"
+    )
     alerter_resend_seconds: float = Field(60.0, description="firing alerts are re-sent to Alertmanager this often")
     alerter_alert_lease_seconds: float | None = Field(None, description="endsAt = now + this; default 4 × resend")
     alerter_leader_lease_seconds: float = Field(15.0, description="leader lease; a dead leader is replaced after it")

@@ -157,7 +157,7 @@ async def release_lease(conn: asyncpg.Connection, holder: str) -> None:
 def _tracked(r: asyncpg.Record) -> Tracked:
     return Tracked(r["fingerprint"], r["alertname"], r["indicator"], r["unit"], r["milestone"],
                    orjson.loads(r["labels"]), orjson.loads(r["annotations"]), r["state"], r["active_since"],
-                   r["starts_at"], r["ends_at"], r["last_sent_at"])  # fmt: skip
+                   r["starts_at"], r["ends_at"], r["last_sent_at"], r["cleared_since"])  # fmt: skip
 
 
 Decide = Callable[[list[TargetRow], dict[str, Tracked]], Plan]
@@ -187,14 +187,14 @@ async def reconcile(
 async def _store(conn: asyncpg.Connection, plan: Plan) -> None:
     await conn.executemany(
         """INSERT INTO alerts (fingerprint, alertname, indicator, unit, milestone, labels, annotations, state,
-                               active_since, starts_at, ends_at, last_sent_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, now())
+                               active_since, starts_at, ends_at, last_sent_at, cleared_since, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, now())
            ON CONFLICT (fingerprint) DO UPDATE SET annotations = EXCLUDED.annotations, state = EXCLUDED.state,
              active_since = EXCLUDED.active_since, starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at,
-             last_sent_at = EXCLUDED.last_sent_at, updated_at = now()""",
+             last_sent_at = EXCLUDED.last_sent_at, cleared_since = EXCLUDED.cleared_since, updated_at = now()""",
         [(a.fingerprint, a.alertname, a.indicator, a.unit, a.milestone, orjson.dumps(a.labels).decode(),
-          orjson.dumps(a.annotations).decode(), a.state, a.active_since, a.starts_at, a.ends_at, a.last_sent_at)
-         for a in sorted(plan.changed, key=lambda a: a.fingerprint)],
+          orjson.dumps(a.annotations).decode(), a.state, a.active_since, a.starts_at, a.ends_at, a.last_sent_at,
+          a.cleared_since) for a in sorted(plan.changed, key=lambda a: a.fingerprint)],
     )  # fmt: skip
     await conn.executemany(
         """INSERT INTO alert_history (fingerprint, alertname, labels, annotations, from_state, to_state, starts_at,

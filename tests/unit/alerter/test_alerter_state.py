@@ -114,3 +114,37 @@ def test_renaming_the_unit_or_moving_the_pillar_neither_resolves_a_firing_alert_
     (still,) = active.values()
     assert (still.state, still.starts_at, still.labels) == ("firing", firing.starts_at, firing.labels)
     assert still.annotations["unit_name"] == "Tỉnh Thanh Hóa (mới)"
+
+
+KEEP = replace(TIMING, keep_firing=timedelta(minutes=5))
+
+
+def test_a_firing_alert_whose_condition_clears_stays_firing_through_the_keep_firing_period_then_resolves() -> None:
+    """A condition that flickers (a noisy value near the plan's line) must not page, resolve and page again."""
+    (alert,) = alerts_for(row(Status.BEHIND), DESCRIBE)
+    firing = Tracked(alert.fingerprint, alert.alertname, "gov.x", "38", "2030", alert.labels, alert.annotations,
+                     "firing", T0, T0, T0 + TIMING.lease, T0)  # fmt: skip
+    cleared = step({firing.fingerprint: firing}, [], T0 + timedelta(seconds=30), KEEP)
+    assert cleared.transitions == [] and cleared.sends == []
+    (kept,) = cleared.changed
+    assert (kept.state, kept.cleared_since) == ("firing", T0 + timedelta(seconds=30))
+    later = step({kept.fingerprint: kept}, [], T0 + timedelta(minutes=2), KEEP)  # still clear: re-sent, not resolved
+    assert later.transitions == [] and [a.state for a in later.sends] == ["firing"]
+    (kept,) = later.changed
+    done = step({kept.fingerprint: kept}, [], T0 + timedelta(seconds=330), KEEP)
+    assert [(t.from_state, t.to_state) for t in done.transitions] == [("firing", "resolved")]
+    assert [(a.state, a.ends_at) for a in done.sends] == [("resolved", T0 + timedelta(seconds=330))]
+
+
+def test_a_condition_that_returns_within_the_keep_firing_period_keeps_the_alert_firing_without_a_new_page() -> None:
+    (alert,) = alerts_for(row(Status.BEHIND), DESCRIBE)
+    firing = Tracked(alert.fingerprint, alert.alertname, "gov.x", "38", "2030", alert.labels, alert.annotations,
+                     "firing", T0, T0, T0 + TIMING.lease, T0)  # fmt: skip
+    (kept,) = step({firing.fingerprint: firing}, [], T0 + timedelta(seconds=30), KEEP).changed
+    back = step({kept.fingerprint: kept}, [alert], T0 + timedelta(seconds=40), KEEP)
+    assert back.transitions == [] and back.sends == []
+    (again,) = back.changed
+    assert (again.state, again.starts_at, again.cleared_since) == ("firing", T0, None)
+    # cleared again later: the keep-firing period starts over from then
+    (kept,) = step({again.fingerprint: again}, [], T0 + timedelta(minutes=4), KEEP).changed
+    assert step({kept.fingerprint: kept}, [], T0 + timedelta(minutes=8), KEEP).transitions == []
