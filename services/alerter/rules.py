@@ -171,19 +171,15 @@ def step(active: dict[str, Tracked], desired: list[Alert], now: datetime, timing
             current = replace(current, state="firing", starts_at=now, ends_at=now + timing.lease, last_sent_at=now)
             _move(plan, current, "pending", "firing", now)
             plan.sends.append(current)
-        elif current.state == "firing" and _resend_due(current, now, timing):
-            current = replace(current, ends_at=now + timing.lease, last_sent_at=now)
-            plan.sends.append(current)
+        elif current.state == "firing":
+            current = _renewed(plan, current, now, timing)
         if current != active.get(fp):
             plan.changed.append(current)
     for fp, current in active.items():
         if fp in wanted:
             continue
         if current.state == "firing" and now - (current.cleared_since or now) < timing.keep_firing:
-            kept = replace(current, cleared_since=current.cleared_since or now)
-            if _resend_due(kept, now, timing):
-                kept = replace(kept, ends_at=now + timing.lease, last_sent_at=now)
-                plan.sends.append(kept)
+            kept = _renewed(plan, replace(current, cleared_since=current.cleared_since or now), now, timing)
             if kept != current:
                 plan.changed.append(kept)
             continue
@@ -206,15 +202,20 @@ def held(active: dict[str, Tracked], now: datetime, timing: Timing) -> Plan:
             dropped = replace(current, state="inactive")
             _move(plan, dropped, "pending", "inactive", now)
             plan.changed.append(dropped)
-        elif current.state == "firing" and _resend_due(current, now, timing):
-            current = replace(current, ends_at=now + timing.lease, last_sent_at=now)
-            plan.sends.append(current)
-            plan.changed.append(current)
+        elif current.state == "firing":
+            renewed = _renewed(plan, current, now, timing)
+            if renewed != current:
+                plan.changed.append(renewed)
     return plan
 
 
-def _resend_due(alert: Tracked, now: datetime, timing: Timing) -> bool:
-    return alert.last_sent_at is None or now - alert.last_sent_at >= timing.resend
+def _renewed(plan: Plan, alert: Tracked, now: datetime, timing: Timing) -> Tracked:
+    """A firing alert, re-sent with a new lease when its re-send is due (then also in `plan.sends`)."""
+    if alert.last_sent_at is not None and now - alert.last_sent_at < timing.resend:
+        return alert
+    renewed = replace(alert, ends_at=now + timing.lease, last_sent_at=now)
+    plan.sends.append(renewed)
+    return renewed
 
 
 def _move(plan: Plan, alert: Tracked, from_state: str, to_state: str, now: datetime) -> None:

@@ -25,25 +25,25 @@ def _series(title: str, unit: str, *queries: Dataquery, span: int = 12, descript
     return panel
 
 
-def _services_up() -> stat.Panel:
+def _state_panel(
+    title: str, query: Dataquery, height: int, span: int, states: dict[str, tuple[str, str]]
+) -> stat.Panel:
+    """A stat panel that names each value of a 0/1 series (`states`: value → text, colour, in display order)."""
+    options = {v: ValueMappingResult(text=t, color=c, index=i) for i, (v, (t, c)) in enumerate(states.items())}
     return (
         stat.Panel()
-        .title("Dịch vụ hoạt động (up)")
-        .with_target(promql(f'up{{job=~"{JOBS}"}}', "{{job}}"))
-        .height(4)
-        .span(24)
+        .title(title)
+        .with_target(query)
+        .height(height)
+        .span(span)
         .color_mode(BigValueColorMode.BACKGROUND)
-        .mappings(
-            [
-                ValueMap(
-                    options={
-                        "1": ValueMappingResult(text="Hoạt động", color="green", index=0),
-                        "0": ValueMappingResult(text="Ngừng", color="red", index=1),
-                    }
-                )
-            ]
-        )
+        .mappings([ValueMap(options=options)])
     )
+
+
+def _services_up() -> stat.Panel:
+    query = promql(f'up{{job=~"{JOBS}"}}', "{{job}}")
+    return _state_panel("Dịch vụ hoạt động (up)", query, 4, 24, {"1": ("Hoạt động", "green"), "0": ("Ngừng", "red")})
 
 
 def _flow() -> list[timeseries.Panel | stat.Panel]:
@@ -112,24 +112,10 @@ def _kafka() -> list[timeseries.Panel | stat.Panel]:
 
 def _alerts_held() -> stat.Panel:
     """Whether the alerter holds new target alerts (docs/alerts-and-metrics.md "Held alerts")."""
-    return (
-        stat.Panel()
-        .title("Cảnh báo chỉ tiêu mới (new target alerts)")
-        .description("Tạm giữ khi bộ tổng hợp còn tồn đọng: giá trị chưa đầy đủ, không cảnh báo trên số liệu đang đến.")
-        .with_target(promql(f"max({names.M_ALERTS_HELD})", "tạm giữ"))
-        .height(8)
-        .span(6)
-        .color_mode(BigValueColorMode.BACKGROUND)
-        .mappings(
-            [
-                ValueMap(
-                    options={
-                        "0": ValueMappingResult(text="Bình thường", color="green", index=0),
-                        "1": ValueMappingResult(text="Tạm giữ (held)", color="orange", index=1),
-                    }
-                )
-            ]
-        )
+    query = promql(f"max({names.M_ALERTS_HELD})", "tạm giữ")
+    states = {"0": ("Bình thường", "green"), "1": ("Tạm giữ (held)", "orange")}
+    return _state_panel("Cảnh báo chỉ tiêu mới (new target alerts)", query, 8, 6, states).description(
+        "Tạm giữ khi bộ tổng hợp còn tồn đọng: giá trị chưa đầy đủ, không cảnh báo trên số liệu đang đến."
     )
 
 

@@ -6,20 +6,15 @@ a commune whose newer events are still queued looks stale or behind (docs/alerts
 `dx status` prints it above the table, and `dx status --wait` waits for it.
 """
 
-import contextlib
-import logging
-
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 from prometheus_client import Gauge
 
-from shared.adapters.kafka import client_kwargs, group_id
-from shared.adapters.lag import GroupLagProbe, committed_lag, end_offsets
+from shared.adapters.kafka import group_id
+from shared.adapters.lag import GroupLagProbe, committed_lag, end_offsets, offset_clients
 from shared.settings import Settings
 
-log = logging.getLogger("dxmon.backlog")
 COMMITTED = "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2"
 
 
@@ -47,17 +42,8 @@ async def measure_backlog(
 
 async def aggregator_backlog(conn: asyncpg.Connection, settings: Settings, group: str, topic: str) -> int:
     """One measurement with short-lived Kafka clients (for `dx`)."""
-    admin = AIOKafkaAdminClient(**client_kwargs(settings))
-    consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False)
-    try:
-        await admin.start()
-        await consumer.start()
+    async with offset_clients(settings) as (admin, consumer):
         return await measure_backlog(conn, admin, consumer, settings, group, topic)
-    finally:
-        with contextlib.suppress(KafkaError):
-            await consumer.stop()
-        with contextlib.suppress(KafkaError):
-            await admin.close()
 
 
 class BacklogProbe(GroupLagProbe):

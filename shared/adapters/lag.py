@@ -12,6 +12,7 @@ the same in every deployment. Two ways to measure it:
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -50,6 +51,22 @@ def committed_lag(end: dict[TopicPartition, int], committed: dict[TopicPartition
     return {tp: max(0, offset - committed.get(tp, 0)) for tp, offset in end.items()}
 
 
+@contextlib.asynccontextmanager
+async def offset_clients(settings: Settings) -> AsyncIterator[tuple[AIOKafkaAdminClient, AIOKafkaConsumer]]:
+    """An admin client and an unsubscribed consumer, started, for reading offsets; closed on exit."""
+    admin = AIOKafkaAdminClient(**client_kwargs(settings))
+    consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False)
+    try:
+        await admin.start()
+        await consumer.start()
+        yield admin, consumer
+    finally:
+        with contextlib.suppress(KafkaError):
+            await consumer.stop()
+        with contextlib.suppress(KafkaError):
+            await admin.close()
+
+
 async def end_offsets(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartition, int]:
     """The end offset of every partition of `topic` (the last stable offset for a read_committed `consumer`)."""
     (described,) = await admin.describe_topics([topic])
@@ -81,19 +98,10 @@ class GroupLagProbe:
         """Called when a measurement failed (the series keep their last values)."""
 
     async def _connected(self) -> None:
-        admin = AIOKafkaAdminClient(**client_kwargs(self.settings))
-        consumer = AIOKafkaConsumer(**client_kwargs(self.settings), enable_auto_commit=False)
-        try:
-            await admin.start()
-            await consumer.start()
+        async with offset_clients(self.settings) as (admin, consumer):
             while True:
                 await self.measure(admin, consumer)
                 await asyncio.sleep(self.interval)
-        finally:
-            with contextlib.suppress(KafkaError):
-                await consumer.stop()
-            with contextlib.suppress(KafkaError):
-                await admin.close()
 
     async def measure(self, admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer) -> None:
         end = await end_offsets(admin, consumer, self.topic)
