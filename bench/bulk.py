@@ -13,6 +13,7 @@ import asyncpg
 from services.aggregator import store
 from services.aggregator.apply import apply_batch, refresh_increments, stage
 from services.aggregator.decode import Decoder
+from services.aggregator.fold import Planner
 from services.aggregator.prepare import Part, prepare
 from shared.adapters.postgres import create_pool
 from shared.domain.catalog import Catalog
@@ -34,7 +35,7 @@ async def bulk_apply(
 ) -> None:
     """Apply `messages` (key, dx.events.v1 value), in the order given, then bring the increment values' daily rows up
     to today as the service's periodic refresh does (until nothing is left to write)."""
-    decoder = Decoder(catalog, hierarchy)
+    decoder, planner = Decoder(catalog, hierarchy), Planner(catalog, hierarchy)
     pool = await create_pool(settings, "app", max_size=2)
     try:
         await store.sync_tree(pool, hierarchy)
@@ -45,7 +46,7 @@ async def bulk_apply(
             prepared = prepare(decoder, [part])
             if prepared.poison:
                 raise ValueError(f"bulk history holds invalid events: {prepared.poison[:3]}")
-            staged = stage(prepared, [part], now, catalog, hierarchy, local_date(now))
+            staged = stage(prepared, [part], now, planner, local_date(now))
             offsets = store.Offsets(GROUP, settings.topic_events, {0: start + len(values)})
             await apply_batch(pool, catalog, hierarchy, decoder, staged, offsets)
             if on_batch is not None:

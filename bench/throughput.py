@@ -21,6 +21,7 @@ from shared.settings import Settings
 from testing.processes import ServiceProcess
 
 APPLIED = names.M_EVENTS_APPLIED + "_total"
+TAKEN = names.M_BATCH_SIZE + "_sum"  # messages of the batches added to transactions so far
 
 
 @dataclass
@@ -39,21 +40,23 @@ async def producer_ceiling(settings: Settings, messages: list[tuple[bytes, bytes
 
 async def aggregator(settings: Settings, count: int, processes: int = 1, timeout: float = 600.0) -> Measured:
     """Start `processes` aggregators (one group) on a topic already holding `count` events; the rate is measured
-    from the first sample where every process has applied events to the last event, sampling their counters every
-    50 ms (start-up, and a process working alone before the others join, excluded). If one process finished before
-    the others joined (small runs), the rate is taken from its first applied event instead."""
+    from the first sample where every process has taken batches into its transactions to the last event applied,
+    sampling their counters every 50 ms (start-up, and a process working alone before the others join, excluded):
+    (count − events taken at that sample) / time. A transaction holds several batches while a backlog waits, so
+    counting from the first commit instead would leave out the work of the first transaction. If one process
+    finished before the others joined (small runs), the rate is taken from its first batch instead."""
     services = [stack.aggregator(settings, "bench-aggregator").launch() for _ in range(processes)]
     try:
         async with httpx.AsyncClient(timeout=5.0) as client:
-            first_any: tuple[float, float, float] | None = None  # (time, applied, cpu) at the first sample with …
-            first_all: tuple[float, float, float] | None = None  # … any / every process applying
+            first_any: tuple[float, float, float] | None = None  # (time, taken, cpu) at the first sample with …
+            first_all: tuple[float, float, float] | None = None  # … any / every process at work
             deadline = time.perf_counter() + timeout
             while True:
-                each = [await applied_so_far(client, s) for s in services]
-                applied, now = sum(each), time.perf_counter()
-                sample = (now, applied, sum(s.cpu() for s in services))
-                first_any = first_any or (sample if any(each) else None)
-                first_all = first_all or (sample if all(each) else None)
+                taken = [await so_far(client, s, TAKEN) for s in services]
+                applied, now = sum([await so_far(client, s, APPLIED) for s in services]), time.perf_counter()
+                sample = (now, sum(taken), sum(s.cpu() for s in services))
+                first_any = first_any or (sample if any(taken) else None)
+                first_all = first_all or (sample if all(taken) else None)
                 if applied >= count:
                     break
                 if now > deadline:
@@ -61,7 +64,7 @@ async def aggregator(settings: Settings, count: int, processes: int = 1, timeout
                 await asyncio.sleep(0.05)
         first = first_all if first_all is not None and first_all[1] < count else first_any
         if first is None or first[1] >= count:
-            raise RuntimeError("every event was applied before the first sample: use more events")
+            raise RuntimeError("every event was taken before the first sample: use more events")
         cpu = sum(s.cpu() for s in services) - first[2]
         rate = (count - first[1]) / (now - first[0])
         return Measured(rate, max(s.peak_rss_mb() for s in services), cpu, wall_s=now - first[0])
@@ -70,12 +73,12 @@ async def aggregator(settings: Settings, count: int, processes: int = 1, timeout
             s.stop()
 
 
-async def applied_so_far(client: httpx.AsyncClient, service: ServiceProcess) -> float:
-    """The service's applied counter; 0 while its HTTP server is not up yet."""
+async def so_far(client: httpx.AsyncClient, service: ServiceProcess, name: str) -> float:
+    """A counter of the service (APPLIED, TAKEN); 0 while its HTTP server is not up yet."""
     if service.proc is not None and service.proc.poll() is not None:
         raise RuntimeError(f"aggregator exited:\n{service.log_tail()}")
     try:
-        return await stack.counter(client, service, APPLIED)
+        return await stack.counter(client, service, name)
     except httpx.TransportError:
         return 0.0
 

@@ -1,16 +1,17 @@
-"""Apply one batch of events in one PostgreSQL transaction, together with the consumer offsets it reaches."""
+"""Apply batches of events in one PostgreSQL transaction, together with the consumer offsets they reach."""
 
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 import asyncpg
 
 from services.aggregator import amend, sql, store
 from services.aggregator.decode import Decoder, Fact
-from services.aggregator.fold import Plan, SeriesDay, late_specs, plan, plan_series, spec_as_of_today
-from services.aggregator.prepare import Part, Prepared, first_copies, latest_periods
+from services.aggregator.fold import Plan, Planner, SeriesDay, late_specs, merge_plan, plan, spec_as_of_today
+from services.aggregator.prepare import Part, Prepared, add_period, first_copies, latest_periods
 from services.aggregator.store import Offsets
 from shared.domain.catalog import Catalog, Semantics
 from shared.domain.hierarchy import Hierarchy
@@ -40,13 +41,109 @@ class Staged:
     today: date
 
 
-def stage(
-    prepared: Prepared, parts: list[Part], now: datetime, catalog: Catalog, hierarchy: Hierarchy, today: date
-) -> Staged:
-    return Staged(prepared, plan_series(prepared.series, catalog, hierarchy, today), parts, now, today)
+def stage(prepared: Prepared, parts: list[Part], now: datetime, planner: Planner, today: date) -> Staged:
+    return Staged(prepared, planner(prepared.series, today), parts, now, today)
 
 
 Refuse = Callable[[list[amend.Refusal]], Awaitable[None]]
+
+
+class Transaction:
+    """One PostgreSQL transaction that applies one or more batches, all or nothing.
+
+    `add` inserts a batch's new events (COPY, then one INSERT … ON CONFLICT DO NOTHING) and merges its plan into the
+    transaction's; `commit` folds the merged plan once (buckets, snapshot days, period values, every daily and
+    current value it touches), applies the amendments, stores the offsets and commits. While a backlog waits, the
+    consumer adds several batches before committing, so the rollup work, which grows with the series a batch
+    touches and not with its events, is done once for all of them (bench/README.md). A batch with amendments must
+    be the last one: they are judged after its events and the fold."""
+
+    def __init__(self, pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy, decoder: Decoder) -> None:
+        self.pool, self.catalog, self.hierarchy, self.decoder = pool, catalog, hierarchy, decoder
+        self.conn: asyncpg.Connection | None = None
+        self.tx: Any = None
+        self.todo = Plan()
+        self.periods: dict[tuple[str, str, str], Fact] = {}
+        self.amendments: list[tuple[int, int, Fact]] = []
+        self.result = Applied()
+        self.batches = 0
+        self.today: date | None = None
+
+    async def add(self, batch: Staged) -> None:
+        if self.amendments:
+            raise RuntimeError("a batch added after one with amendments: commit first")
+        conn = await self._open()
+        prepared, result = batch.prepared, self.result
+        self.batches += 1
+        self.today = batch.today
+        if prepared.rows:
+            if self.batches > 1:
+                await conn.execute("TRUNCATE agg_stage")  # the previous batch's rows (ON COMMIT DELETE ROWS)
+            new_ids = await store.insert_new_events(conn, prepared.copy, prepared.rows)
+            if new_ids is None:
+                applied, received, todo, periods = prepared.rows, prepared.received, batch.todo, prepared.periods
+            else:  # some were applied before: decode again here, keeping the first copy of each new event
+                new = first_copies(self.decoder, batch.parts, new_ids)
+                applied, received = len(new), dict(Counter(f.received_at for f in new))
+                todo = plan(new, self.catalog, self.hierarchy, batch.today)
+                periods = latest_periods(new)
+            result.applied += applied
+            result.duplicates += prepared.rows - applied
+            for received_at, events in received.items():
+                result.received[received_at] = result.received.get(received_at, 0) + events
+            if self.batches == 1:  # the usual transaction of one batch: its plan as it is
+                self.todo, self.periods = todo, dict(periods)
+            else:
+                merge_plan(self.todo, todo)
+                for fact in periods.values():
+                    add_period(self.periods, fact)
+        self.amendments = list(prepared.amendments)
+
+    async def commit(self, offsets: Offsets, refuse: Refuse | None = None) -> Applied:
+        """Fold, amend, store `offsets` and commit; `refuse` dead-letters the refused amendments first."""
+        conn = await self._open()
+        todo, catalog, hierarchy, result = self.todo, self.catalog, self.hierarchy, self.result
+        try:
+            if result.applied:
+                await store.add_buckets(conn, todo.buckets)
+                await store.add_snapshot_days(conn, todo.snapshots)
+                await store.add_period_values(conn, self.periods)
+                later = late_specs(await store.later_rows(conn, todo.late), catalog, hierarchy)
+                result.changed = await _recompute(conn, catalog, {**later, **todo.daily}, todo.current)
+            if self.amendments:
+                assert self.today is not None
+                await _amend(conn, catalog, hierarchy, self.today, self.amendments, result, refuse)
+            await store.save_offsets(conn, offsets)
+            await self.tx.commit()
+        except BaseException:
+            await self.rollback()
+            raise
+        await self._release()
+        return result
+
+    async def rollback(self) -> None:
+        if self.tx is not None:
+            try:
+                await self.tx.rollback()
+            finally:
+                await self._release()
+
+    async def _open(self) -> asyncpg.Connection:
+        if self.conn is None:
+            self.conn = await self.pool.acquire()
+            try:
+                self.tx = self.conn.transaction()
+                await self.tx.start()
+                await store.prepare(self.conn)
+            except BaseException:
+                await self._release()
+                raise
+        return self.conn
+
+    async def _release(self) -> None:
+        conn, self.conn, self.tx = self.conn, None, None
+        if conn is not None:
+            await self.pool.release(conn)
 
 
 async def apply_batch(
@@ -54,31 +151,15 @@ async def apply_batch(
     refuse: Refuse | None = None,
 ) -> Applied:  # fmt: skip
     """Insert the new events, fold them into buckets and values, apply the corrections and retractions, and store
-    the offsets: all or nothing. `refuse` dead-letters the refused amendments before the offsets are stored."""
-    result = Applied()
-    prepared = batch.prepared
-    async with pool.acquire() as conn, conn.transaction():
-        if prepared.rows:
-            await store.prepare(conn)
-            new_ids = await store.insert_new_events(conn, prepared.copy, prepared.rows)
-            if new_ids is None:
-                result.applied, result.received, todo = prepared.rows, prepared.received, batch.todo
-                periods = prepared.periods
-            else:  # some were applied before: decode again here, keeping the first copy of each new event
-                new = first_copies(decoder, batch.parts, new_ids)
-                result.applied, result.received = len(new), dict(Counter(f.received_at for f in new))
-                todo = plan(new, catalog, hierarchy, batch.today)
-                periods = latest_periods(new)
-            result.duplicates = prepared.rows - result.applied
-            await store.add_buckets(conn, todo.buckets)
-            await store.add_snapshot_days(conn, todo.snapshots)
-            await store.add_period_values(conn, periods)
-            later = late_specs(await store.later_rows(conn, todo.late), catalog, hierarchy)
-            result.changed = await _recompute(conn, catalog, {**later, **todo.daily}, todo.current)
-        if prepared.amendments:
-            await _amend(conn, catalog, hierarchy, batch.today, prepared.amendments, result, refuse)
-        await store.save_offsets(conn, offsets)
-    return result
+    the offsets: all or nothing, in one transaction. `refuse` dead-letters the refused amendments before the
+    offsets are stored."""
+    tx = Transaction(pool, catalog, hierarchy, decoder)
+    try:
+        await tx.add(batch)
+    except BaseException:
+        await tx.rollback()
+        raise
+    return await tx.commit(offsets, refuse)
 
 
 async def _amend(

@@ -1,9 +1,14 @@
-"""The consume loop: batches from dx.events.v1, dead letters, one transaction per batch, then notifications.
+"""The consume loop: batches from dx.events.v1, dead letters, transactions of one or more batches, notifications.
 
 Pipelined one deep: batch n+1 is fetched and prepared (decoded, staged and summed, in a worker process by default)
-while batch n's transaction runs (PostgreSQL).
-Transactions still run strictly one after another, in order; when batch n fails, batch n+1 is dropped unapplied
-and every partition of both is rewound to its first offset, so no later offset is ever stored past a failure.
+while batch n is added to its transaction (PostgreSQL). A transaction commits with its batch unless a full batch
+more is waiting: then, up to `aggregator_transaction_events` events and `aggregator_transaction_seconds`, the next
+batches join it, so the rollup work of a backlog is done once per transaction rather than once per batch (the
+values are those of one big batch; bench/README.md has the figures). Live traffic never waits: a batch that leaves
+less than a full batch behind commits at once.
+Steps still run strictly one after another, in order; when one fails, its whole transaction is rolled back, the
+batch read meanwhile is dropped unapplied, and every partition of both is rewound to its first offset in them, so no
+later offset is ever stored past a failure.
 
 Why aiokafka directly and not a FastStream subscriber: the offsets live in PostgreSQL, so the rebalance listener
 must seek the consumer it belongs to; a failed transaction must seek every partition of the batch back (FastStream's
@@ -16,17 +21,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import IllegalStateError, KafkaError
 
 from services.aggregator import store
 from services.aggregator.amend import Refusal
-from services.aggregator.apply import Refuse, Staged, apply_batch, refresh_increments, stage
+from services.aggregator.apply import Refuse, Staged, Transaction, refresh_increments, stage
 from services.aggregator.decode import Decoder, code_of
+from services.aggregator.fold import Planner
 from services.aggregator.metrics import AggregatorMetrics
 from services.aggregator.prepare import Part
 from services.aggregator.settings import AggregatorSettings
@@ -54,15 +60,29 @@ class Batch:
     staged: Staged
     poison: list[tuple[Any, list[str]]]
 
-    def first_offsets(self) -> dict[TopicPartition, int]:
-        return {tp: records[0].offset for tp, records in self.records.items()}
+
+@dataclass
+class Open:
+    """The transaction batches are being added to, and the offsets it spans."""
+
+    tx: Transaction
+    started: float  # time.monotonic() of its first batch
+    first: dict[TopicPartition, int] = field(default_factory=dict)  # each partition's first offset in it
+    next: dict[TopicPartition, int] = field(default_factory=dict)  # each partition's next offset after it
+    events: int = 0
+
+    def add(self, batch: Batch) -> None:
+        for tp, records in batch.records.items():
+            self.first.setdefault(tp, records[0].offset)
+            self.next[tp] = records[-1].offset + 1
+        self.events += batch.staged.prepared.rows
 
 
 @dataclass
 class InFlight:
-    batch: Batch
+    open: Open
     task: "asyncio.Task[None]"
-    committed: asyncio.Event  # set when the transaction has ended (committed or failed)
+    committed: asyncio.Event  # set when the step has ended (batch added, transaction committed, or failed)
 
 
 class Aggregator:
@@ -84,10 +104,12 @@ class Aggregator:
             Decoder(catalog, hierarchy), settings.catalog_path, settings.units_dir, in_worker=False
         )
         self.decoder = self.preparer.decoder
+        self.planner = Planner(catalog, hierarchy)
         self.in_flight: InFlight | None = None
+        self.open: Open | None = None  # the transaction the next batch joins, if it stays open
         self.backoff = Backoff("batch transaction", log, cap=settings.aggregator_retry_seconds)
         self.failure: Exception | None = None
-        self.finishing: asyncio.Task[None] | None = None  # the last batch's acks and Kafka commit (after the commit)
+        self.finishing: asyncio.Task[None] | None = None  # the last commit's acks and Kafka commit (after it)
 
     async def run(self, stop: asyncio.Event) -> None:
         s = self.settings
@@ -100,12 +122,18 @@ class Aggregator:
                 if not await self.settle(batch):
                     await asyncio.sleep(self.backoff.failed(self.failure or RuntimeError("batch failed")))
                     continue
-                await self.maybe_refresh()
+                if self.open is None:
+                    await self.maybe_refresh()
                 if batch is not None:
-                    self.launch(batch)
+                    self.launch(batch, commit=stop.is_set() or await self.commit_now(batch))
+                elif self.open is not None:  # nothing more came: commit what is open
+                    self.launch(None, commit=True)
                 await self.update_lag()
         finally:
             await self.settle(None)
+            if self.open is not None:
+                self.launch(None, commit=True)
+                await self.settle(None)
             if self.finishing is not None:
                 await self.finishing
 
@@ -116,16 +144,55 @@ class Aggregator:
         parts = [Part(tp.partition, [r.offset for r in records[tp]], [r.value for r in records[tp]]) for tp in tps]
         prepared = await self.preparer(parts)
         poison = [(records[tps[p]][i], errors) for p, i, errors in prepared.poison]
-        staged = stage(prepared, parts, now, self.catalog, self.hierarchy, self.today())
+        staged = stage(prepared, parts, now, self.planner, self.today())
         return Batch(records, staged, poison)
 
-    def launch(self, batch: Batch) -> None:
+    async def commit_now(self, batch: Batch) -> bool:
+        """Whether the transaction commits with this batch: unless a full batch more is waiting (a backlog) and the
+        transaction is still within its size and age, it does; a batch with amendments always ends it."""
+        s, joined = self.settings, self.open
+        if batch.staged.prepared.amendments:
+            return True
+        if joined is not None and (
+            joined.events + batch.staged.prepared.rows >= s.aggregator_transaction_events
+            or time.monotonic() - joined.started >= s.aggregator_transaction_seconds
+        ):
+            return True
+        return await self.waiting() < s.aggregator_max_records
+
+    async def waiting(self) -> int:
+        """Events in the partitions being consumed that were not handed out yet, up to the last stable offset (the
+        consumer reads committed records only; a caught-up partition may still show its transaction markers). A
+        partition not fetched from yet counts as a full batch waiting: the transaction's age still bounds the wait."""
+        total = 0
+        paused = self.consumer.paused()
+        for tp in self.consumer.assignment():
+            if tp in paused:  # stopped (rebalance.py) or waiting for its stored offset
+                continue
+            high, stable = self.consumer.highwater(tp), self.consumer.last_stable_offset(tp)
+            if high is None:
+                total += self.settings.aggregator_max_records
+                continue
+            end = stable if stable is not None and stable >= 0 else high  # -1: read_uncommitted
+            try:
+                total += max(0, end - await self.consumer.position(tp))
+            except (IllegalStateError, KafkaError):
+                continue
+        return total
+
+    def launch(self, batch: Batch | None, commit: bool) -> None:
+        """Add `batch` to the open transaction (opened if none is) in a task, then commit it if `commit`."""
+        joined = self.open or Open(Transaction(self.pool, self.catalog, self.hierarchy, self.decoder), time.monotonic())
+        self.open = None if commit else joined
+        if batch is not None:
+            joined.add(batch)
         committed = asyncio.Event()
-        self.in_flight = InFlight(batch, asyncio.create_task(self.handle(batch, committed)), committed)
+        self.in_flight = InFlight(joined, asyncio.create_task(self.step(joined, batch, commit, committed)), committed)
 
     async def settle(self, next_batch: Batch | None) -> bool:
-        """Wait for the transaction in flight; if it failed, rewind its partitions and `next_batch`'s, drop both
-        (the loop then waits as the shared failure policy says, shared/adapters/retry.py, and never skips)."""
+        """Wait for the step in flight; if it failed, its whole transaction was rolled back: rewind every partition
+        of it and of `next_batch` to its first offset, drop both (the loop then waits as the shared failure policy
+        says, shared/adapters/retry.py, and never skips)."""
         flight, self.in_flight = self.in_flight, None
         if flight is None:
             return True
@@ -135,53 +202,72 @@ class Aggregator:
             return True
         except Exception as err:  # logged by the backoff, once per run of failures
             self.failure = err
-        rewind = flight.batch.first_offsets()
+        if self.open is flight.open:
+            self.open = None
+        rewind = dict(flight.open.first)
         if next_batch is not None:
-            for tp, offset in next_batch.first_offsets().items():
-                rewind[tp] = min(offset, rewind.get(tp, offset))
+            for tp, records in next_batch.records.items():
+                rewind[tp] = min(records[0].offset, rewind.get(tp, records[0].offset))
         for tp, offset in rewind.items():
             if tp in self.consumer.assignment():
                 self.consumer.seek(tp, offset)
         return False
 
     async def drain(self) -> None:
-        """Until the transaction in flight (if any) has ended; for the rebalance listener."""
+        """For the rebalance listener: until the step in flight has ended and the open transaction (if any) has
+        committed, so that the next owner of a revoked partition finds its offsets stored. If that commit fails, the
+        partitions assigned next are sought to the stored offsets (SeekToStored; aiokafka's rebalances revoke and
+        reassign every partition), so nothing is skipped."""
         flight = self.in_flight
         if flight is not None:
             await flight.committed.wait()
+        joined, self.open = self.open, None  # a step that failed has closed it already
+        if joined is not None:
+            try:
+                await self.step(joined, None, True, asyncio.Event())
+            except Exception:
+                log.exception("commit before a rebalance failed; the partitions continue from the stored offsets")
 
-    async def handle(self, batch: Batch, committed: asyncio.Event) -> None:
+    async def step(self, joined: Open, batch: Batch | None, commit: bool, ended: asyncio.Event) -> None:
         try:
-            if batch.poison:
-                await self.deadletter(batch.poison, batch.staged.now)
-            self.metrics.batch_size.observe(batch.staged.prepared.rows + len(batch.poison))
+            if batch is not None:
+                if batch.poison:
+                    await self.deadletter(batch.poison, batch.staged.now)
+                self.metrics.batch_size.observe(batch.staged.prepared.rows + len(batch.poison))
+                await joined.tx.add(batch.staged)
+            if not commit:
+                return
             offsets = store.Offsets(
                 group_id(self.settings, self.settings.aggregator_group), self.settings.topic_events,
-                {tp.partition: records[-1].offset + 1 for tp, records in batch.records.items()},
+                {tp.partition: offset for tp, offset in joined.next.items()},
             )  # fmt: skip
-            started = time.perf_counter()
-            result = await apply_batch(
-                self.pool, self.catalog, self.hierarchy, self.decoder, batch.staged, offsets, self.refuser(batch)
-            )
+            result = await joined.tx.commit(offsets, self.refuser(batch) if batch is not None else None)
+        except BaseException:
+            if self.open is joined:
+                self.open = None
+            await joined.tx.rollback()
+            raise
         finally:
-            committed.set()
+            ended.set()
         done = time.time()
-        self.metrics.transaction_seconds.observe(time.perf_counter() - started)
+        self.metrics.transaction_seconds.observe(time.monotonic() - joined.started)
         self.metrics.applied.inc(result.applied)
         self.metrics.duplicates.inc(result.duplicates)
         for received_at, events in result.received.items():
             self.metrics.e2e_latency.observe(max(0.0, done - received_at.timestamp()), events)
         acks = await self.send_rollups(result.changed)
-        self.finishing = asyncio.create_task(self.finish(self.finishing, acks, batch.records))
+        self.finishing = asyncio.create_task(self.finish(self.finishing, acks, dict(joined.next)))
 
-    async def finish(self, previous: "asyncio.Task[None] | None", acks: list[Any], records: Records) -> None:
-        """Off the loop's critical path, in batch order: wait for the rollups' acks, then commit the offsets to Kafka.
-        The notifications were handed to the producer in batch order, so each key's order holds."""
+    async def finish(
+        self, previous: "asyncio.Task[None] | None", acks: list[Any], offsets: dict[TopicPartition, int]
+    ) -> None:
+        """Off the loop's critical path, in commit order: wait for the rollups' acks, then commit the offsets to
+        Kafka. The notifications were handed to the producer in commit order, so each key's order holds."""
         if previous is not None:
             await asyncio.wait([previous])
         try:
             await self.rollups_acked(acks)
-            await self.commit_kafka(records)
+            await self.commit_kafka(offsets)
         except Exception:
             log.exception("after the commit: notifications or Kafka offset commit failed (the database has both)")
 
@@ -231,9 +317,9 @@ class Aggregator:
         except KafkaError:
             log.exception("rollup notifications not published")
 
-    async def commit_kafka(self, batches: Records) -> None:
+    async def commit_kafka(self, offsets: dict[TopicPartition, int]) -> None:
         try:
-            await self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+            await self.consumer.commit(offsets)
         except KafkaError as err:
             log.info("Kafka offset commit skipped (the database holds the offsets): %s", err)
 

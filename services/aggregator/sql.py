@@ -15,12 +15,12 @@ INSERT_EVENTS = """
 WITH new AS (
 INSERT INTO applied_events (event_id, indicator, unit, observed_at, numerator, denominator, value, source,
                             received_at, kafka_partition, kafka_offset, period)
-SELECT DISTINCT ON (source, event_id) event_id, indicator, unit,
+SELECT DISTINCT ON (event_id, source) event_id, indicator, unit,
        timestamptz 'epoch' + observed_us * interval '1 microsecond', numerator, denominator, value, source,
        timestamptz 'epoch' + received_us * interval '1 microsecond', kafka_partition, kafka_offset, period
 FROM agg_stage
-ORDER BY source, event_id, kafka_partition, kafka_offset
-ON CONFLICT (source, event_id) DO NOTHING
+ORDER BY event_id, source, kafka_partition, kafka_offset
+ON CONFLICT (event_id, source) DO NOTHING
 RETURNING source, event_id
 )
 SELECT count(*)::int AS n, CASE WHEN count(*) < $1 THEN array_agg(source || ' ' || event_id::text) END AS ids

@@ -77,7 +77,8 @@ async def test_postgres_stopped_during_aggregation_then_started(
     agg = None
     try:
         acked = await send_all(base_url(coll), auth, 6000, seed=21, batch=200)
-        agg = aggregator(settings, group, max_records=100).start()  # a backlog of 60 small transactions
+        # a backlog of 20 small transactions of 3 batches each (batches join while a backlog waits)
+        agg = aggregator(settings, group, max_records=100, DX_AGGREGATOR_TRANSACTION_EVENTS="300").start()
         await eventually(lambda: _applied_between(settings, 1, len(acked) - 1), timeout=60)
         private_postgres.stop()
         tally.fault()

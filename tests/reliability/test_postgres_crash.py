@@ -38,7 +38,10 @@ async def test_postmaster_sigkilled_mid_batch_then_restarted_with_exact_totals(
     agg = None
     try:
         acked = await send_all(base_url(coll), auth, 6000, seed=33, batch=200)
-        agg = aggregator(settings, f"agg-crash-{uuid.uuid4().hex[:8]}", max_records=100).start()
+        # small transactions of 3 batches each (batches join while a backlog waits), so the kill falls between two
+        agg = aggregator(
+            settings, f"agg-crash-{uuid.uuid4().hex[:8]}", max_records=100, DX_AGGREGATOR_TRANSACTION_EVENTS="300"
+        ).start()
 
         async def midway() -> bool:
             return 1 <= await applied_count(settings) <= len(acked) - 1

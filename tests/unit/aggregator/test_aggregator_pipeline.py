@@ -1,5 +1,7 @@
 """The pipelined loop: batch n+1 is read while batch n's transaction runs, transactions stay in order, and a failed
-batch rewinds its partitions and the next batch's, which is never applied (so no later offset is stored)."""
+batch rewinds its partitions and the next batch's, which is never applied (so no later offset is stored). While a
+backlog waits, batches join one transaction (rollups folded once); a failure in it rewinds every batch it held; a
+batch with amendments ends it; live traffic (less than a full batch waiting) commits each batch."""
 
 import asyncio
 import time
@@ -21,22 +23,24 @@ TOPIC = "dx.events.v1"
 P0, P1 = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)
 
 
-def record(partition: int, offset: int) -> SimpleNamespace:
+def record(partition: int, offset: int, **extra: str) -> SimpleNamespace:
     value = orjson.dumps({
         "event_id": str(uuid.uuid4()), "indicator": "gov.level4_procedures_online", "unit": "14758",
         "observed_at": "2025-08-10T10:00:00+07:00", "numerator": 1, "denominator": 2, "source": "t",
-        "received_at": "2025-08-10T03:00:01Z",
+        "received_at": "2025-08-10T03:00:01Z", **extra,
     })  # fmt: skip
     return SimpleNamespace(topic=TOPIC, partition=partition, offset=offset, key=None, value=value)
 
 
 class FakeConsumer:
-    """Hands out scripted batches; `on_fetch[i]` runs when batch i is handed out; stops the loop when done."""
+    """Hands out scripted batches; `on_fetch[i]` runs when batch i is handed out; stops the loop when done.
+    `backlog[i]`: the events said to be waiting in each partition after batch i was handed out (none by default)."""
 
     def __init__(self, script: list[dict[TopicPartition, list[Any]]], stop: asyncio.Event) -> None:
         self.script, self.stop = list(script), stop
         self.fetched = 0
         self.on_fetch: dict[int, asyncio.Event] = {}
+        self.backlog: dict[int, int] = {}
         self.seeks: dict[TopicPartition, int] = {}
         self.commits: list[dict[TopicPartition, int]] = []
 
@@ -55,60 +59,138 @@ class FakeConsumer:
     def assignment(self) -> set[TopicPartition]:
         return {P0, P1}
 
-    def highwater(self, tp: TopicPartition) -> None:
-        return None
+    def paused(self) -> set[TopicPartition]:
+        return set()
+
+    def highwater(self, tp: TopicPartition) -> int:
+        return 1_000_000 + self.backlog.get(self.fetched - 1, 0)
+
+    def last_stable_offset(self, tp: TopicPartition) -> int:
+        return -1  # read_uncommitted: the high watermark counts
+
+    async def position(self, tp: TopicPartition) -> int:
+        return 1_000_000
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self.commits.append(offsets)
 
 
-class FakeApply:
-    """apply_batch stand-in: the first call waits until batch 2 has been fetched, then fails or succeeds."""
+class FakeTransactions:
+    """Stands in for apply.Transaction: records each transaction's batches and offsets; `fail_at` = (transaction,
+    batch) raises there; the first step waits for `gate` (set when batch 1 is read)."""
 
-    def __init__(self, gate: asyncio.Event, first_fails: bool) -> None:
-        self.gate, self.first_fails = gate, first_fails
-        self.calls: list[dict[int, int]] = []  # offsets of each transaction, in order
+    def __init__(self, gate: asyncio.Event | None, fail_at: tuple[int, int] | None = None) -> None:
+        self.gate, self.fail_at = gate, fail_at
+        self.opened: list[list[int]] = []  # rows of each batch, per transaction
+        self.calls: list[dict[int, int]] = []  # offsets of each committed transaction, in order
+        self.rolled_back = 0
         self.running = 0
 
-    async def __call__(
-        self, pool: Any, catalog: Any, hierarchy: Any, decoder: Any, batch: Staged, offsets: Offsets, refuse: Any = None
-    ) -> Applied:
-        assert self.running == 0, "two transactions at once"
-        self.running += 1
+    def __call__(self, pool: Any, catalog: Any, hierarchy: Any, decoder: Any) -> "FakeTransaction":
+        self.opened.append([])
+        return FakeTransaction(self, len(self.opened) - 1)
+
+
+class FakeTransaction:
+    def __init__(self, log: FakeTransactions, index: int) -> None:
+        self.log, self.index = log, index
+
+    async def add(self, batch: Staged) -> None:
+        log = self.log
+        assert log.running == 0, "two steps at once"
+        log.running += 1
         try:
-            self.calls.append(offsets.next_offsets)
-            if len(self.calls) == 1:
-                await self.gate.wait()
-                if self.first_fails:
-                    raise RuntimeError("injected")
-            return Applied(applied=batch.prepared.rows)
+            log.opened[self.index].append(batch.prepared.rows)
+            if log.gate is not None and (self.index, len(log.opened[self.index])) == (0, 1):
+                await log.gate.wait()
+            if log.fail_at == (self.index, len(log.opened[self.index]) - 1):
+                raise RuntimeError("injected")
         finally:
-            self.running -= 1
+            log.running -= 1
+
+    async def commit(self, offsets: Offsets, refuse: Any = None) -> Applied:
+        self.log.calls.append(offsets.next_offsets)
+        return Applied(applied=sum(self.log.opened[self.index]))
+
+    async def rollback(self) -> None:
+        self.log.rolled_back += 1
 
 
-async def run(settings: Any, catalog: Any, hierarchy: Any, monkeypatch: Any, first_fails: bool) -> tuple[Any, Any]:
+async def run(
+    settings: Any, catalog: Any, hierarchy: Any, monkeypatch: Any, script: list[dict[TopicPartition, list[Any]]],
+    fail_at: tuple[int, int] | None = None, backlog: dict[int, int] | None = None, gate_second_read: bool = True,
+) -> tuple[FakeConsumer, FakeTransactions]:  # fmt: skip
     stop = asyncio.Event()
-    script = [{P0: [record(0, 0), record(0, 1)]}, {P0: [record(0, 2)], P1: [record(1, 0)]}]
     consumer = FakeConsumer(script, stop)
-    gate = consumer.on_fetch[1] = asyncio.Event()  # batch 1 is read while batch 0's transaction waits
-    fake = FakeApply(gate, first_fails)
-    monkeypatch.setattr(consumer_module, "apply_batch", fake)
-    agg_settings = AggregatorSettings(**{**settings.model_dump(), "aggregator_retry_seconds": 0.01})
+    consumer.backlog = backlog or {}
+    gate = asyncio.Event() if gate_second_read else None  # batch 1 is read while batch 0's step waits
+    if gate is not None:
+        consumer.on_fetch[1] = gate
+    fake = FakeTransactions(gate, fail_at)
+    monkeypatch.setattr(consumer_module, "Transaction", fake)
+    agg_settings = AggregatorSettings(
+        **{**settings.model_dump(), "aggregator_retry_seconds": 0.01, "aggregator_max_records": 2}
+    )
     agg = Aggregator(agg_settings, catalog, hierarchy, None, consumer, SimpleNamespace(), AggregatorMetrics())
     agg.last_refresh = time.monotonic()  # no periodic refresh in this test
     await asyncio.wait_for(agg.run(stop), 10)
     return consumer, fake
 
 
+TWO_BATCHES = [{P0: [record(0, 0), record(0, 1)]}, {P0: [record(0, 2)], P1: [record(1, 0)]}]
+
+
 async def test_batches_are_applied_in_order_one_at_a_time(settings, catalog, hierarchy, monkeypatch):
-    consumer, fake = await run(settings, catalog, hierarchy, monkeypatch, first_fails=False)
-    assert fake.calls == [{0: 2}, {0: 3, 1: 1}]
+    consumer, fake = await run(settings, catalog, hierarchy, monkeypatch, list(TWO_BATCHES))
+    assert fake.calls == [{0: 2}, {0: 3, 1: 1}]  # nothing waiting after either batch: one transaction each
+    assert fake.opened == [[2], [2]]
     assert consumer.seeks == {}
     assert consumer.commits == [{P0: 2}, {P0: 3, P1: 1}]
 
 
 async def test_a_failed_batch_rewinds_itself_and_the_batch_read_during_it(settings, catalog, hierarchy, monkeypatch):
-    consumer, fake = await run(settings, catalog, hierarchy, monkeypatch, first_fails=True)
-    assert fake.calls == [{0: 2}]  # the batch read during the failed transaction was never applied
+    consumer, fake = await run(settings, catalog, hierarchy, monkeypatch, list(TWO_BATCHES), fail_at=(0, 0))
+    assert fake.calls == []  # the batch read during the failed transaction was never applied
+    assert fake.opened == [[2]] and fake.rolled_back == 1
     assert consumer.seeks == {P0: 0, P1: 0}  # both read again from their first offsets
     assert consumer.commits == []
+
+
+BACKLOG = [
+    {P0: [record(0, 0), record(0, 1)]},
+    {P0: [record(0, 2)], P1: [record(1, 0)]},
+    {P1: [record(1, 1), record(1, 2)]},
+]
+
+
+async def test_a_backlog_joins_batches_in_one_transaction(settings, catalog, hierarchy, monkeypatch):
+    # a full batch (2) or more waits after batches 0 and 1: both stay open; after batch 2 nothing does
+    consumer, fake = await run(
+        settings, catalog, hierarchy, monkeypatch, list(BACKLOG), backlog={0: 4, 1: 2}, gate_second_read=False
+    )
+    assert fake.opened == [[2, 2, 2]]
+    assert fake.calls == [{0: 3, 1: 3}]  # one commit, with the offsets after every batch it holds
+    assert consumer.commits == [{P0: 3, P1: 3}]
+    assert consumer.seeks == {}
+
+
+async def test_a_failure_in_a_joined_transaction_rewinds_every_batch_of_it(settings, catalog, hierarchy, monkeypatch):
+    consumer, fake = await run(
+        settings, catalog, hierarchy, monkeypatch, list(BACKLOG), fail_at=(0, 2), backlog={0: 4, 1: 2},
+        gate_second_read=False,
+    )  # fmt: skip
+    assert fake.opened == [[2, 2, 2]] and fake.rolled_back == 1
+    assert fake.calls == []  # nothing committed: the three batches are read again
+    assert consumer.seeks == {P0: 0, P1: 0}  # the first offsets of the whole transaction, not of its last batch
+    assert consumer.commits == []
+
+
+async def test_a_batch_with_amendments_ends_the_transaction(settings, catalog, hierarchy, monkeypatch):
+    amending = dict(BACKLOG[1])
+    amending[P0] = [record(0, 2, corrects=str(uuid.uuid4()))]
+    script = [BACKLOG[0], amending, BACKLOG[2]]
+    consumer, fake = await run(
+        settings, catalog, hierarchy, monkeypatch, script, backlog={0: 4, 1: 4, 2: 4}, gate_second_read=False
+    )
+    assert [len(t) for t in fake.opened] == [2, 1]  # batch 1 (with a correction) committed with batch 0
+    assert fake.calls == [{0: 3, 1: 1}, {1: 3}]
