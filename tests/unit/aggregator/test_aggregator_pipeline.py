@@ -189,7 +189,7 @@ async def test_a_batch_with_amendments_ends_the_transaction(settings, catalog, h
     amending = dict(BACKLOG[1])
     amending[P0] = [record(0, 2, corrects=str(uuid.uuid4()))]
     script = [BACKLOG[0], amending, BACKLOG[2]]
-    consumer, fake = await run(
+    _, fake = await run(
         settings, catalog, hierarchy, monkeypatch, script, backlog={0: 4, 1: 4, 2: 4}, gate_second_read=False
     )
     assert [len(t) for t in fake.opened] == [2, 1]  # batch 1 (with a correction) committed with batch 0

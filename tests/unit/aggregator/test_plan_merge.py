@@ -9,7 +9,7 @@ from typing import Any
 
 from bench.workload import generate
 from services.aggregator.decode import Decoder, Fact
-from services.aggregator.fold import Plan, Planner, merge_plan, plan_series, sums_by_series
+from services.aggregator.fold import Plan, Planner, SeriesSum, merge_plan, plan_series, sums_by_series
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.timeutil import local_date
@@ -25,11 +25,14 @@ def facts(catalog: Catalog, hierarchy: Hierarchy, count: int, seed: int) -> list
     return out
 
 
+def snapshot(s: SeriesSum) -> tuple[Any, ...]:
+    return (s.observed_at, s.event_id, s.latest_numerator, s.latest_denominator, s.latest_value)
+
+
 def comparable(plan: Plan) -> dict[str, Any]:
     return {
         "buckets": {k: asdict(b) for k, b in plan.buckets.items()},
-        "snapshots": {k: (s.observed_at, s.event_id, s.latest_numerator, s.latest_denominator, s.latest_value)
-                      for k, s in plan.snapshots.items()},  # fmt: skip
+        "snapshots": {k: snapshot(s) for k, s in plan.snapshots.items()},
         "daily": plan.daily,
         "current": plan.current,
         "late": plan.late,
