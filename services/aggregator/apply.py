@@ -69,6 +69,11 @@ class Transaction:
         self.batches = 0
         self.today: date | None = None
 
+    @property
+    def series_days(self) -> int:
+        """The (indicator, unit, day) values the commit will recompute so far (before the later days it reaches)."""
+        return len(self.todo.daily)
+
     async def add(self, batch: Staged) -> None:
         if self.amendments:
             raise RuntimeError("a batch added after one with amendments: commit first")

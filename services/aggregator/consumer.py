@@ -2,10 +2,10 @@
 
 Pipelined one deep: batch n+1 is fetched and prepared (decoded, staged and summed, in a worker process by default)
 while batch n is added to its transaction (PostgreSQL). A transaction commits with its batch unless a full batch
-more is waiting: then, up to `aggregator_transaction_events` events and `aggregator_transaction_seconds`, the next
-batches join it, so the rollup work of a backlog is done once per transaction rather than once per batch (the
-values are those of one big batch; bench/README.md has the figures). Live traffic never waits: a batch that leaves
-less than a full batch behind commits at once.
+more is waiting: then, within `aggregator_transaction_events`, `aggregator_transaction_series_days` and
+`aggregator_transaction_seconds`, the next batches join it, so the rollup work of a backlog is done once per
+transaction rather than once per batch (the values are those of one big batch; bench/README.md has the figures).
+Live traffic never waits: a batch that leaves less than a full batch behind commits at once.
 Steps still run strictly one after another, in order; when one fails, its whole transaction is rolled back, the
 batch read meanwhile is dropped unapplied, and every partition of both is rewound to its first offset in them, so no
 later offset is ever stored past a failure.
@@ -155,6 +155,7 @@ class Aggregator:
             return True
         if joined is not None and (
             joined.events + batch.staged.prepared.rows >= s.aggregator_transaction_events
+            or joined.tx.series_days + len(batch.staged.todo.daily) >= s.aggregator_transaction_series_days
             or time.monotonic() - joined.started >= s.aggregator_transaction_seconds
         ):
             return True

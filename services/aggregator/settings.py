@@ -9,12 +9,15 @@ class AggregatorSettings(Settings):
     aggregator_metrics_host: str = Field("127.0.0.1", description="address the /metrics endpoint binds")
     aggregator_max_records: int = Field(10000, gt=0, description="most events read and staged at a time (a batch)")
     aggregator_transaction_events: int = Field(
-        100_000,
+        500_000, gt=0, description="while a backlog waits, batches join one transaction up to this many events"
+    )
+    aggregator_transaction_series_days: int = Field(
+        30_000,
         gt=0,
-        description="while a backlog waits, batches join one transaction up to this many events (rollups done once)",
+        description="… and up to this many (indicator, unit, day) values to recompute (bounds the memory it holds)",
     )
     aggregator_transaction_seconds: float = Field(
-        5.0, gt=0, description="while a backlog waits, the longest a transaction stays open for further batches"
+        5.0, gt=0, description="… and for at most this long: values are at most this old while a backlog waits"
     )
     aggregator_decode_worker: bool = Field(
         True, description="decode batches in a worker process, beside the transactions (false: in-process)"

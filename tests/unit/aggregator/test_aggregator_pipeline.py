@@ -92,6 +92,8 @@ class FakeTransactions:
 
 
 class FakeTransaction:
+    series_days = 0
+
     def __init__(self, log: FakeTransactions, index: int) -> None:
         self.log, self.index = log, index
 

@@ -67,10 +67,15 @@ def test_planner_memo_gives_the_plan_from_scratch_on_every_batch_and_day(catalog
     assert planner.memo  # the memo was used
 
 
-def test_planner_memo_is_bounded(catalog, hierarchy):
+def test_planner_memo_keeps_only_todays_series_days_and_is_bounded(catalog, hierarchy):
     events, today = facts(catalog, hierarchy, 2000, 6), local_date(datetime.now(UTC))
-    planner = Planner(catalog, hierarchy, size=50)
     series = sums_by_series(events)
+    todays = [k for k in series if k[2] == today]
+    assert 50 < len(todays) < len(series)  # live traffic and history
+    planner = Planner(catalog, hierarchy)
     first = comparable(planner(series, today))
-    assert len(planner.memo) == len(series) > 50
-    assert comparable(planner(series, today)) == first  # cleared, then filled again: the same plan
+    assert sorted(k for k, _ in planner.memo) == sorted(todays)
+    small = Planner(catalog, hierarchy, size=50)
+    assert comparable(small(series, today)) == first
+    assert comparable(small(series, today)) == first  # cleared past its size, then filled again: the same plan
+    assert len(small.memo) == len(todays)
