@@ -34,7 +34,7 @@ from services.aggregator.apply import Refuse, Staged, Transaction, refresh_incre
 from services.aggregator.decode import Decoder, code_of
 from services.aggregator.fold import Planner
 from services.aggregator.metrics import AggregatorMetrics
-from services.aggregator.prepare import Part
+from services.aggregator.prepare import Part, Prepared
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.workers import Preparer
 from shared.adapters.kafka import group_id
@@ -59,6 +59,18 @@ class Batch:
     records: Records
     staged: Staged
     poison: list[tuple[Any, list[str]]]
+
+
+@dataclass
+class Read:
+    """One getmany's records and their preparation under way."""
+
+    records: Records
+    tps: list[TopicPartition]  # in partition order, as the parts
+    parts: list[Part]
+    now: datetime
+    prepared: "asyncio.Future[Prepared]"
+    generation: int  # Aggregator.generation when read: a rebalance since makes it stale
 
 
 @dataclass
@@ -107,25 +119,30 @@ class Aggregator:
         self.planner = Planner(catalog, hierarchy)
         self.in_flight: InFlight | None = None
         self.open: Open | None = None  # the transaction the next batch joins, if it stays open
+        self.generation = 0  # rebalances so far (drain)
         self.backoff = Backoff("batch transaction", log, cap=settings.aggregator_retry_seconds)
         self.failure: Exception | None = None
         self.finishing: asyncio.Task[None] | None = None  # the last commit's acks and Kafka commit (after it)
 
     async def run(self, stop: asyncio.Event) -> None:
-        s = self.settings
+        ahead: Read | None = None  # the next batch, read and handed to the preparer while this one is staged
         try:
             while not stop.is_set():
-                records = await self.consumer.getmany(
-                    timeout_ms=s.aggregator_batch_timeout_ms, max_records=s.aggregator_max_records
-                )
-                batch = await self.prepare(records) if records else None
-                if not await self.settle(batch):
+                current, ahead = ahead or await self.read(), None
+                if current is not None and await self.waiting() >= self.settings.aggregator_max_records:
+                    ahead = await self.read()  # a backlog: keep the preparer busy (it takes this right after current)
+                batch = await self.staged(current) if current is not None else None
+                if not await self.settle(batch, ahead):
+                    ahead = None
                     await asyncio.sleep(self.backoff.failed(self.failure or RuntimeError("batch failed")))
                     continue
                 if self.open is None:
                     await self.maybe_refresh()
+                if batch is not None and current is not None and current.generation != self.generation:
+                    batch = None  # read before a rebalance that sought its partitions back to the stored offsets
                 if batch is not None:
-                    self.launch(batch, commit=stop.is_set() or await self.commit_now(batch))
+                    more = ahead is not None or await self.waiting() >= self.settings.aggregator_max_records
+                    self.launch(batch, commit=stop.is_set() or self.commit_now(batch, more))
                 elif self.open is not None:  # nothing more came: commit what is open
                     self.launch(None, commit=True)
                 await self.update_lag()
@@ -134,32 +151,42 @@ class Aggregator:
             if self.open is not None:
                 self.launch(None, commit=True)
                 await self.settle(None)
+            if ahead is not None:  # read, never applied: its offsets were not stored, so it is read again
+                await asyncio.wait([ahead.prepared])
             if self.finishing is not None:
                 await self.finishing
 
-    async def prepare(self, records: Records) -> Batch:
-        """Decode, stage and sum every record (CPU work that overlaps the transaction in flight), then plan."""
-        now = datetime.now(UTC)
+    async def read(self) -> "Read | None":
+        """One getmany, handed to the preparer at once (decoded, staged and summed in the worker process while the
+        loop goes on)."""
+        s = self.settings
+        records = await self.consumer.getmany(
+            timeout_ms=s.aggregator_batch_timeout_ms, max_records=s.aggregator_max_records
+        )
+        if not records:
+            return None
         tps = sorted(records, key=lambda t: t.partition)
         parts = [Part(tp.partition, [r.offset for r in records[tp]], [r.value for r in records[tp]]) for tp in tps]
-        prepared = await self.preparer(parts)
-        poison = [(records[tps[p]][i], errors) for p, i, errors in prepared.poison]
-        staged = stage(prepared, parts, now, self.planner, self.today())
-        return Batch(records, staged, poison)
+        prepared = asyncio.ensure_future(self.preparer(parts))
+        return Read(records, tps, parts, datetime.now(UTC), prepared, self.generation)
 
-    async def commit_now(self, batch: Batch) -> bool:
-        """Whether the transaction commits with this batch: unless a full batch more is waiting (a backlog) and the
-        transaction is still within its size and age, it does; a batch with amendments always ends it."""
+    async def staged(self, read: "Read") -> Batch:
+        """The batch once prepared, with its plan (CPU work that overlaps the transaction in flight)."""
+        prepared = await read.prepared
+        poison = [(read.records[read.tps[p]][i], errors) for p, i, errors in prepared.poison]
+        return Batch(read.records, stage(prepared, read.parts, read.now, self.planner, self.today()), poison)
+
+    def commit_now(self, batch: Batch, more: bool) -> bool:
+        """Whether the transaction commits with this batch: unless a full batch `more` is waiting (a backlog) and
+        the transaction is still within its size and age, it does; a batch with amendments always ends it."""
         s, joined = self.settings, self.open
-        if batch.staged.prepared.amendments:
+        if batch.staged.prepared.amendments or not more:
             return True
-        if joined is not None and (
+        return joined is not None and (
             joined.events + batch.staged.prepared.rows >= s.aggregator_transaction_events
             or joined.tx.series_days + len(batch.staged.todo.daily) >= s.aggregator_transaction_series_days
             or time.monotonic() - joined.started >= s.aggregator_transaction_seconds
-        ):
-            return True
-        return await self.waiting() < s.aggregator_max_records
+        )
 
     async def waiting(self) -> int:
         """Events in the partitions being consumed that were not handed out yet, up to the last stable offset (the
@@ -190,10 +217,10 @@ class Aggregator:
         committed = asyncio.Event()
         self.in_flight = InFlight(joined, asyncio.create_task(self.step(joined, batch, commit, committed)), committed)
 
-    async def settle(self, next_batch: Batch | None) -> bool:
+    async def settle(self, next_batch: Batch | None, ahead: "Read | None" = None) -> bool:
         """Wait for the step in flight; if it failed, its whole transaction was rolled back: rewind every partition
-        of it and of `next_batch` to its first offset, drop both (the loop then waits as the shared failure policy
-        says, shared/adapters/retry.py, and never skips)."""
+        of it, of `next_batch` and of the batch read `ahead` to its first offset, drop them (the loop then waits as
+        the shared failure policy says, shared/adapters/retry.py, and never skips)."""
         flight, self.in_flight = self.in_flight, None
         if flight is None:
             return True
@@ -206,9 +233,11 @@ class Aggregator:
         if self.open is flight.open:
             self.open = None
         rewind = dict(flight.open.first)
-        if next_batch is not None:
-            for tp, records in next_batch.records.items():
-                rewind[tp] = min(records[0].offset, rewind.get(tp, records[0].offset))
+        for records in [b.records for b in (next_batch, ahead) if b is not None]:
+            for tp, recs in records.items():
+                rewind[tp] = min(recs[0].offset, rewind.get(tp, recs[0].offset))
+        if ahead is not None:
+            await asyncio.wait([ahead.prepared])  # its result is dropped
         for tp, offset in rewind.items():
             if tp in self.consumer.assignment():
                 self.consumer.seek(tp, offset)
@@ -219,6 +248,7 @@ class Aggregator:
         committed, so that the next owner of a revoked partition finds its offsets stored. If that commit fails, the
         partitions assigned next are sought to the stored offsets (SeekToStored; aiokafka's rebalances revoke and
         reassign every partition), so nothing is skipped."""
+        self.generation += 1  # batches read before now are stale: the partitions are sought to the stored offsets
         flight = self.in_flight
         if flight is not None:
             await flight.committed.wait()

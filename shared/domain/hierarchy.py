@@ -54,6 +54,7 @@ class Hierarchy:
         self._starts = [v.valid_from for v in self.versions]
         self._by_start = {v.valid_from: v for v in self.versions}
         self._heirs: dict[Node, Node | None] = {}
+        self.memo: dict[object, object] = {}  # pure results worked out from the versions (rollup.value_spec)
         for older, newer in zip(self.versions, self.versions[1:], strict=False):
             successors: dict[str, list[str]] = {}
             for code, olds in newer.predecessors.items():

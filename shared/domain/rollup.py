@@ -95,8 +95,26 @@ def as_of_day(hierarchy: Hierarchy, unit: str, today: date) -> date | None:
     return max(v.valid_to for v in past if v.valid_to) - timedelta(days=1) if past else None
 
 
+SPEC_MEMO_SIZE = 20_000
+
+
 def value_spec(hierarchy: Hierarchy, indicator: Indicator, unit: str, day: date) -> ValueSpec | None:
-    """The bounds of (indicator, unit) as of the end of `day`; None when nothing is computed there."""
+    """The bounds of (indicator, unit) as of the end of `day`; None when nothing is computed there. Memoised on the
+    hierarchy (immutable): planning a batch asks for the same specs many times (every predecessor's event plans
+    its heirs' chains), ~45 % of the aggregator's planning time before. Cleared past SPEC_MEMO_SIZE (~8 MB)."""
+    key = (indicator.code, indicator.reported_at, indicator.semantics, indicator.measure, unit, day)
+    memo = hierarchy.memo
+    try:
+        return memo[key]  # type: ignore[return-value]
+    except KeyError:
+        pass
+    if len(memo) > SPEC_MEMO_SIZE:
+        memo.clear()
+    spec = memo[key] = _value_spec(hierarchy, indicator, unit, day)
+    return spec
+
+
+def _value_spec(hierarchy: Hierarchy, indicator: Indicator, unit: str, day: date) -> ValueSpec | None:
     version: Version | None = hierarchy.version_at(day)
     found = version.units.get(unit) if version else None
     if version is None or found is None:
