@@ -41,6 +41,8 @@ class FakeConsumer:
         self.fetched = 0
         self.on_fetch: dict[int, asyncio.Event] = {}
         self.backlog: dict[int, int] = {}
+        self.rebalance_at: int | None = None  # getmany number during which a rebalance happens
+        self.listener: Any = None  # what the rebalance calls (Aggregator.drain)
         self.seeks: dict[TopicPartition, int] = {}
         self.commits: list[dict[TopicPartition, int]] = []
 
@@ -50,6 +52,8 @@ class FakeConsumer:
             return {}
         if self.fetched in self.on_fetch:
             self.on_fetch[self.fetched].set()
+        if self.fetched == self.rebalance_at:
+            await self.listener()
         self.fetched += 1
         return self.script.pop(0)
 
@@ -121,6 +125,7 @@ class FakeTransaction:
 async def run(
     settings: Any, catalog: Any, hierarchy: Any, monkeypatch: Any, script: list[dict[TopicPartition, list[Any]]],
     fail_at: tuple[int, int] | None = None, backlog: dict[int, int] | None = None, gate_second_read: bool = True,
+    rebalance_at: int | None = None,
 ) -> tuple[FakeConsumer, FakeTransactions]:  # fmt: skip
     stop = asyncio.Event()
     consumer = FakeConsumer(script, stop)
@@ -135,6 +140,7 @@ async def run(
     )
     agg = Aggregator(agg_settings, catalog, hierarchy, None, consumer, SimpleNamespace(), AggregatorMetrics())
     agg.last_refresh = time.monotonic()  # no periodic refresh in this test
+    consumer.rebalance_at, consumer.listener = rebalance_at, agg.drain
     await asyncio.wait_for(agg.run(stop), 10)
     return consumer, fake
 
@@ -196,3 +202,14 @@ async def test_a_batch_with_amendments_ends_the_transaction(settings, catalog, h
     )
     assert [len(t) for t in fake.opened] == [2, 1]  # batch 1 (with a correction) committed with batch 0
     assert fake.calls == [{0: 3, 1: 1}, {1: 3}]
+
+
+async def test_a_batch_read_before_a_rebalance_is_dropped(settings, catalog, hierarchy, monkeypatch):
+    # a backlog, so batch 1 is read ahead while batch 0 is prepared; the rebalance happens during that read: batch 0
+    # was read before it (its partitions are sought back to the stored offsets) and is never applied
+    _, fake = await run(
+        settings, catalog, hierarchy, monkeypatch, list(BACKLOG), backlog={0: 4, 1: 2}, gate_second_read=False,
+        rebalance_at=1,
+    )  # fmt: skip
+    assert fake.opened == [[2, 2]]  # batches 1 and 2, not batch 0
+    assert fake.calls == [{0: 3, 1: 3}]
