@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from services.aggregator import amend, sql, store
+from services.aggregator import amend, store
 from services.aggregator.decode import Decoder, Fact
 from services.aggregator.fold import Plan, Planner, SeriesDay, late_specs, merge_plan, plan, spec_as_of_today
 from services.aggregator.prepare import Part, Prepared, add_period, first_copies, latest_periods
@@ -83,7 +83,7 @@ class Transaction:
         self.today = batch.today
         if prepared.rows:
             if self.batches > 1:
-                await conn.execute("TRUNCATE agg_stage")  # the previous batch's rows (ON COMMIT DELETE ROWS)
+                await store.clear_stage(conn)  # the previous batch's rows
             new_ids = await store.insert_new_events(conn, prepared.copy, prepared.rows)
             if new_ids is None:
                 applied, received, todo, periods = prepared.rows, prepared.received, batch.todo, prepared.periods
@@ -196,8 +196,8 @@ async def refresh_increments(
     codes = [i.code for i in catalog.indicators if i.semantics is Semantics.INCREMENT]
     async with pool.acquire() as conn, conn.transaction():
         current = {}
-        for row in await conn.fetch(sql.INCREMENT_SERIES, codes):
-            spec = spec_as_of_today(catalog, hierarchy, row["indicator"], row["unit"], today)
+        for indicator, unit in await store.increment_series(conn, codes):
+            spec = spec_as_of_today(catalog, hierarchy, indicator, unit, today)
             if spec is not None:
                 current[(spec.indicator, spec.unit)] = spec
         changed = late_specs(

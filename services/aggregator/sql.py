@@ -1,6 +1,12 @@
 """The aggregator's SQL, in one place to read. Arrays come in through unnest; writes sort their keys."""
 
 # Times are staged as microseconds since the epoch (prepare.copy_line says why).
+CLEAR_STAGE = "TRUNCATE agg_stage"
+LOCK_ONE = "SELECT pg_advisory_xact_lock($1)"
+# The reference tables sync_tree rebuilds from the hierarchy.
+CLEAR_TABLE = {t: f"DELETE FROM {t}" for t in ("agg_unit_tree", "agg_unit_lineage", "agg_increment_sources",
+                                                "agg_rollup_pieces")}  # fmt: skip
+
 CREATE_STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS agg_stage (
     event_id uuid, indicator text, unit text, observed_us bigint, numerator bigint, denominator bigint,

@@ -48,6 +48,16 @@ async def prepare(conn: asyncpg.Connection) -> None:
     await conn.execute(sql.CREATE_STAGE)
 
 
+async def clear_stage(conn: asyncpg.Connection) -> None:
+    """Empty the staging table before the next batch of the same transaction (it empties itself at commit)."""
+    await conn.execute(sql.CLEAR_STAGE)
+
+
+async def increment_series(conn: asyncpg.Connection, codes: list[str]) -> list[tuple[str, str]]:
+    """Every (indicator, unit) with a current value of the increment indicators `codes`."""
+    return [(r["indicator"], r["unit"]) for r in await conn.fetch(sql.INCREMENT_SERIES, codes)]
+
+
 async def insert_new_events(conn: asyncpg.Connection, copy: bytes, rows: int) -> set[str] | None:
     """Stage the batch (`rows` rows of STAGE_COLUMNS in COPY text format) and insert the events never seen before;
     returns their identities (`identity_of`), or None when all were new; the copies not applied are recorded as
@@ -230,11 +240,11 @@ async def sync_tree(pool: asyncpg.Pool, hierarchy: Hierarchy) -> None:
         "agg_increment_sources": increment_rows(hierarchy),
     }
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key("agg_unit_tree", "sync"))
+        await conn.execute(sql.LOCK_ONE, lock_key("agg_unit_tree", "sync"))
         for table, rows in tables.items():
-            await conn.execute(f"DELETE FROM {table}")
+            await conn.execute(sql.CLEAR_TABLE[table])
             await conn.copy_records_to_table(table, records=rows)
-        await conn.execute("DELETE FROM agg_rollup_pieces")
+        await conn.execute(sql.CLEAR_TABLE["agg_rollup_pieces"])
         await conn.execute(sql.FLATTEN_PIECES)
 
 
