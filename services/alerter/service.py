@@ -198,6 +198,10 @@ class Alerter:
             self.metrics.firing.clear()
             self.metrics.held.set(0)
             return False
+        was_held = self.hold
+        self._update_hold()  # on every step, not only when something is reconciled: a hold that clears while
+        if was_held and not self.hold:  # nothing else wakes the leader (an hour-long reconcile interval) releases
+            full = True  # the alerts it kept back now
         pairs, self.queued = sorted(self.queued), set()
         if full or pairs:
             await self.reconcile(None if full else pairs)
