@@ -5,11 +5,9 @@ each other's data, topics or consumer-group rebalances.
 """
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Any
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
@@ -59,32 +57,8 @@ async def create_topics(settings: Settings, label: str = "") -> Settings:
     # `-`, not `.`: `dx.ingest.v1.<x>` is the ingest topic of source x (shared/contracts/topics.py)
     update: dict[str, str] = {f: f"{getattr(settings, f)}-{suffix}" for f in TOPIC_FIELDS}
     fresh = settings.model_copy(update={**update, "kafka_group_prefix": f"t{suffix}."})
-    await ensure_topics(fresh, topic_specs(fresh))
-    await wait_for_leaders(fresh)
+    await ensure_topics(fresh, topic_specs(fresh))  # returns once every new topic has its leaders
     return fresh
-
-
-async def wait_for_leaders(settings: Settings, timeout: float = 30.0) -> None:
-    """A topic just created may have no leader yet: first sends would be retried (and, in a benchmark, timed)."""
-    admin = AIOKafkaAdminClient(**client_kwargs(settings))
-    await admin.start()
-    try:
-        deadline = time.monotonic() + timeout
-        names = [getattr(settings, f) for f in TOPIC_FIELDS]
-        while time.monotonic() < deadline:
-            topics = await admin.describe_topics(names)
-            if len(topics) == len(names) and all(_led(t) for t in topics):
-                return
-            await asyncio.sleep(0.1)
-        raise TimeoutError(f"topics {names} have no leader after {timeout}s")
-    finally:
-        await admin.close()
-
-
-def _led(topic: dict[str, Any]) -> bool:
-    parts = topic.get("partitions") or []
-    led = all(p["error_code"] == 0 and p["leader"] >= 0 for p in parts)
-    return topic.get("error_code") == 0 and bool(parts) and led
 
 
 async def delete_topics(settings: Settings) -> None:

@@ -1,5 +1,7 @@
 """Kafka client settings made explicit (the client defaults are not at-least-once) and topic creation."""
 
+import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,10 +114,13 @@ def topic_drift(
     return problems
 
 
-async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> list[str]:
-    """Create missing topics and verify the existing ones; returns the names created now. Raises TopicsError when
-    the broker refuses a topic or an existing one drifted from its spec (aiokafka returns per-topic error codes
-    instead of raising, so each is read here)."""
+async def ensure_topics(
+    settings: Settings, specs: list[TopicSpec] | None = None, leader_timeout_s: float = 30.0
+) -> list[str]:
+    """Create missing topics and verify the existing ones; returns the names created now, once each has a leader on
+    every partition. Raises TopicsError when the broker refuses a topic, a new one has no leader in time, or an
+    existing one drifted from its spec (aiokafka returns per-topic error codes instead of raising, so each is read
+    here)."""
     specs = specs or topic_specs(settings)
     admin = AIOKafkaAdminClient(**client_kwargs(settings))
     await admin.start()
@@ -135,12 +140,34 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None
                 for message in [rest[0] if rest else ""]
                 if code not in (0, TOPIC_ALREADY_EXISTS)
             ]
+        if wanted and not problems:
+            problems += await _await_leaders(admin, [s.name for s in wanted], leader_timeout_s)
         problems += await _drift(admin, [s for s in specs if s.name in existing], settings.kafka_replication_factor)
         if problems:
             raise TopicsError(problems)
         return [s.name for s in wanted]
     finally:
         await admin.close()
+
+
+async def _await_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout_s: float) -> list[str]:
+    """CreateTopics answers once the controller has the topic; the broker may not lead its partitions yet, so a
+    consumer subscribing by pattern could miss it until its next metadata refresh and first sends are retried
+    (a test of the collector's ingest saw both on a loaded CI machine)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        led = {t["topic"] for t in await admin.describe_topics(names) if _led(t)}
+        if led >= set(names):
+            return []
+        if time.monotonic() > deadline:
+            return [f"{name}: no leader on every partition after {timeout_s:g} s" for name in names if name not in led]
+        await asyncio.sleep(0.1)
+
+
+def _led(topic: dict[str, Any]) -> bool:
+    parts = topic.get("partitions") or []
+    led = all(p["error_code"] == 0 and p["leader"] >= 0 for p in parts)
+    return topic.get("error_code") == 0 and bool(parts) and led
 
 
 async def _drift(admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication: int) -> list[str]:

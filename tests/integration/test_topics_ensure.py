@@ -95,3 +95,34 @@ async def _run_cli() -> int:
     import asyncio
 
     return await asyncio.to_thread(main, ["topics", "ensure"])
+
+
+async def test_new_topics_have_their_leaders_when_ensure_returns() -> None:
+    settings = Settings()
+    name = f"dx.test.leaders-{uuid.uuid4().hex[:8]}"
+    try:
+        assert await ensure_topics(settings, [TopicSpec(name, 6, {})]) == [name]
+        admin = AIOKafkaAdminClient(**client_kwargs(settings))
+        await admin.start()
+        try:
+            (topic,) = await admin.describe_topics([name])  # at once, no retry: ensure_topics waited
+        finally:
+            await admin.close()
+        assert len(topic["partitions"]) == 6
+        assert all(p["error_code"] == 0 and p["leader"] >= 0 for p in topic["partitions"])
+    finally:
+        await _delete(settings, name)
+
+
+class _LeaderlessAdmin:
+    """describe_topics as the broker answers while a new topic's partitions have no leader yet."""
+
+    async def describe_topics(self, names: list[str]) -> list[dict[str, object]]:
+        return [{"topic": n, "error_code": 0, "partitions": [{"error_code": 5, "leader": -1}]} for n in names]
+
+
+async def test_a_topic_without_leaders_is_a_named_problem_after_the_timeout() -> None:
+    from shared.adapters.kafka import _await_leaders
+
+    problems = await _await_leaders(_LeaderlessAdmin(), ["dx.a"], timeout_s=0.3)
+    assert problems == ["dx.a: no leader on every partition after 0.3 s"]

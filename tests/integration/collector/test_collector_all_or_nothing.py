@@ -21,6 +21,7 @@ from tests.integration.collector.support import (
     ratio_event,
     running_app,
 )
+from tests.support.env import eventually
 
 SINGLES = ["14758", "14761", "14764", "14767", "14770", "14773"]  # one event each: on other partitions too
 
@@ -35,6 +36,7 @@ async def small_batches() -> AsyncIterator[CollectorSettings]:
     try:
         resource = ConfigResource(ConfigResourceType.TOPIC, settings.topic_events, {"max.message.bytes": "1500"})
         await admin.alter_configs([resource])
+        await eventually(lambda: _limit_in_force(admin, settings.topic_events))  # the broker applies it later
     finally:
         await admin.close()
     try:
@@ -42,6 +44,13 @@ async def small_batches() -> AsyncIterator[CollectorSettings]:
     finally:
         await delete_topics(settings)
         await drop_database(base, db.pg_database)
+
+
+async def _limit_in_force(admin: AIOKafkaAdminClient, topic: str) -> bool:
+    """The broker answers DescribeConfigs from the metadata it has applied; a CI run once sent before it had."""
+    responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    configs = {c[0]: c[1] for response in responses for r in response.resources for c in r[4]}
+    return configs.get("max.message.bytes") == "1500"
 
 
 async def test_a_request_refused_on_one_partition_is_visible_on_none(small_batches: CollectorSettings) -> None:
