@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import IllegalStateError, KafkaError
+from aiokafka.errors import KafkaError
 
 from services.aggregator import store
 from services.aggregator.amend import Refusal
@@ -38,7 +38,7 @@ from services.aggregator.prepare import Part, Prepared
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.workers import Preparer
 from shared.adapters.kafka import group_id
-from shared.adapters.lag import record_position_lag
+from shared.adapters.lag import record_position_lag, unread
 from shared.adapters.retry import Backoff
 from shared.contracts.deadletter import deadletter_headers, deadletter_value
 from shared.contracts.rollups import rollup_key, rollup_value
@@ -193,19 +193,8 @@ class Aggregator:
         consumer reads committed records only; a caught-up partition may still show its transaction markers). A
         partition not fetched from yet counts as a full batch waiting: the transaction's age still bounds the wait."""
         total = 0
-        paused = self.consumer.paused()
-        for tp in self.consumer.assignment():
-            if tp in paused:  # stopped (rebalance.py) or waiting for its stored offset
-                continue
-            high, stable = self.consumer.highwater(tp), self.consumer.last_stable_offset(tp)
-            if high is None:
-                total += self.settings.aggregator_max_records
-                continue
-            end = stable if stable is not None and stable >= 0 else high  # -1: read_uncommitted
-            try:
-                total += max(0, end - await self.consumer.position(tp))
-            except (IllegalStateError, KafkaError):
-                continue
+        async for _, count in unread(self.consumer, skip=self.consumer.paused()):  # paused: rebalance.py
+            total += self.settings.aggregator_max_records if count is None else count
         return total
 
     def launch(self, batch: Batch | None, commit: bool) -> None:

@@ -35,6 +35,15 @@ class SeriesSum:
     latest_denominator: int | None
     latest_value: float | None
 
+    def take_if_later(
+        self, observed_at: datetime, event_id: str, numerator: int | None, denominator: int | None, value: float | None
+    ) -> None:
+        """The day's latest measures: the later `observed_at` wins, a tie the greater event_id (as in the
+        snapshot tables)."""
+        if (observed_at, event_id) > (self.observed_at, self.event_id):
+            self.observed_at, self.event_id = observed_at, event_id
+            self.latest_numerator, self.latest_denominator, self.latest_value = numerator, denominator, value
+
 
 @dataclass
 class Plan:
@@ -72,9 +81,7 @@ def add_fact(series: dict[SeriesDay, SeriesSum], e: Fact) -> None:
     s.numerator += e.numerator or 0
     s.denominator += e.denominator or 0
     s.events += 1
-    if e.observed_at > s.observed_at or (e.observed_at == s.observed_at and e.event_id > s.event_id):
-        s.observed_at, s.event_id = e.observed_at, e.event_id
-        s.latest_numerator, s.latest_denominator, s.latest_value = e.numerator, e.denominator, e.value
+    s.take_if_later(e.observed_at, e.event_id, e.numerator, e.denominator, e.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,10 +250,8 @@ def merge_plan(into: Plan, other: Plan) -> None:
         kept.numerator += snap.numerator
         kept.denominator += snap.denominator
         kept.events += snap.events
-        if (snap.observed_at, snap.event_id) > (kept.observed_at, kept.event_id):
-            kept.observed_at, kept.event_id = snap.observed_at, snap.event_id
-            kept.latest_numerator, kept.latest_denominator = snap.latest_numerator, snap.latest_denominator
-            kept.latest_value = snap.latest_value
+        kept.take_if_later(snap.observed_at, snap.event_id, snap.latest_numerator, snap.latest_denominator,
+                           snap.latest_value)  # fmt: skip
     for key, spec in other.daily.items():
         into.daily.setdefault(key, spec)
     into.current.update(other.current)

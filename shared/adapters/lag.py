@@ -12,7 +12,7 @@ the same in every deployment. Two ways to measure it:
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -31,18 +31,33 @@ def lag_gauge(registry: CollectorRegistry) -> Gauge:
     return Gauge(names.M_CONSUMER_LAG, "Messages not yet consumed by the group", LABELS, registry=registry)
 
 
-async def record_position_lag(gauge: Gauge, group: str, consumer: AIOKafkaConsumer) -> None:
-    """Lag of each partition assigned to `consumer`: high watermark − fetch position (never negative). A partition
-    revoked meanwhile (a rebalance) is skipped until the next call."""
+async def unread(
+    consumer: AIOKafkaConsumer, skip: Collection[TopicPartition] = ()
+) -> AsyncIterator[tuple[TopicPartition, int | None]]:
+    """Per partition assigned to `consumer` (except `skip`): records after its fetch position up to the last stable
+    offset (the high watermark when it reads uncommitted records), never negative; None while the partition was not
+    fetched from yet. A partition revoked meanwhile (a rebalance) is left out."""
     for tp in consumer.assignment():
-        high = consumer.highwater(tp)
-        if high is None:
+        if tp in skip:
             continue
+        high, stable = consumer.highwater(tp), consumer.last_stable_offset(tp)
+        if high is None:
+            yield tp, None
+            continue
+        end = stable if stable is not None and stable >= 0 else high  # -1: read_uncommitted
         try:
             position = await consumer.position(tp)
         except (IllegalStateError, KafkaError):
             continue
-        gauge.labels(group=group, topic=tp.topic, partition=str(tp.partition)).set(max(0, high - position))
+        yield tp, max(0, end - position)
+
+
+async def record_position_lag(gauge: Gauge, group: str, consumer: AIOKafkaConsumer) -> None:
+    """Lag of each partition assigned to `consumer` that was fetched from: `unread` records. A read_committed
+    consumer that caught up shows 0, not the transaction markers after its position."""
+    async for tp, lag in unread(consumer):
+        if lag is not None:
+            gauge.labels(group=group, topic=tp.topic, partition=str(tp.partition)).set(lag)
 
 
 def committed_lag(end: dict[TopicPartition, int], committed: dict[TopicPartition, int]) -> dict[TopicPartition, int]:

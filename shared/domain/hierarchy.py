@@ -14,9 +14,13 @@ from datetime import date
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shared.domain.catalog import LEVEL_DEPTH
 from shared.domain.lineage import LEAF_LEVEL, Node, Source, heir, read_lineage, window
+
+if TYPE_CHECKING:  # rollup builds on this module; only its types are named here
+    from shared.domain.rollup import SpecKey, ValueSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +58,7 @@ class Hierarchy:
         self._starts = [v.valid_from for v in self.versions]
         self._by_start = {v.valid_from: v for v in self.versions}
         self._heirs: dict[Node, Node | None] = {}
-        self.memo: dict[object, object] = {}  # pure results worked out from the versions (rollup.value_spec)
+        self.value_specs: dict[SpecKey, ValueSpec | None] = {}  # rollup.value_spec's memo: the versions never change
         for older, newer in zip(self.versions, self.versions[1:], strict=False):
             successors: dict[str, list[str]] = {}
             for code, olds in newer.predecessors.items():

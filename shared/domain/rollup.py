@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from shared.contracts.events import EARLIEST_OBSERVATION
-from shared.domain.catalog import Indicator, Measure, Semantics
+from shared.domain.catalog import Indicator, Level, Measure, Semantics
 from shared.domain.hierarchy import Hierarchy, Version
 from shared.domain.lineage import Node
 from shared.domain.timeutil import start_of_local_day
@@ -96,6 +96,7 @@ def as_of_day(hierarchy: Hierarchy, unit: str, today: date) -> date | None:
 
 
 SPEC_MEMO_SIZE = 20_000
+SpecKey = tuple[str, Level, Semantics, Measure, str, date]  # what of an indicator a spec depends on, unit, day
 
 
 def value_spec(hierarchy: Hierarchy, indicator: Indicator, unit: str, day: date) -> ValueSpec | None:
@@ -103,9 +104,9 @@ def value_spec(hierarchy: Hierarchy, indicator: Indicator, unit: str, day: date)
     hierarchy (immutable): planning a batch asks for the same specs many times (every predecessor's event plans
     its heirs' chains), ~45 % of the aggregator's planning time before. Cleared past SPEC_MEMO_SIZE (~8 MB)."""
     key = (indicator.code, indicator.reported_at, indicator.semantics, indicator.measure, unit, day)
-    memo = hierarchy.memo
+    memo = hierarchy.value_specs
     try:
-        return memo[key]  # type: ignore[return-value]
+        return memo[key]
     except KeyError:
         pass
     if len(memo) > SPEC_MEMO_SIZE:

@@ -20,7 +20,7 @@ def test_memoised_specs_equal_the_specs_from_scratch(catalog: Catalog, hierarchy
                 for _ in range(2):  # the second answer comes from the memo
                     assert value_spec(hierarchy, indicator, unit, day) == _value_spec(hierarchy, indicator, unit, day)
                     asked += 1
-    assert asked > 1000 and hierarchy.memo
+    assert asked > 1000 and hierarchy.value_specs
 
 
 def test_an_indicator_changed_under_the_same_code_is_not_answered_from_the_memo(catalog, hierarchy):
@@ -38,4 +38,4 @@ def test_the_memo_is_bounded(catalog, hierarchy, monkeypatch):
     share = catalog["gov.eid_users"]
     for n in range(400):
         value_spec(hierarchy, share, "14758", date(2025, 7, 1) + timedelta(days=n))
-    assert len(hierarchy.memo) <= 101
+    assert len(hierarchy.value_specs) <= 101
