@@ -13,7 +13,7 @@ from bench.alerting import full_evaluation, load_history
 from bench.ceilings import aggregator_ceiling, naive, produce
 from bench.chain import CommitWatch, Probes, latencies, paced_load, probe_ranks
 from bench.isolate import isolated
-from bench.workload import generate
+from bench.workload import AMENDMENT_SHARE, generate
 from dx.tokens import create_source_token
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
@@ -37,14 +37,15 @@ class Options:
     e2e_seconds: float
     e2e_per_request: int
     full_evals: int
+    amendments: float = AMENDMENT_SHARE  # share of the aggregator's events that correct or retract an earlier one
 
 
 async def throughput_run(
     opts: Options, settings: Settings, catalog: Catalog, hierarchy: Hierarchy, seed: int
 ) -> dict[str, Any]:
-    workload = generate(hierarchy, opts.events, seed)
+    workload = generate(hierarchy, opts.events, seed, amendments=opts.amendments)
     messages = workload.messages()
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"amendments": workload.amendments(), "events": len(workload.events)}
     async with isolated(settings, catalog, hierarchy) as iso:
         await produce(iso, iso.topic_events, messages[:WARM_UP])
         out["producer"] = await throughput.producer_ceiling(iso, messages[WARM_UP:])
@@ -55,7 +56,7 @@ async def throughput_run(
         bodies = generate(hierarchy, opts.collector_events, seed + 1000).bodies(opts.per_request)
         out["collector"] = await throughput.collector(iso, bodies, opts.per_request, opts.concurrency)
     if opts.scale_out:  # more events: the first process works alone until the group has rebalanced (~1 s)
-        workload = generate(hierarchy, opts.scale_out_events, seed + 2000)
+        workload = generate(hierarchy, opts.scale_out_events, seed + 2000, amendments=opts.amendments)
         messages = workload.messages()
         async with isolated(settings, catalog, hierarchy) as iso:
             await produce(iso, iso.topic_events, messages)

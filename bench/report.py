@@ -65,6 +65,11 @@ def figures(opts: Options, runs: list[dict[str, Any]], chain: ChainResult) -> di
         "aggregator_cpu_s_per_1000_events": med(
             [1000 * r["aggregator"].cpu_s / (r["aggregator"].events_per_s * r["aggregator"].wall_s) for r in runs]
         ),
+        "aggregator_workload": {  # what the aggregator's figures were measured on (bench/workload.py)
+            "events": med([r["events"] for r in runs if "events" in r]),
+            "amendments": med([r["amendments"] for r in runs if "amendments" in r]),
+            "amendment_share": opts.amendments,
+        },
         "runs": opts.runs,
         "samples": {k: [round(x, 1) for x in rates(k)] for k in SAMPLED},
         "e2e_segments": segs,
@@ -104,6 +109,9 @@ def table(result: dict[str, Any]) -> str:
         value = flat.get(key)
         shown = "-" if value is None else (f"{value:,.0f}" if unit == "events/s" else f"{value:.3g}")
         lines.append(f"{label:50} {shown:>12}  {unit:8} {mark}")
+    work = result["aggregator_workload"]
+    lines.append(f"aggregator workload: {work['events']:,.0f} events, {work['amendments']:,.0f} of them corrections "
+                 f"or retractions ({100 * work['amendment_share']:g} %)")  # fmt: skip
     lines.append(f"RSS MB per service: {result['rss_mb']}   totals exact: {result['totals_exact']}")
     lines.append(f"machine: {result['machine']}")
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from bench.machine import ROOT, describe
 from bench.phases import ChainResult, Options, chain_phase, throughput_run
 from bench.report import figures, table
 from bench.scale import scale_keys, scale_phase
+from bench.workload import AMENDMENT_SHARE
 from shared.domain.catalog import load_catalog
 from shared.domain.hierarchy import load_hierarchy
 from shared.settings import Settings
@@ -38,6 +39,8 @@ def parse(argv: list[str]) -> Options:
     p.add_argument("--history", action="store_true", help="also the history phase, 2021-01-01 until now")
     p.add_argument("--national", action="store_true", help="also the history phase on the synthetic national hierarchy")
     p.add_argument("--backfill-rows", type=int, default=0, help="also dx import of generated CSV and XLSX of N rows")
+    share = f"share of the aggregator's events that correct or retract an earlier one (default {AMENDMENT_SHARE})"
+    p.add_argument("--amendments", type=float, default=AMENDMENT_SHARE, help=share)
     p.add_argument("--e2e-seconds", type=float, help="seconds per end-to-end segment (default 20; quick 6)")
     a = p.parse_args(argv)
     global CHAIN_ONLY, SCALE
@@ -58,6 +61,7 @@ def parse(argv: list[str]) -> Options:
         e2e_seconds=a.e2e_seconds or (6.0 if quick else 20.0),
         e2e_per_request=100,
         full_evals=5,
+        amendments=a.amendments,
     )
 
 

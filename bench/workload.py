@@ -4,7 +4,10 @@ The mix follows the national picture (one event per survey answer or inspection,
 70 % increments (gov.satisfaction, gov.online_inspections: numerator 0/1 over 1), 30 % snapshots of the other
 commune indicators. Live observation times fall in the last 15 minutes of the current local day; a share of the
 events (`HISTORY_SHARE`) is history from before the 2025 reform (the communes in force on `HISTORY_DAYS`), so the
-aggregator works with lineage in force: carried values, later units recomputed (docs/lineage.md).
+aggregator works with lineage in force: carried values, later units recomputed (docs/lineage.md). A share of the
+events (`AMENDMENT_SHARE`, half corrections, half retractions) amends an earlier event of the stream, so the
+aggregator judges and undoes as it would for a source putting its figures right (docs/events-and-topics.md,
+"Corrections and retractions").
 """
 
 import random
@@ -30,6 +33,7 @@ COUNT_SNAPSHOT = "soc.communes_dx_completed"
 SOURCE = "bench"
 HISTORY_SHARE = 0.1
 HISTORY_DAYS = (date(2024, 12, 15), date(2025, 6, 15))  # one day in each version before the reform
+AMENDMENT_SHARE = 0.002  # one event in 500 corrects or retracts an earlier one
 
 Event = dict[str, Any]
 Totals = dict[str, tuple[int | None, int | None, Decimal | None]]  # indicator → province (num, den, value)
@@ -59,13 +63,29 @@ class Workload:
             sum(e.get("denominator", 0) for e in self.events),
         )
 
+    def in_force(self) -> list[Event]:
+        """The events that count once every amendment is applied: a correction in its original's place, neither a
+        retraction nor what it retracts."""
+        kept: dict[str, Event] = {}
+        for e in self.events:
+            amends = e.get("corrects") or e.get("retracts")
+            if amends is not None:
+                del kept[amends]  # the stream amends only events still in force (generate)
+            if "retracts" not in e:
+                kept[e["event_id"]] = e
+        return list(kept.values())
+
+    def amendments(self) -> int:
+        return sum(1 for e in self.events if "corrects" in e or "retracts" in e)
+
     def province_totals(self, hierarchy: Hierarchy, today: date) -> Totals:
-        """What current_values must hold at the province on `today`: ratio of sums of the increments in the 365-day
-        window; for snapshots, each commune in force's latest, else what its predecessors carry (lineage)."""
+        """What current_values must hold at the province on `today`, every amendment applied: ratio of sums of the
+        increments in the 365-day window; for snapshots, each commune in force's latest, else what its predecessors
+        carry (lineage)."""
         out: Totals = {}
         latest: dict[tuple[str, Node], Event] = {}
         first = today - timedelta(days=WINDOW_DAYS - 1)
-        for e in self.events:
+        for e in self.in_force():
             day = local_date(datetime.fromisoformat(e["observed_at"]))
             if e["indicator"] in dict(INCREMENTS):
                 if first <= day <= today:
@@ -93,18 +113,48 @@ class Workload:
 
 
 def generate(
-    hierarchy: Hierarchy, count: int, seed: int, now: datetime | None = None, history: float = HISTORY_SHARE
+    hierarchy: Hierarchy,
+    count: int,
+    seed: int,
+    now: datetime | None = None,
+    history: float = HISTORY_SHARE,
+    amendments: float = AMENDMENT_SHARE,
 ) -> Workload:
-    """`count` events: live traffic of today, a `history` share of them observed before the reform."""
+    """`count` events: live traffic of today, a `history` share of them observed before the reform, an `amendments`
+    share correcting or retracting an earlier event still in force."""
     now = now or datetime.now(UTC)
     rng = random.Random(seed + 1)
     past = [_history(hierarchy, seed + 7919 * (i + 1), day) for i, day in enumerate(HISTORY_DAYS)]  # own ids
-    events = []
+    events: list[Event] = []
+    amendable: list[int] = []  # positions of events in force that no amendment touched yet
     for event in stream(hierarchy, seed, now, count):
-        if rng.random() < history:
+        if amendable and rng.random() < amendments:
+            original = events[amendable.pop(rng.randrange(len(amendable)))]
+            event = _amendment(rng, original, correct=rng.random() < 0.5)
+        elif rng.random() < history:
             event = next(past[rng.randrange(len(past))])
+        if "retracts" not in event:
+            amendable.append(len(events))
         events.append(event)
     return Workload(events)
+
+
+def _amendment(rng: random.Random, original: Event, correct: bool) -> Event:
+    """A correction of `original` (its indicator, unit and observed_at, other measures) or its retraction; the
+    original's key, so the amendment follows it on the same partition."""
+    event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    head = {"event_id": event_id, "indicator": original["indicator"], "unit": original["unit"],
+            "observed_at": original["observed_at"]}  # fmt: skip
+    if not correct:
+        return {**head, "retracts": original["event_id"]}
+    if "value" in original:
+        measures: Event = {"value": 1.0 - original["value"]}
+    elif original["denominator"] == 1:  # an answer or an inspection, put the other way
+        measures = {"numerator": 1 - original["numerator"], "denominator": 1}
+    else:
+        denominator = rng.randint(100, 5000)
+        measures = {"numerator": rng.randint(0, denominator), "denominator": denominator}
+    return {**head, **measures, "corrects": original["event_id"]}
 
 
 def _history(hierarchy: Hierarchy, seed: int, day: date) -> Iterator[Event]:

@@ -55,8 +55,10 @@ class Transaction:
     transaction's; `commit` folds the merged plan once (buckets, snapshot days, period values, every daily and
     current value it touches), applies the amendments, stores the offsets and commits. While a backlog waits, the
     consumer adds several batches before committing, so the rollup work, which grows with the series a batch
-    touches and not with its events, is done once for all of them (bench/README.md). A batch with amendments must
-    be the last one: they are judged after its events and the fold."""
+    touches and not with its events, is done once for all of them (bench/README.md). The amendments of every batch
+    are judged at the commit, after the fold, in offset order: an original stored at a later offset of the same
+    partition (it follows its amendment in the log) counts as not applied yet (amend.judge), so a transaction of
+    several batches judges as its batches would one by one."""
 
     def __init__(self, pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy, decoder: Decoder) -> None:
         self.pool, self.catalog, self.hierarchy, self.decoder = pool, catalog, hierarchy, decoder
@@ -75,8 +77,6 @@ class Transaction:
         return len(self.todo.daily)
 
     async def add(self, batch: Staged) -> None:
-        if self.amendments:
-            raise RuntimeError("a batch added after one with amendments: commit first")
         conn = await self._open()
         prepared, result = batch.prepared, self.result
         self.batches += 1
@@ -102,7 +102,7 @@ class Transaction:
                 merge_plan(self.todo, todo)
                 for fact in periods.values():
                     add_period(self.periods, fact)
-        self.amendments = list(prepared.amendments)
+        self.amendments += prepared.amendments
 
     async def commit(self, offsets: Offsets, refuse: Refuse | None = None) -> Applied:
         """Fold, amend, store `offsets` and commit; `refuse` dead-letters the refused amendments first."""

@@ -178,9 +178,9 @@ class Aggregator:
 
     def commit_now(self, batch: Batch, more: bool) -> bool:
         """Whether the transaction commits with this batch: unless a full batch `more` is waiting (a backlog) and
-        the transaction is still within its size and age, it does; a batch with amendments always ends it."""
+        the transaction is still within its size and age, it does."""
         s, joined = self.settings, self.open
-        if batch.staged.prepared.amendments or not more:
+        if not more:
             return True
         return joined is not None and (
             joined.events + batch.staged.prepared.rows >= s.aggregator_transaction_events

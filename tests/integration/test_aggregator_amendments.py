@@ -123,6 +123,37 @@ async def test_the_amended_history_equals_the_history_without_the_wrong_events(i
     assert {r["reason"].split(":")[0] for r in reasons} == {"duplicate"}
 
 
+async def test_amendments_in_a_transaction_of_many_batches_judge_as_the_batches_would_one_by_one(
+    isolated, settings, catalog, hierarchy
+):
+    """The whole scenario waits in Kafka before the aggregator starts, so batches of 4 join transactions that hold
+    amendments and the originals they amend, and a correction that precedes its original on the partition."""
+    sent, in_force, _ = scenario()
+    late = event(SATISFACTION, "14845", "2026-11-03T09:00:00+07:00", 2, 5)
+    early = correction(late, numerator=1, denominator=5)  # before its original: refused, the original counts
+    await send(isolated, [early, *sent, late])
+    async with running(isolated, aggregator_max_records=4, aggregator_transaction_events=10_000):
+        await eventually(lambda: counted(isolated, len(sent) + 1, 1), timeout=60)
+    joined = await fetch(
+        isolated,
+        """
+        SELECT xmin::text AS tx, count(*) AS n, count(*) FILTER (WHERE corrects IS NOT NULL OR retracts IS NOT NULL)
+               AS amendments
+        FROM applied_events GROUP BY 1""",
+    )  # rows one transaction wrote share its xmin
+    assert any(r["n"] > 4 and r["amendments"] for r in joined), joined  # amendments joined a transaction of batches
+    async with sandbox(settings, catalog, hierarchy) as reference:
+        async with running(reference):
+            await send(reference, [*in_force, late])
+            await eventually(lambda: counted(reference, len(in_force) + 1, 0))
+        expected = await tables(reference)
+    found = await tables(isolated)
+    for name in TABLES:
+        assert found[name] == expected[name], name
+    reasons = await fetch(isolated, "SELECT event_id::text AS id, reason FROM event_refusals")
+    assert [(r["id"], r["reason"].split(":")[0]) for r in reasons] == [(early["event_id"], "unknown_original")]
+
+
 async def test_a_second_source_with_the_same_event_id_does_not_shadow_the_first(isolated):
     first = event(SATISFACTION, "14758", "2026-11-01T09:00:00+07:00", 3, 10)
     second = {**event(SATISFACTION, "14812", "2026-11-01T09:00:00+07:00", 5, 10), "event_id": first["event_id"],

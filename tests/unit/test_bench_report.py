@@ -45,6 +45,51 @@ def test_province_totals_add_increments_and_take_the_latest_snapshot_per_commune
     assert workload.sums() == (7, 18, 26)
 
 
+def test_province_totals_put_corrections_in_their_originals_place_and_leave_retracted_events_out(
+    hierarchy: Hierarchy,
+) -> None:
+    def event(i: int, indicator: str, unit: str, **fields: object) -> dict[str, object]:
+        return {"event_id": f"00000000-0000-4000-8000-{i:012d}", "indicator": indicator, "unit": unit,
+                "observed_at": "2026-11-27T08:00:00+07:00", **fields}  # fmt: skip
+
+    def of(i: int) -> str:
+        return f"00000000-0000-4000-8000-{i:012d}"
+
+    workload = Workload([
+        event(1, "gov.satisfaction", "14797", numerator=1, denominator=1),
+        event(2, "gov.satisfaction", "14812", numerator=0, denominator=1),
+        event(3, "gov.eid_users", "14797", numerator=5, denominator=10),
+        event(4, "gov.satisfaction", "14797", numerator=0, denominator=1, corrects=of(1)),
+        event(5, "gov.satisfaction", "14812", retracts=of(2)),
+        event(6, "gov.eid_users", "14797", numerator=7, denominator=10, corrects=of(3)),
+        event(7, "gov.eid_users", "14797", numerator=8, denominator=10, corrects=of(6)),  # a correction corrected
+    ])  # fmt: skip
+    assert [e["event_id"] for e in workload.in_force()] == [of(4), of(7)]
+    assert workload.province_totals(hierarchy, NOW.date()) == {
+        "gov.satisfaction": (0, 1, None),
+        "gov.eid_users": (8, 10, None),
+    }
+    assert workload.amendments() == 4
+    assert workload.sums() == (7, 1 + 5 + 7 + 8, 1 + 1 + 10 + 1 + 10 + 10)  # every row, as applied_events keeps them
+
+
+def test_the_workload_amends_earlier_events_in_force_on_their_own_key(hierarchy: Hierarchy) -> None:
+    workload = generate(hierarchy, 20_000, seed=3, now=NOW)
+    seen: dict[str, dict[str, object]] = {}
+    amended: set[str] = set()
+    for e in workload.events:
+        amends = e.get("corrects") or e.get("retracts")
+        if amends is not None:
+            original = seen[amends]  # earlier in the stream
+            assert "retracts" not in original and amends not in amended
+            assert (original["indicator"], original["unit"]) == (e["indicator"], e["unit"])  # the same key
+            amended.add(amends)
+        seen[e["event_id"]] = e
+    assert 20 < workload.amendments() < 60  # 0.2 % of 20,000
+    corrections = sum(1 for e in workload.events if "corrects" in e)
+    assert 0.3 < corrections / workload.amendments() < 0.7
+
+
 def test_the_workload_has_pre_reform_history_and_post_reform_traffic(hierarchy: Hierarchy) -> None:
     events = generate(hierarchy, 3000, seed=1, now=NOW).events
     days = {datetime.fromisoformat(e["observed_at"]).date() for e in events}
@@ -81,6 +126,7 @@ def test_summary_has_every_figure_of_the_issue_and_judges_the_targets() -> None:
         "producer": Measured(40_000.0), "collector": Measured(24_000.0, 70.0, 5.0, 0.5, 6.0),
         "aggregator": Measured(18_000.0, 75.0, 7.0, 0.0, 10.0), "ceiling": 70_000.0, "naive": 1_500.0,
         "aggregator_x2": Measured(27_000.0, 76.0), "totals_exact": True, "totals_exact_x2": True,
+        "events": 1000, "amendments": 2,
     }  # fmt: skip
     segment = {"events": 10, "e2e_p50_s": 0.1, "e2e_p99_s": 0.3, "e2e_max_s": 0.4, "probes": 5,
                "reaction_p50_s": 0.1, "reaction_p99_s": 0.5}  # fmt: skip
@@ -96,6 +142,8 @@ def test_summary_has_every_figure_of_the_issue_and_judges_the_targets() -> None:
     assert result["targets_met"]["aggregator_events_per_s"] is False
     assert result["targets_met"]["collector_events_per_s"] is True
     assert "MISSED" in table(result)
+    assert result["aggregator_workload"] == {"events": 1000, "amendments": 2, "amendment_share": 0.002}
+    assert "2 of them corrections or retractions (0.2 %)" in table(result)
 
 
 def test_history_events_have_ids_of_their_own(hierarchy: Hierarchy) -> None:
