@@ -46,9 +46,9 @@ async def bulk_apply(
             prepared = prepare(decoder, [part])
             if prepared.poison:
                 raise ValueError(f"bulk history holds invalid events: {prepared.poison[:3]}")
-            staged = stage(prepared, [part], now, planner, local_date(now))
+            staged = stage(prepared, now, planner, local_date(now))
             offsets = store.Offsets(GROUP, settings.topic_events, {0: start + len(values)})
-            await apply_batch(pool, catalog, hierarchy, decoder, staged, offsets)
+            await apply_batch(pool, catalog, hierarchy, staged, offsets)
             if on_batch is not None:
                 on_batch(len(values))
         await settle_increments(pool, catalog, hierarchy)

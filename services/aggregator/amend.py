@@ -17,13 +17,12 @@ from typing import Any
 
 import asyncpg
 
-from services.aggregator import sql, store
+from services.aggregator import amendments_store, store
 from services.aggregator.decode import Fact
-from services.aggregator.fold import Plan, SeriesDay, SeriesSum, add_fact, exact, plan_series
+from services.aggregator.fold import Plan, SeriesDay, SeriesSum, add_fact, plan_series
 from shared.domain.catalog import Catalog, Semantics
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.rollup import chain
-from shared.domain.timeutil import local_date, micros
 
 
 @dataclass(frozen=True)
@@ -49,26 +48,21 @@ async def judge(conn: asyncpg.Connection, amendments: Iterable[tuple[int, int, F
     out = Judged()
     for partition, offset, fact in amendments:
         assert fact.amends is not None
-        if await _is_applied(conn, fact):  # a replay or a resend: counted once
-            await _record(conn, partition, offset, fact, "duplicate: event_id: already applied")
+        if await amendments_store.is_applied(conn, fact.source, fact.event_id):  # a replay or a resend: counted once
+            await amendments_store.refuse(conn, partition, offset, fact, "duplicate: event_id: already applied")
             out.duplicates += 1
             continue
-        original = await conn.fetchrow(sql.AMENDED_EVENT, fact.source, fact.amends)
+        original = await amendments_store.original(conn, fact.source, fact.amends)
         if original is not None and original["kafka_partition"] == partition and original["kafka_offset"] > offset:
             original = None  # of this batch, but after the amendment on its partition: not applied before it
         error = await _missing(conn, fact) if original is None else mismatch(fact, original)
         if error is not None:
-            await _record(conn, partition, offset, fact, error)
+            await amendments_store.refuse(conn, partition, offset, fact, error)
             out.refused.append(Refusal(partition, offset, [error]))
             continue
-        await conn.execute(
-            sql.INSERT_AMENDMENT, fact.event_id, fact.indicator, fact.unit, fact.observed_at, fact.numerator,
-            fact.denominator, exact(fact.value), fact.source, fact.received_at, partition, offset, fact.period,
-            fact.corrects, fact.retracts, fact.operator,
-        )  # fmt: skip
-        await conn.execute(sql.MARK_REPLACED, fact.source, fact.amends, fact.event_id)
+        await amendments_store.accept(conn, partition, offset, fact)
         out.applied += 1
-        out.removed.append(fact_of_row(original))
+        out.removed.append(store.fact_of_row(original))
         if fact.corrects is not None:
             out.added.append(fact)
     return out
@@ -90,28 +84,11 @@ def mismatch(fact: Fact, original: Any) -> str | None:
 
 async def _missing(conn: asyncpg.Connection, fact: Fact) -> str:
     field_name = "corrects" if fact.corrects is not None else "retracts"
-    if await conn.fetchval(sql.APPLIED_ELSEWHERE, fact.amends, fact.source):
+    assert fact.amends is not None
+    if await amendments_store.applied_elsewhere(conn, fact.amends, fact.source):
         return (f"foreign_original: {field_name}: event {fact.amends} was sent by another source; only that source "
                 f"(or an operator with dx) may amend it")  # fmt: skip
     return f"unknown_original: {field_name}: no event {fact.amends} of source {fact.source} has been applied"
-
-
-async def _is_applied(conn: asyncpg.Connection, fact: Fact) -> bool:
-    return bool(await conn.fetchval(sql.IS_APPLIED, fact.source, fact.event_id))
-
-
-async def _record(conn: asyncpg.Connection, partition: int, offset: int, fact: Fact, reason: str) -> None:
-    await conn.execute(
-        sql.REFUSE, partition, offset, fact.source, fact.event_id, fact.indicator, fact.unit, reason, fact.received_at
-    )
-
-
-def fact_of_row(row: Any) -> Fact:
-    """An applied event's row as the fact it was applied from."""
-    value = None if row["value"] is None else float(row["value"])
-    return Fact(str(row["event_id"]), row["indicator"], row["unit"], row["observed_at"], row["numerator"],
-                row["denominator"], value, row["source"], row["received_at"], local_date(row["observed_at"]),
-                micros(row["observed_at"]), row["period"])  # fmt: skip
 
 
 def signed_series(removed: Iterable[Fact], added: Iterable[Fact]) -> dict[SeriesDay, SeriesSum]:
@@ -153,26 +130,3 @@ def effect(judged: Judged, catalog: Catalog, hierarchy: Hierarchy, today: date) 
                 place[(f.indicator, unit, f.day)] = i
     order = sorted(place.items(), key=lambda item: (item[1], item[0]))
     return Effect(work, order, snapshot_days, periods)
-
-
-async def write(conn: asyncpg.Connection, change: Effect) -> None:
-    """Buckets, snapshot days and period values of the effect (the values are recomputed by the caller)."""
-    await store.add_buckets(conn, change.plan.buckets)
-    if change.plan.buckets:
-        await conn.execute(sql.DROP_EMPTY_BUCKETS, *_keys(sorted(change.plan.buckets)))
-    for (indicator, unit, day), place in change.bucket_order:  # nearest the reporting unit first
-        if place == 0:
-            await conn.execute(sql.BUCKET_LAST_OF_EVENTS, indicator, unit, day)
-        else:
-            version_from = change.plan.daily[(indicator, unit, day)].version_from
-            await conn.execute(sql.BUCKET_LAST_OF_CHILDREN, indicator, unit, day, version_from)
-    if change.snapshot_days:
-        await conn.execute(sql.DROP_SNAPSHOT_DAYS, *_keys(change.snapshot_days))
-        await conn.execute(sql.RECOMPUTE_SNAPSHOT_DAYS, *_keys(change.snapshot_days))
-    if change.periods:
-        await conn.execute(sql.DROP_PERIOD_VALUES, *_keys(change.periods))
-        await conn.execute(sql.RECOMPUTE_PERIOD_VALUES, *_keys(change.periods))
-
-
-def _keys(keys: list[Any]) -> list[list[Any]]:
-    return [[k[i] for k in keys] for i in range(3)]

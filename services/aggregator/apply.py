@@ -8,10 +8,10 @@ from typing import Any
 
 import asyncpg
 
-from services.aggregator import amend, store
-from services.aggregator.decode import Decoder, Fact
+from services.aggregator import amend, amendments_store, store
+from services.aggregator.decode import Fact
 from services.aggregator.fold import Plan, Planner, SeriesDay, late_specs, merge_plan, plan, spec_as_of_today
-from services.aggregator.prepare import Part, Prepared, add_period, first_copies, latest_periods
+from services.aggregator.prepare import Prepared, add_period, latest_periods
 from services.aggregator.store import Offsets
 from shared.domain.catalog import Catalog, Semantics
 from shared.domain.hierarchy import Hierarchy
@@ -31,18 +31,16 @@ class Applied:
 @dataclass(frozen=True)
 class Staged:
     """A batch ready for its transaction: its COPY data and its plan if every event is new (the usual case), both
-    worked out before the transaction so that they overlap the previous one; its raw parts for the rare batch that
-    holds events applied before."""
+    worked out before the transaction so that they overlap the previous one."""
 
     prepared: Prepared
     todo: Plan
-    parts: list[Part]
     now: datetime
     today: date
 
 
-def stage(prepared: Prepared, parts: list[Part], now: datetime, planner: Planner, today: date) -> Staged:
-    return Staged(prepared, planner(prepared.series, today), parts, now, today)
+def stage(prepared: Prepared, now: datetime, planner: Planner, today: date) -> Staged:
+    return Staged(prepared, planner(prepared.series, today), now, today)
 
 
 Refuse = Callable[[list[amend.Refusal]], Awaitable[None]]
@@ -60,8 +58,8 @@ class Transaction:
     partition (it follows its amendment in the log) counts as not applied yet (amend.judge), so a transaction of
     several batches judges as its batches would one by one."""
 
-    def __init__(self, pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy, decoder: Decoder) -> None:
-        self.pool, self.catalog, self.hierarchy, self.decoder = pool, catalog, hierarchy, decoder
+    def __init__(self, pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy) -> None:
+        self.pool, self.catalog, self.hierarchy = pool, catalog, hierarchy
         self.conn: asyncpg.Connection | None = None
         self.tx: Any = None
         self.todo = Plan()
@@ -84,11 +82,10 @@ class Transaction:
         if prepared.rows:
             if self.batches > 1:
                 await store.clear_stage(conn)  # the previous batch's rows
-            new_ids = await store.insert_new_events(conn, prepared.copy, prepared.rows)
-            if new_ids is None:
+            new = await store.insert_new_events(conn, prepared.copy, prepared.rows)
+            if new is None:
                 applied, received, todo, periods = prepared.rows, prepared.received, batch.todo, prepared.periods
-            else:  # some were applied before: decode again here, keeping the first copy of each new event
-                new = first_copies(self.decoder, batch.parts, new_ids)
+            else:  # some were applied before: the plan of the events the insert kept
                 applied, received = len(new), dict(Counter(f.received_at for f in new))
                 todo = plan(new, self.catalog, self.hierarchy, batch.today)
                 periods = latest_periods(new)
@@ -152,13 +149,13 @@ class Transaction:
 
 
 async def apply_batch(
-    pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy, decoder: Decoder, batch: Staged, offsets: Offsets,
+    pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy, batch: Staged, offsets: Offsets,
     refuse: Refuse | None = None,
 ) -> Applied:  # fmt: skip
     """Insert the new events, fold them into buckets and values, apply the corrections and retractions, and store
     the offsets: all or nothing, in one transaction. `refuse` dead-letters the refused amendments before the
     offsets are stored."""
-    tx = Transaction(pool, catalog, hierarchy, decoder)
+    tx = Transaction(pool, catalog, hierarchy)
     try:
         await tx.add(batch)
     except BaseException:
@@ -173,7 +170,7 @@ async def _amend(
 ) -> None:  # fmt: skip
     judged = await amend.judge(conn, amendments)
     change = amend.effect(judged, catalog, hierarchy, today)
-    await amend.write(conn, change)
+    await amendments_store.write(conn, change)
     later = late_specs(await store.later_rows(conn, change.plan.late), catalog, hierarchy)
     changed = await _recompute(conn, catalog, {**later, **change.plan.daily}, change.plan.current, empty_is_null=True)
     latest = {(r["indicator"], r["unit"]): r for r in [*result.changed, *changed]}  # the amendments' rows win

@@ -115,7 +115,6 @@ class Aggregator:
         self.preparer = preparer or Preparer(
             Decoder(catalog, hierarchy), settings.catalog_path, settings.units_dir, in_worker=False
         )
-        self.decoder = self.preparer.decoder
         self.planner = Planner(catalog, hierarchy)
         self.in_flight: InFlight | None = None
         self.open: Open | None = None  # the transaction the next batch joins, if it stays open
@@ -174,7 +173,7 @@ class Aggregator:
         """The batch once prepared, with its plan (CPU work that overlaps the transaction in flight)."""
         prepared = await read.prepared
         poison = [(read.records[read.tps[p]][i], errors) for p, i, errors in prepared.poison]
-        return Batch(read.records, stage(prepared, read.parts, read.now, self.planner, self.today()), poison)
+        return Batch(read.records, stage(prepared, read.now, self.planner, self.today()), poison)
 
     def commit_now(self, batch: Batch, more: bool) -> bool:
         """Whether the transaction commits with this batch: unless a full batch `more` is waiting (a backlog) and
@@ -199,7 +198,7 @@ class Aggregator:
 
     def launch(self, batch: Batch | None, commit: bool) -> None:
         """Add `batch` to the open transaction (opened if none is) in a task, then commit it if `commit`."""
-        joined = self.open or Open(Transaction(self.pool, self.catalog, self.hierarchy, self.decoder), time.monotonic())
+        joined = self.open or Open(Transaction(self.pool, self.catalog, self.hierarchy), time.monotonic())
         self.open = None if commit else joined
         if batch is not None:
             joined.add(batch)

@@ -85,17 +85,6 @@ def located(
                 yield partition, offset, decoded
 
 
-def first_copies(decoder: Decoder, parts: list[Part], new_ids: set[str]) -> list[Fact]:
-    """The facts of the events in `new_ids`, each once: its first copy in offset order (as the insert kept)."""
-    out = []
-    for _, _, fact in located(decoder, parts, []):
-        identity = identity_of(fact)  # amendments were not staged: never among new_ids
-        if identity in new_ids:
-            new_ids.discard(identity)
-            out.append(fact)
-    return out
-
-
 def identity_of(fact: Fact) -> str:
     """An event's identity: its id is unique per source."""
     return f"{fact.source} {fact.event_id}"

@@ -33,6 +33,15 @@ SELECT count(*)::int AS n, CASE WHEN count(*) < $1 THEN array_agg(source || ' ' 
 FROM new
 """
 
+# The events of these identities (source, event_id), in offset order: a batch's new events when it held duplicates.
+EVENTS_BY_IDENTITY = """
+SELECT a.event_id, a.indicator, a.unit, a.observed_at, a.numerator, a.denominator, a.value, a.source, a.received_at,
+       a.period
+FROM unnest($1::text[], $2::uuid[]) AS k (source, event_id)
+JOIN applied_events a ON a.event_id = k.event_id AND a.source = k.source
+ORDER BY a.kafka_partition, a.kafka_offset
+"""
+
 # The staged copies that were not applied (duplicates of an applied event): into the audit of refusals.
 REFUSE_DUPLICATES = """
 INSERT INTO event_refusals (kafka_partition, kafka_offset, source, event_id, indicator, unit, reason, received_at)

@@ -22,6 +22,7 @@ from services.aggregator.fold import Bucket, SeriesDay, SeriesSum, exact
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.rollup import Computed, Sums, ValueSpec, compose, increment_rows, lineage_rows, tree_rows
+from shared.domain.timeutil import local_date, micros
 
 STAGE_COLUMNS = [
     "event_id", "indicator", "unit", "observed_us", "numerator", "denominator", "value",
@@ -58,16 +59,27 @@ async def increment_series(conn: asyncpg.Connection, codes: list[str]) -> list[t
     return [(r["indicator"], r["unit"]) for r in await conn.fetch(sql.INCREMENT_SERIES, codes)]
 
 
-async def insert_new_events(conn: asyncpg.Connection, copy: bytes, rows: int) -> set[str] | None:
+async def insert_new_events(conn: asyncpg.Connection, copy: bytes, rows: int) -> list[Fact] | None:
     """Stage the batch (`rows` rows of STAGE_COLUMNS in COPY text format) and insert the events never seen before;
-    returns their identities (`identity_of`), or None when all were new; the copies not applied are recorded as
+    None when all were new (the usual case: the batch's own plan stands), else the facts of the events inserted now,
+    read back in offset order (the first copy of each, as the insert kept); the copies not applied are recorded as
     refused duplicates."""
     await conn.copy_to_table("agg_stage", source=io.BytesIO(copy), columns=STAGE_COLUMNS, format="text")
     found = await conn.fetchrow(sql.INSERT_EVENTS, rows)
     if found["n"] == rows:
         return None
     await conn.execute(sql.REFUSE_DUPLICATES)
-    return set(found["ids"] or ())  # `source event_id` (identity_of); array_agg(no rows) is NULL
+    identities = [identity.split(" ", 1) for identity in found["ids"] or ()]  # array_agg(no rows) is NULL
+    new = await conn.fetch(sql.EVENTS_BY_IDENTITY, [s for s, _ in identities], [e for _, e in identities])
+    return [fact_of_row(row) for row in new]
+
+
+def fact_of_row(row: Any) -> Fact:
+    """An applied event's row as the fact it was applied from."""
+    value = None if row["value"] is None else float(row["value"])
+    return Fact(str(row["event_id"]), row["indicator"], row["unit"], row["observed_at"], row["numerator"],
+                row["denominator"], value, row["source"], row["received_at"], local_date(row["observed_at"]),
+                micros(row["observed_at"]), row["period"])  # fmt: skip
 
 
 async def add_buckets(conn: asyncpg.Connection, buckets: dict[SeriesDay, Bucket]) -> None:
@@ -76,7 +88,7 @@ async def add_buckets(conn: asyncpg.Connection, buckets: dict[SeriesDay, Bucket]
     keys = sorted(buckets)
     rows = [buckets[k] for k in keys]
     await conn.execute(
-        sql.ADD_BUCKETS, *_key_columns(keys), *_columns(rows, "numerator", "denominator", "events", "last_observed_at")
+        sql.ADD_BUCKETS, *key_columns(keys), *_columns(rows, "numerator", "denominator", "events", "last_observed_at")
     )
 
 
@@ -87,7 +99,7 @@ async def add_snapshot_days(conn: asyncpg.Connection, latest: dict[SeriesDay, Se
     rows = [latest[k] for k in keys]
     await conn.execute(
         sql.ADD_SNAPSHOT_DAYS,
-        *_key_columns(keys),
+        *key_columns(keys),
         *_columns(rows, "observed_at", "event_id", "latest_numerator", "latest_denominator"),
         [exact(r.latest_value) for r in rows],
     )
@@ -101,7 +113,7 @@ async def add_period_values(conn: asyncpg.Connection, latest: dict[tuple[str, st
     facts = [latest[k] for k in keys]
     await conn.execute(
         sql.ADD_PERIOD_VALUES,
-        *_key_columns(keys),
+        *key_columns(keys),
         *_columns(facts, "observed_at", "event_id"),
         [exact(f.value) for f in facts],
         *_columns(facts, "numerator", "denominator"),
@@ -113,7 +125,7 @@ async def later_rows(conn: asyncpg.Connection, late: dict[SeriesDay, date]) -> l
     if not late:
         return []
     keys = list(late)
-    rows = await conn.fetch(sql.LATER_ROWS, *_key_columns(keys), [late[k] for k in keys])
+    rows = await conn.fetch(sql.LATER_ROWS, *key_columns(keys), [late[k] for k in keys])
     return [(r["indicator"], r["unit"], r["day"]) for r in rows]
 
 
@@ -183,7 +195,7 @@ async def _upsert_daily(conn: asyncpg.Connection, values: dict[SeriesDay, Comput
     if keys:
         await conn.execute(
             sql.UPSERT_DAILY,
-            *_key_columns(keys),
+            *key_columns(keys),
             *_columns([values[k] for k in keys], "value", "numerator", "denominator", "coverage"),
         )
 
@@ -248,7 +260,7 @@ async def sync_tree(pool: asyncpg.Pool, hierarchy: Hierarchy) -> None:
         await conn.execute(sql.FLATTEN_PIECES)
 
 
-def _key_columns(keys: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+def key_columns(keys: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
     """The keys' parts as one array each (indicator, unit, day or period), for unnest()."""
     return [list(part) for part in zip(*keys, strict=True)] if keys else []
 

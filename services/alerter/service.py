@@ -158,7 +158,7 @@ class Alerter:
         """One fenced step of the alert state (None: not the leader)."""
         self._update_hold()
         async with self.pool.acquire() as conn:
-            plan = await store.reconcile(conn, self.holder, pairs, self.decide, self.sink.send)
+            plan = await self._fenced_step(conn, pairs)
             if plan is not None:
                 for t in plan.transitions:
                     log.info("alert %s %s → %s %s", t.alert.alertname, t.from_state, t.to_state, t.alert.labels)
@@ -167,6 +167,17 @@ class Alerter:
                 for (name, severity), n in counts.items():
                     self.metrics.firing.labels(name, severity).set(n)
         return plan
+
+    async def _fenced_step(self, conn: asyncpg.Connection, pairs: list[Pair] | None) -> Plan | None:
+        """Read, decide, store and send under the lease, in one transaction; None when another holds it."""
+        async with store.fenced(conn, self.holder) as leader:
+            if not leader:
+                return None
+            plan = self.decide(await store.read_status(conn, pairs), await store.active_alerts(conn, pairs))
+            await store.save_plan(conn, plan)
+            if plan.sends:
+                await self.sink.send(plan.sends)
+            return plan
 
     async def publish_outbox(self) -> None:
         """Publish recorded transitions to dx.alerts.v1 (key = fingerprint), then mark them published."""

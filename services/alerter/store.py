@@ -1,6 +1,7 @@
 """PostgreSQL access of the alerter: bulk history loading, target_status, the leader lease, alert state."""
 
-from collections.abc import Awaitable, Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -160,31 +161,27 @@ def _tracked(r: asyncpg.Record) -> Tracked:
                    r["starts_at"], r["ends_at"], r["last_sent_at"], r["cleared_since"])  # fmt: skip
 
 
-Decide = Callable[[list[TargetRow], dict[str, Tracked]], Plan]
-Send = Callable[[list[Tracked]], Awaitable[None]]
-
-
-async def reconcile(
-    conn: asyncpg.Connection, holder: str, pairs: Sequence[Pair] | None, decide: Decide, send: Send
-) -> Plan | None:
-    """One fenced step of the alert state: only under the lease (row locked FOR SHARE, so no new leader can take
-    it until this commits); Alertmanager is called before the commit, so a failed send changes nothing."""
+@contextlib.asynccontextmanager
+async def fenced(conn: asyncpg.Connection, holder: str) -> AsyncIterator[bool]:
+    """A transaction in which `holder` holds the lease (True) or not (False): the lease row is locked FOR SHARE, so
+    no new leader can take it until this commits. Whatever is sent from inside (Alertmanager) is sent before the
+    commit, so a failed send (an exception) changes nothing."""
     async with conn.transaction():
-        if not await conn.fetchval(
+        yield bool(await conn.fetchval(
             "SELECT true FROM alerter_lease WHERE name = $1 AND holder = $2 AND expires_at > now() FOR SHARE",
             LEASE, holder,
-        ):  # fmt: skip
-            return None
-        scope, args = ("", []) if pairs is None else (f" AND {_SCOPE}", list(_split(pairs)))
-        active = await conn.fetch(f"SELECT * FROM alerts WHERE state IN ('pending', 'firing'){scope}", *args)
-        plan = decide(await read_status(conn, pairs), {r["fingerprint"]: _tracked(r) for r in active})
-        await _store(conn, plan)
-        if plan.sends:
-            await send(plan.sends)
-        return plan
+        ))  # fmt: skip
 
 
-async def _store(conn: asyncpg.Connection, plan: Plan) -> None:
+async def active_alerts(conn: asyncpg.Connection, pairs: Sequence[Pair] | None) -> dict[str, Tracked]:
+    """The pending and firing alerts, of these (indicator, unit) pairs or all, by fingerprint."""
+    scope, args = ("", []) if pairs is None else (f" AND {_SCOPE}", list(_split(pairs)))
+    active = await conn.fetch(f"SELECT * FROM alerts WHERE state IN ('pending', 'firing'){scope}", *args)
+    return {r["fingerprint"]: _tracked(r) for r in active}
+
+
+async def save_plan(conn: asyncpg.Connection, plan: Plan) -> None:
+    """The alerts a step changed and its transitions (alert_history, published to dx.alerts.v1 later)."""
     await conn.executemany(
         """INSERT INTO alerts (fingerprint, alertname, indicator, unit, milestone, labels, annotations, state,
                                active_since, starts_at, ends_at, last_sent_at, cleared_since, updated_at)

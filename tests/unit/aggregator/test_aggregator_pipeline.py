@@ -90,7 +90,7 @@ class FakeTransactions:
         self.rolled_back = 0
         self.running = 0
 
-    def __call__(self, pool: Any, catalog: Any, hierarchy: Any, decoder: Any) -> "FakeTransaction":
+    def __call__(self, pool: Any, catalog: Any, hierarchy: Any) -> "FakeTransaction":
         self.opened.append([])
         return FakeTransaction(self, len(self.opened) - 1)
 
