@@ -82,12 +82,17 @@ class Open:
     first: dict[TopicPartition, int] = field(default_factory=dict)  # each partition's first offset in it
     next: dict[TopicPartition, int] = field(default_factory=dict)  # each partition's next offset after it
     events: int = 0
+    amendments: dict[tuple[int, int], Any] = field(default_factory=dict)  # (partition, offset) → record, to refuse
 
     def add(self, batch: Batch) -> None:
         for tp, records in batch.records.items():
             self.first.setdefault(tp, records[0].offset)
             self.next[tp] = records[-1].offset + 1
         self.events += batch.staged.prepared.rows
+        if batch.staged.prepared.amendments:  # judged at the commit, whichever batch of the transaction held them
+            by_offset = {tp.partition: {r.offset: r for r in records} for tp, records in batch.records.items()}
+            for partition, offset, _ in batch.staged.prepared.amendments:
+                self.amendments[(partition, offset)] = by_offset[partition][offset]
 
 
 @dataclass
@@ -260,7 +265,7 @@ class Aggregator:
                 group_id(self.settings, self.settings.aggregator_group), self.settings.topic_events,
                 {tp.partition: offset for tp, offset in joined.next.items()},
             )  # fmt: skip
-            result = await joined.tx.commit(offsets, self.refuser(batch) if batch is not None else None)
+            result = await joined.tx.commit(offsets, self.refuser(joined, batch))
         except BaseException:
             if self.open is joined:
                 self.open = None
@@ -308,13 +313,14 @@ class Aggregator:
         for _, errors in poison:
             self.metrics.deadlettered.labels(reason=code_of(errors)).inc()
 
-    def refuser(self, batch: Batch) -> Refuse:
-        """Dead-letters the batch's refused corrections and retractions (inside its transaction, before the offsets
-        move past them; a failed transaction replays them, so a dead letter may repeat, as for poison)."""
-        by_place = {(tp.partition, r.offset): r for tp, records in batch.records.items() for r in records}
+    def refuser(self, joined: Open, batch: Batch | None) -> Refuse:
+        """Dead-letters the transaction's refused corrections and retractions, of any of its batches (inside it,
+        before the offsets move past them; a failed transaction replays them, so a dead letter may repeat, as for
+        poison)."""
+        now = batch.staged.now if batch is not None else datetime.now(UTC)
 
         async def refuse(refused: list[Refusal]) -> None:
-            await self.deadletter([(by_place[(r.partition, r.offset)], r.errors) for r in refused], batch.staged.now)
+            await self.deadletter([(joined.amendments[(r.partition, r.offset)], r.errors) for r in refused], now)
 
         return refuse
 

@@ -152,6 +152,9 @@ async def test_amendments_in_a_transaction_of_many_batches_judge_as_the_batches_
         assert found[name] == expected[name], name
     reasons = await fetch(isolated, "SELECT event_id::text AS id, reason FROM event_refusals")
     assert [(r["id"], r["reason"].split(":")[0]) for r in reasons] == [(early["event_id"], "unknown_original")]
+    (letter,) = [orjson.loads(r.value) for r in await _read_all(isolated, isolated.topic_deadletter, 1)]
+    assert orjson.loads(letter["original"])["event_id"] == early["event_id"]  # from the transaction's first batch
+    assert letter["reason"].startswith("unknown_original")
 
 
 async def test_a_second_source_with_the_same_event_id_does_not_shadow_the_first(isolated):

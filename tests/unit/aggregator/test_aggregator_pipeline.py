@@ -13,6 +13,7 @@ import orjson
 from aiokafka import TopicPartition
 
 from services.aggregator import consumer as consumer_module
+from services.aggregator.amend import Refusal
 from services.aggregator.apply import Applied, Staged
 from services.aggregator.consumer import Aggregator
 from services.aggregator.metrics import AggregatorMetrics
@@ -89,6 +90,7 @@ class FakeTransactions:
         self.calls: list[dict[int, int]] = []  # offsets of each committed transaction, in order
         self.rolled_back = 0
         self.running = 0
+        self.amendments: list[list[tuple[int, int]]] = []  # (partition, offset) of each transaction's amendments
 
     def __call__(self, pool: Any, catalog: Any, hierarchy: Any) -> "FakeTransaction":
         self.opened.append([])
@@ -107,6 +109,9 @@ class FakeTransaction:
         log.running += 1
         try:
             log.opened[self.index].append(batch.prepared.rows)
+            while len(log.amendments) <= self.index:
+                log.amendments.append([])
+            log.amendments[self.index] += [(p, o) for p, o, _ in batch.prepared.amendments]
             if log.gate is not None and (self.index, len(log.opened[self.index])) == (0, 1):
                 await log.gate.wait()
             if log.fail_at == (self.index, len(log.opened[self.index]) - 1):
@@ -115,6 +120,9 @@ class FakeTransaction:
             log.running -= 1
 
     async def commit(self, offsets: Offsets, refuse: Any = None) -> Applied:
+        amended = self.log.amendments[self.index] if self.index < len(self.log.amendments) else []
+        if amended:  # refused, all of them: dead-lettered from whichever batch they came
+            await refuse([Refusal(p, o, ["unknown_original: test"]) for p, o in amended])
         self.log.calls.append(offsets.next_offsets)
         return Applied(applied=sum(self.log.opened[self.index]))
 
@@ -125,7 +133,7 @@ class FakeTransaction:
 async def run(
     settings: Any, catalog: Any, hierarchy: Any, monkeypatch: Any, script: list[dict[TopicPartition, list[Any]]],
     fail_at: tuple[int, int] | None = None, backlog: dict[int, int] | None = None, gate_second_read: bool = True,
-    rebalance_at: int | None = None,
+    rebalance_at: int | None = None, letters: list[tuple[Any, list[str]]] | None = None,
 ) -> tuple[FakeConsumer, FakeTransactions]:  # fmt: skip
     stop = asyncio.Event()
     consumer = FakeConsumer(script, stop)
@@ -140,6 +148,11 @@ async def run(
     )
     agg = Aggregator(agg_settings, catalog, hierarchy, None, consumer, SimpleNamespace(), AggregatorMetrics())
     agg.last_refresh = time.monotonic()  # no periodic refresh in this test
+
+    async def deadletter(bad: list[tuple[Any, list[str]]], now: Any) -> None:
+        (letters if letters is not None else []).extend(bad)
+
+    agg.deadletter = deadletter  # type: ignore[method-assign,assignment]
     consumer.rebalance_at, consumer.listener = rebalance_at, agg.drain
     await asyncio.wait_for(agg.run(stop), 10)
     return consumer, fake
@@ -199,11 +212,15 @@ async def test_a_batch_with_amendments_joins_the_transaction_like_any_other(sett
     amending = dict(BACKLOG[1])
     amending[P0] = [record(0, 2, corrects=str(uuid.uuid4()))]
     script = [BACKLOG[0], amending, BACKLOG[2]]
+    letters: list[tuple[Any, list[str]]] = []
     _, fake = await run(
-        settings, catalog, hierarchy, monkeypatch, script, backlog={0: 4, 1: 4, 2: 4}, gate_second_read=False
-    )
+        settings, catalog, hierarchy, monkeypatch, script, backlog={0: 4, 1: 4, 2: 4}, gate_second_read=False,
+        letters=letters,
+    )  # fmt: skip
     assert [len(t) for t in fake.opened] == [3]  # before, batch 1 (with a correction) ended the transaction
     assert fake.calls == [{0: 3, 1: 3}]
+    # refused at the commit, after batch 2 joined: its record is found in batch 1
+    assert [(r.partition, r.offset, errors) for r, errors in letters] == [(0, 2, ["unknown_original: test"])]
 
 
 async def test_a_batch_read_before_a_rebalance_is_dropped(settings, catalog, hierarchy, monkeypatch):
