@@ -38,14 +38,17 @@ def alerter(settings: Settings, alertmanager_url: str) -> ServiceProcess:
     return ServiceProcess("alerter", settings, f"http://127.0.0.1:{port}/metrics", env, log_dir=LOG_DIR)
 
 
-async def counter(client: httpx.AsyncClient, service: ServiceProcess, name: str) -> float:
-    """The value of an unlabelled counter on the service's /metrics (0 when not exported yet)."""
+async def counters(client: httpx.AsyncClient, service: ServiceProcess, *names: str) -> list[float]:
+    """The values of unlabelled counters on the service's /metrics (0 when not exported yet), from one scrape: the
+    measured service renders /metrics for every sample, so samples cost it as little as they can."""
     url = service.ready_url.rsplit("/", 1)[0] + "/metrics"
     text = (await client.get(url)).text
+    found = dict.fromkeys(names, 0.0)
     for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return 0.0
+        name, _, rest = line.partition(" ")
+        if name in found:
+            found[name] = float(rest.split()[0])
+    return [found[name] for name in names]
 
 
 async def fake_alertmanager() -> tuple[asyncio.Server, str]:

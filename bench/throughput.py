@@ -52,8 +52,8 @@ async def aggregator(settings: Settings, count: int, processes: int = 1, timeout
             first_all: tuple[float, float, float] | None = None  # … any / every process at work
             deadline = time.perf_counter() + timeout
             while True:
-                taken = [await so_far(client, s, TAKEN) for s in services]
-                applied, now = sum([await so_far(client, s, APPLIED) for s in services]), time.perf_counter()
+                scraped = [await so_far(client, s) for s in services]
+                taken, applied, now = [t for t, _ in scraped], sum(a for _, a in scraped), time.perf_counter()
                 sample = (now, sum(taken), sum(s.cpu() for s in services))
                 first_any = first_any or (sample if any(taken) else None)
                 first_all = first_all or (sample if all(taken) else None)
@@ -73,14 +73,15 @@ async def aggregator(settings: Settings, count: int, processes: int = 1, timeout
             s.stop()
 
 
-async def so_far(client: httpx.AsyncClient, service: ServiceProcess, name: str) -> float:
-    """A counter of the service (APPLIED, TAKEN); 0 while its HTTP server is not up yet."""
+async def so_far(client: httpx.AsyncClient, service: ServiceProcess) -> tuple[float, float]:
+    """The service's (TAKEN, APPLIED) counters; zeros while its HTTP server is not up yet."""
     if service.proc is not None and service.proc.poll() is not None:
         raise RuntimeError(f"aggregator exited:\n{service.log_tail()}")
     try:
-        return await stack.counter(client, service, name)
+        taken, applied = await stack.counters(client, service, TAKEN, APPLIED)
     except httpx.TransportError:
-        return 0.0
+        return 0.0, 0.0
+    return taken, applied
 
 
 async def totals_exact(settings: Settings, workload: Workload, hierarchy: Hierarchy) -> bool:

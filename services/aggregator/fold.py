@@ -8,7 +8,7 @@ from decimal import Decimal
 from services.aggregator.decode import Fact
 from shared.domain.catalog import Catalog, Semantics
 from shared.domain.hierarchy import Hierarchy
-from shared.domain.rollup import FOREVER, ValueSpec, affected_until, as_of_day, chain, value_spec
+from shared.domain.rollup import FOREVER, ValueSpec, affected_until, as_of_day, chain, reach, value_spec
 
 SeriesDay = tuple[str, str, date]
 
@@ -201,7 +201,7 @@ def _plan_heir(
         _plan_current(result, catalog, hierarchy, code, unit, today, heir_from, spec.is_leaf)
         if heir_from <= today:
             result.daily.setdefault((code, unit, heir_from), spec)
-        until = min(affected_until(replace(spec, day=day)), version.valid_to or FOREVER)
+        until = min(reach(day, spec.increment), version.valid_to or FOREVER)
         after = heir_from - timedelta(days=1)
         if after < today and after < until:
             result.late[(code, unit, after)] = max(until, result.late.get((code, unit, after), until))

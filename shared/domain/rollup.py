@@ -82,17 +82,35 @@ def rolls_up(indicator: Indicator) -> bool:
     return indicator.measure in (Measure.RATIO, Measure.COUNT)
 
 
-def chain(hierarchy: Hierarchy, unit: str, day: date) -> list[str]:
-    """The reporting unit and its ancestors in force on `day`, nearest first."""
-    return [unit, *(a.code for a in hierarchy.ancestors(unit, day))]
+def chain(hierarchy: Hierarchy, unit: str, day: date) -> tuple[str, ...]:
+    """The reporting unit and its ancestors in force on `day`, nearest first. Memoised on the hierarchy like
+    value_spec: planning a batch walks the same chains thousands of times (~0.2 s of planning 120,000 events)."""
+    memo = hierarchy.chains
+    found = memo.get((unit, day))
+    if found is None:
+        if len(memo) > SPEC_MEMO_SIZE:
+            memo.clear()
+        found = memo[(unit, day)] = (unit, *(a.code for a in hierarchy.ancestors(unit, day)))
+    return found
 
 
 def as_of_day(hierarchy: Hierarchy, unit: str, today: date) -> date | None:
-    """The day a unit's current value is taken at: today, or the last day of its last validity if it vanished."""
-    if hierarchy.resolve(unit, today) is not None:
-        return today
-    past = [v for v in hierarchy.versions if unit in v.units and v.valid_to is not None and v.valid_to <= today]
-    return max(v.valid_to for v in past if v.valid_to) - timedelta(days=1) if past else None
+    """The day a unit's current value is taken at: today, or the last day of its last validity if it vanished
+    (memoised on the hierarchy: asked for every unit a planned observation reaches)."""
+    memo = hierarchy.as_of_days
+    try:
+        return memo[(unit, today)]
+    except KeyError:
+        pass
+    if len(memo) > SPEC_MEMO_SIZE:
+        memo.clear()
+    if hierarchy.node_at(unit, today) is not None:
+        found: date | None = today
+    else:
+        past = [v for v in hierarchy.versions if unit in v.units and v.valid_to is not None and v.valid_to <= today]
+        found = max(v.valid_to for v in past if v.valid_to) - timedelta(days=1) if past else None
+    memo[(unit, today)] = found
+    return found
 
 
 SPEC_MEMO_SIZE = 20_000
@@ -143,7 +161,12 @@ def _value_spec(hierarchy: Hierarchy, indicator: Indicator, unit: str, day: date
 def affected_until(spec: ValueSpec) -> date:
     """Exclusive end of the days whose value an observation on `spec.day` can change (for late data): through the
     lineage, a snapshot reaches every later day, an increment its 365-day window."""
-    return spec.day + timedelta(days=WINDOW_DAYS) if spec.increment else FOREVER
+    return reach(spec.day, spec.increment)
+
+
+def reach(day: date, increment: bool) -> date:
+    """affected_until of an observation on `day` of an increment or a snapshot indicator."""
+    return day + timedelta(days=WINDOW_DAYS) if increment else FOREVER
 
 
 def percent(numerator: Decimal, denominator: Decimal) -> Decimal | None:

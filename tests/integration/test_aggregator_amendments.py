@@ -41,12 +41,15 @@ def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[st
     a4 = event(SATISFACTION, "14755", "2025-02-10T09:00:00+07:00", 4, 10)  # before the reform: carried (lineage)
     a5 = event(SATISFACTION, "14797", "2026-09-01T09:00:00+07:00", 1, 4)
     a6 = event(SATISFACTION, "14818", "2026-11-20T09:00:00+07:00", 6, 6)  # the unit's only event
+    # a2's day in another commune, earlier than a1: once a2 is retracted, the province's bucket of that day was last
+    # observed at a1 (the latest of its children's, sql.BUCKET_LAST_OF_CHILDREN), not at a7
+    a7 = event(SATISFACTION, "14797", "2026-11-01T08:00:00+07:00", 2, 10)
     s1 = event(LEVEL4, "14758", "2026-11-01T09:00:00+07:00", 50, 100)
     s2 = event(LEVEL4, "14758", "2026-11-01T10:00:00+07:00", 60, 100)  # the day's latest, then retracted
     s3 = event(LEVEL4, "14812", "2026-10-01T09:00:00+07:00", 10, 20)
     s4 = event(LEVEL4, "14797", "2025-03-01T09:00:00+07:00", 1, 2)  # before the reform: carried (lineage)
     d1 = {**event(DTI, "38", "2025-10-20T09:00:00+07:00", value=12.0), "period": "2024"}
-    originals = [a1, a2, a3, a4, a5, a6, s1, s2, s3, s4, d1]
+    originals = [a1, a2, a3, a4, a5, a6, a7, s1, s2, s3, s4, d1]
     c3 = correction(a3, numerator=8, denominator=20)
     c3b = correction(c3, numerator=9, denominator=20)  # a correction of a correction
     c5 = correction(a5, numerator=2, denominator=4, observed_at="2026-09-02T09:00:00+07:00")  # another day
@@ -55,7 +58,7 @@ def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[st
     cd1 = correction(d1, value=11.0)
     retracted = [retraction(a2), retraction(a4), retraction(a6), retraction(s2)]
     amendments = [c3, c3b, c5, cs3, cs4, cd1, *retracted]
-    in_force = [a1, plain(c3b), plain(c5), s1, plain(cs3), plain(cs4), plain(cd1)]
+    in_force = [a1, a7, plain(c3b), plain(c5), s1, plain(cs3), plain(cs4), plain(cd1)]
     return originals + amendments, in_force, [c3, retracted[0], cs3]
 
 

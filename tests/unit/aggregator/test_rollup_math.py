@@ -26,12 +26,12 @@ def test_ratio_of_sums_is_not_the_average_of_percentages():
 
 
 def test_a_dong_son_commune_rolls_up_to_405_in_2024_and_to_380_in_2025(hierarchy):
-    assert chain(hierarchy, "16381", date(2024, 6, 1)) == ["16381", "405", "38"]
-    assert chain(hierarchy, "16381", date(2025, 2, 1)) == ["16381", "380", "38"]
+    assert chain(hierarchy, "16381", date(2024, 6, 1)) == ("16381", "405", "38")
+    assert chain(hierarchy, "16381", date(2025, 2, 1)) == ("16381", "380", "38")
 
 
 def test_after_the_reform_communes_roll_straight_to_the_province(hierarchy):
-    assert chain(hierarchy, "14758", date(2025, 8, 1)) == ["14758", "38"]
+    assert chain(hierarchy, "14758", date(2025, 8, 1)) == ("14758", "38")
 
 
 def test_a_vanished_unit_is_valued_as_of_its_last_valid_day(hierarchy):
