@@ -44,6 +44,7 @@ def stage(prepared: Prepared, now: datetime, planner: Planner, today: date) -> S
 
 
 Refuse = Callable[[list[amend.Refusal]], Awaitable[None]]
+BeforeInsert = Callable[[asyncpg.Connection], Awaitable[None]]  # runs once the batch is staged, before its insert
 
 
 class Transaction:
@@ -74,7 +75,11 @@ class Transaction:
         """The (indicator, unit, day) values the commit will recompute so far (before the later days it reaches)."""
         return len(self.todo.daily)
 
-    async def add(self, batch: Staged) -> None:
+    def amendment_keys(self) -> list[tuple[str, str]]:
+        """(source, event_id) of the corrections and retractions added so far."""
+        return [(fact.source, fact.event_id) for _, _, fact in self.amendments]
+
+    async def add(self, batch: Staged, before_insert: BeforeInsert | None = None) -> None:
         conn = await self._open()
         prepared, result = batch.prepared, self.result
         self.batches += 1
@@ -82,7 +87,7 @@ class Transaction:
         if prepared.rows:
             if self.batches > 1:
                 await store.clear_stage(conn)  # the previous batch's rows
-            new = await store.insert_new_events(conn, prepared.copy, prepared.rows)
+            new = await store.insert_new_events(conn, prepared.copy, prepared.rows, before_insert)
             if new is None:
                 applied, received, todo, periods = prepared.rows, prepared.received, batch.todo, prepared.periods
             else:  # some were applied before: the plan of the events the insert kept

@@ -6,9 +6,11 @@ more is waiting: then, within `aggregator_transaction_events`, `aggregator_trans
 `aggregator_transaction_seconds`, the next batches join it, so the rollup work of a backlog is done once per
 transaction rather than once per batch (the values are those of one big batch; bench/README.md has the figures).
 Live traffic never waits: a batch that leaves less than a full batch behind commits at once.
-Steps still run strictly one after another, in order; when one fails, its whole transaction is rolled back, the
-batch read meanwhile is dropped unapplied, and every partition of both is rewound to its first offset in them, so no
-later offset is ever stored past a failure.
+A transaction's commit (its fold: the rollup SQL, ~a third of a backlog's time) goes on beside the next
+transaction's first batches, which only insert events on a second connection; the next commit waits for it, so
+transactions commit strictly in order and each fold sees every earlier one. When a step fails, its transaction and
+every later one are rolled back, the batch read meanwhile is dropped unapplied, and every partition of them is
+rewound to its first offset in them, so no later offset is ever stored past a failure.
 
 Why aiokafka directly and not a FastStream subscriber: the offsets live in PostgreSQL, so the rebalance listener
 must seek the consumer it belongs to; a failed transaction must seek every partition of the batch back (FastStream's
@@ -30,7 +32,7 @@ from aiokafka.errors import KafkaError
 
 from services.aggregator import store
 from services.aggregator.amend import Refusal
-from services.aggregator.apply import Refuse, Staged, Transaction, refresh_increments, stage
+from services.aggregator.apply import BeforeInsert, Refuse, Staged, Transaction, refresh_increments, stage
 from services.aggregator.decode import Decoder, code_of
 from services.aggregator.fold import Planner
 from services.aggregator.metrics import AggregatorMetrics
@@ -100,6 +102,7 @@ class InFlight:
     open: Open
     task: "asyncio.Task[None]"
     committed: asyncio.Event  # set when the step has ended (batch added, transaction committed, or failed)
+    commits: bool = False  # the step ends with the transaction's commit
 
 
 class Aggregator:
@@ -122,6 +125,7 @@ class Aggregator:
         )
         self.planner = Planner(catalog, hierarchy)
         self.in_flight: InFlight | None = None
+        self.committing: InFlight | None = None  # a commit going on beside the next transaction's batches
         self.open: Open | None = None  # the transaction the next batch joins, if it stays open
         self.generation = 0  # rebalances so far (drain)
         self.backoff = Backoff("batch transaction", log, cap=settings.aggregator_retry_seconds)
@@ -140,7 +144,11 @@ class Aggregator:
                     ahead = None
                     await asyncio.sleep(self.backoff.failed(self.failure or RuntimeError("batch failed")))
                     continue
-                if self.open is None:
+                if self.open is None and self.refresh_due():
+                    if not await self.settle(batch, ahead, overlap=False):  # it locks series: nothing beside it
+                        ahead = None
+                        await asyncio.sleep(self.backoff.failed(self.failure or RuntimeError("batch failed")))
+                        continue
                     await self.maybe_refresh()
                 if batch is not None and current is not None and current.generation != self.generation:
                     batch = None  # read before a rebalance that sought its partitions back to the stored offsets
@@ -151,10 +159,10 @@ class Aggregator:
                     self.launch(None, commit=True)
                 await self.update_lag()
         finally:
-            await self.settle(None)
+            await self.settle(None, overlap=False)
             if self.open is not None:
                 self.launch(None, commit=True)
-                await self.settle(None)
+                await self.settle(None, overlap=False)
             if ahead is not None:  # read, never applied: its offsets were not stored, so it is read again
                 await asyncio.wait([ahead.prepared])
             if self.finishing is not None:
@@ -202,33 +210,48 @@ class Aggregator:
         return total
 
     def launch(self, batch: Batch | None, commit: bool) -> None:
-        """Add `batch` to the open transaction (opened if none is) in a task, then commit it if `commit`."""
+        """Add `batch` to the open transaction (opened if none is) in a task, then commit it if `commit` (after the
+        commit going on beside it, if any)."""
         joined = self.open or Open(Transaction(self.pool, self.catalog, self.hierarchy), time.monotonic())
         self.open = None if commit else joined
         if batch is not None:
             joined.add(batch)
-        committed = asyncio.Event()
-        self.in_flight = InFlight(joined, asyncio.create_task(self.step(joined, batch, commit, committed)), committed)
+        committed, before = asyncio.Event(), self.committing
+        task = asyncio.create_task(self.step(joined, batch, commit, committed, before))
+        self.in_flight = InFlight(joined, task, committed, commit)
 
-    async def settle(self, next_batch: Batch | None, ahead: "Read | None" = None) -> bool:
-        """Wait for the step in flight; if it failed, its whole transaction was rolled back: rewind every partition
-        of it, of `next_batch` and of the batch read `ahead` to its first offset, drop them (the loop then waits as
-        the shared failure policy says, shared/adapters/retry.py, and never skips)."""
+    async def settle(self, next_batch: Batch | None, ahead: "Read | None" = None, overlap: bool = True) -> bool:
+        """Wait for the step in flight, except a commit, which (with `overlap`) goes on beside the next batches
+        while the one before it is done. If a step failed, its transaction was rolled back: roll back every later
+        one, rewind every partition of them, of `next_batch` and of the batch read `ahead` to its first offset, drop
+        them (the loop then waits as the shared failure policy says, shared/adapters/retry.py, and never skips)."""
         flight, self.in_flight = self.in_flight, None
-        if flight is None:
+        ended: list[InFlight] = []
+        if flight is not None and flight.commits and overlap:
+            if self.committing is not None:
+                ended.append(self.committing)  # at most one commit beside the loop
+            self.committing = flight
+        elif flight is not None:
+            ended.append(flight)
+        if self.committing is not None and (not overlap or self.committing.task.done()):
+            ended.insert(0, self.committing)
+            self.committing = None
+        failed = [f for f in ended if not await self._succeeded(f)]
+        if not failed:
             return True
-        try:
-            await flight.task
-            self.backoff.succeeded()
-            return True
-        except Exception as err:  # logged by the backoff, once per run of failures
-            self.failure = err
-        if self.open is flight.open:
-            self.open = None
-        rewind = dict(flight.open.first)
-        for records in [b.records for b in (next_batch, ahead) if b is not None]:
-            for tp, recs in records.items():
-                rewind[tp] = min(recs[0].offset, rewind.get(tp, recs[0].offset))
+        going_on, self.committing = self.committing, None
+        if going_on is not None and not await self._succeeded(going_on):  # a later one fails with the failed one
+            failed.append(going_on)
+        if self.open is not None and all(self.open is not f.open for f in failed):
+            await self.open.tx.rollback()  # batches added beside the failed commit
+        later = [f.open for f in failed] + ([self.open] if self.open is not None else [])
+        self.open = None
+        rewind: dict[TopicPartition, int] = {}
+        starts = [o.first for o in later]
+        starts += [{tp: recs[0].offset for tp, recs in b.records.items()} for b in (next_batch, ahead) if b is not None]
+        for first in starts:
+            for tp, offset in first.items():
+                rewind[tp] = min(offset, rewind.get(tp, offset))
         if ahead is not None:
             await asyncio.wait([ahead.prepared])  # its result is dropped
         for tp, offset in rewind.items():
@@ -236,31 +259,45 @@ class Aggregator:
                 self.consumer.seek(tp, offset)
         return False
 
+    async def _succeeded(self, flight: InFlight) -> bool:
+        try:
+            await flight.task
+            self.backoff.succeeded()
+            return True
+        except Exception as err:  # logged by the backoff, once per run of failures
+            self.failure = err
+            return False
+
     async def drain(self) -> None:
         """For the rebalance listener: until the step in flight has ended and the open transaction (if any) has
         committed, so that the next owner of a revoked partition finds its offsets stored. If that commit fails, the
         partitions assigned next are sought to the stored offsets (SeekToStored; aiokafka's rebalances revoke and
         reassign every partition), so nothing is skipped."""
         self.generation += 1  # batches read before now are stale: the partitions are sought to the stored offsets
-        flight = self.in_flight
-        if flight is not None:
-            await flight.committed.wait()
+        for flight in (self.committing, self.in_flight):
+            if flight is not None:
+                await flight.committed.wait()
         joined, self.open = self.open, None  # a step that failed has closed it already
         if joined is not None:
             try:
-                await self.step(joined, None, True, asyncio.Event())
+                await self.step(joined, None, True, asyncio.Event(), self.committing)
             except Exception:
                 log.exception("commit before a rebalance failed; the partitions continue from the stored offsets")
 
-    async def step(self, joined: Open, batch: Batch | None, commit: bool, ended: asyncio.Event) -> None:
+    async def step(
+        self, joined: Open, batch: Batch | None, commit: bool, ended: asyncio.Event, before: InFlight | None = None
+    ) -> None:
+        """Add `batch` and commit if `commit`; `before` is the previous transaction's commit, if still going on."""
         try:
             if batch is not None:
                 if batch.poison:
                     await self.deadletter(batch.poison, batch.staged.now)
                 self.metrics.batch_size.observe(batch.staged.prepared.rows + len(batch.poison))
-                await joined.tx.add(batch.staged)
+                await joined.tx.add(batch.staged, before_insert=self.unless_amended_there(before))
             if not commit:
                 return
+            if before is not None:
+                await before.task  # commits in order; its failure fails this transaction too
             offsets = store.Offsets(
                 group_id(self.settings, self.settings.aggregator_group), self.settings.topic_events,
                 {tp.partition: offset for tp, offset in joined.next.items()},
@@ -313,6 +350,24 @@ class Aggregator:
         for _, errors in poison:
             self.metrics.deadlettered.labels(reason=code_of(errors)).inc()
 
+    @staticmethod
+    def unless_amended_there(before: InFlight | None) -> BeforeInsert | None:
+        """For a batch added beside the previous transaction's commit: if it holds an event whose (source,
+        event_id) is one of that commit's corrections or retractions, wait for the commit before inserting it (the
+        commit inserts the amendment's row; had this uncommitted insert taken the key first, each would wait for
+        the other). Otherwise nothing it inserts can be waited for by that commit."""
+        if before is None:
+            return None
+        keys = before.open.tx.amendment_keys()
+        if not keys:
+            return None
+
+        async def wait_if_shared(conn: Any) -> None:
+            if not before.task.done() and await store.stages_any(conn, keys):
+                await asyncio.wait([before.task])
+
+        return wait_if_shared
+
     def refuser(self, joined: Open, batch: Batch | None) -> Refuse:
         """Dead-letters the transaction's refused corrections and retractions, of any of its batches (inside it,
         before the offsets move past them; a failed transaction replays them, so a dead letter may repeat, as for
@@ -351,9 +406,12 @@ class Aggregator:
     async def update_lag(self) -> None:
         await record_position_lag(self.metrics.lag, self.settings.aggregator_group, self.consumer)
 
+    def refresh_due(self) -> bool:
+        return time.monotonic() - self.last_refresh >= self.settings.aggregator_refresh_seconds
+
     async def maybe_refresh(self) -> None:
         """Increment values drift as days leave the 365-day window: re-evaluate them now and then."""
-        if time.monotonic() - self.last_refresh < self.settings.aggregator_refresh_seconds:
+        if not self.refresh_due():
             return
         self.last_refresh = time.monotonic()
         try:

@@ -33,6 +33,12 @@ SELECT count(*)::int AS n, CASE WHEN count(*) < $1 THEN array_agg(source || ' ' 
 FROM new
 """
 
+# Whether the staged batch holds any of these identities (source, event_id).
+STAGES_ANY = """
+SELECT EXISTS (SELECT 1 FROM agg_stage s JOIN unnest($1::text[], $2::uuid[]) AS k (source, event_id)
+               ON s.event_id = k.event_id AND s.source = k.source)
+"""
+
 # The events of these identities (source, event_id), in offset order: a batch's new events when it held duplicates.
 EVENTS_BY_IDENTITY = """
 SELECT a.event_id, a.indicator, a.unit, a.observed_at, a.numerator, a.denominator, a.value, a.source, a.received_at,

@@ -9,7 +9,7 @@ every committed contribution. Multi-row writes sort their keys so concurrent ins
 import hashlib
 import io
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -59,12 +59,17 @@ async def increment_series(conn: asyncpg.Connection, codes: list[str]) -> list[t
     return [(r["indicator"], r["unit"]) for r in await conn.fetch(sql.INCREMENT_SERIES, codes)]
 
 
-async def insert_new_events(conn: asyncpg.Connection, copy: bytes, rows: int) -> list[Fact] | None:
-    """Stage the batch (`rows` rows of STAGE_COLUMNS in COPY text format) and insert the events never seen before;
+async def insert_new_events(
+    conn: asyncpg.Connection, copy: bytes, rows: int, before_insert: Callable[[Any], Awaitable[None]] | None = None
+) -> list[Fact] | None:
+    """Stage the batch (`rows` rows of STAGE_COLUMNS in COPY text format), run `before_insert` and insert the events
+    never seen before;
     None when all were new (the usual case: the batch's own plan stands), else the facts of the events inserted now,
     read back in offset order (the first copy of each, as the insert kept); the copies not applied are recorded as
     refused duplicates."""
     await conn.copy_to_table("agg_stage", source=io.BytesIO(copy), columns=STAGE_COLUMNS, format="text")
+    if before_insert is not None:
+        await before_insert(conn)
     found = await conn.fetchrow(sql.INSERT_EVENTS, rows)
     if found["n"] == rows:
         return None
@@ -72,6 +77,11 @@ async def insert_new_events(conn: asyncpg.Connection, copy: bytes, rows: int) ->
     identities = [identity.split(" ", 1) for identity in found["ids"] or ()]  # array_agg(no rows) is NULL
     new = await conn.fetch(sql.EVENTS_BY_IDENTITY, [s for s, _ in identities], [e for _, e in identities])
     return [fact_of_row(row) for row in new]
+
+
+async def stages_any(conn: asyncpg.Connection, keys: Sequence[tuple[str, str]]) -> bool:
+    """Whether the staged batch holds any of these (source, event_id)."""
+    return bool(await conn.fetchval(sql.STAGES_ANY, [s for s, _ in keys], [e for _, e in keys]))
 
 
 def fact_of_row(row: Any) -> Fact:

@@ -84,8 +84,14 @@ class FakeTransactions:
     """Stands in for apply.Transaction: records each transaction's batches and offsets; `fail_at` = (transaction,
     batch) raises there; the first step waits for `gate` (set when batch 1 is read)."""
 
-    def __init__(self, gate: asyncio.Event | None, fail_at: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self, gate: asyncio.Event | None, fail_at: tuple[int, int] | None = None, hold_commit: bool = False,
+        fail_commit: int | None = None,
+    ) -> None:  # fmt: skip
         self.gate, self.fail_at = gate, fail_at
+        # hold_commit: transaction 0's commit goes on until transaction 1 has begun adding its batch
+        self.hold_commit, self.fail_commit = hold_commit, fail_commit
+        self.second_adding = asyncio.Event()
         self.opened: list[list[int]] = []  # rows of each batch, per transaction
         self.calls: list[dict[int, int]] = []  # offsets of each committed transaction, in order
         self.rolled_back = 0
@@ -103,12 +109,17 @@ class FakeTransaction:
     def __init__(self, log: FakeTransactions, index: int) -> None:
         self.log, self.index = log, index
 
-    async def add(self, batch: Staged) -> None:
+    def amendment_keys(self) -> list[tuple[str, str]]:
+        return []
+
+    async def add(self, batch: Staged, before_insert: Any = None) -> None:
         log = self.log
         assert log.running == 0, "two steps at once"
         log.running += 1
         try:
             log.opened[self.index].append(batch.prepared.rows)
+            if self.index == 1:
+                log.second_adding.set()
             while len(log.amendments) <= self.index:
                 log.amendments.append([])
             log.amendments[self.index] += [(p, o) for p, o, _ in batch.prepared.amendments]
@@ -120,6 +131,10 @@ class FakeTransaction:
             log.running -= 1
 
     async def commit(self, offsets: Offsets, refuse: Any = None) -> Applied:
+        if self.log.hold_commit and self.index == 0:
+            await self.log.second_adding.wait()
+        if self.log.fail_commit == self.index:
+            raise RuntimeError("injected at the commit")
         amended = self.log.amendments[self.index] if self.index < len(self.log.amendments) else []
         if amended:  # refused, all of them: dead-lettered from whichever batch they came
             await refuse([Refusal(p, o, ["unknown_original: test"]) for p, o in amended])
@@ -133,7 +148,8 @@ class FakeTransaction:
 async def run(
     settings: Any, catalog: Any, hierarchy: Any, monkeypatch: Any, script: list[dict[TopicPartition, list[Any]]],
     fail_at: tuple[int, int] | None = None, backlog: dict[int, int] | None = None, gate_second_read: bool = True,
-    rebalance_at: int | None = None, letters: list[tuple[Any, list[str]]] | None = None,
+    rebalance_at: int | None = None, letters: list[tuple[Any, list[str]]] | None = None, hold_commit: bool = False,
+    fail_commit: int | None = None,
 ) -> tuple[FakeConsumer, FakeTransactions]:  # fmt: skip
     stop = asyncio.Event()
     consumer = FakeConsumer(script, stop)
@@ -141,7 +157,7 @@ async def run(
     gate = asyncio.Event() if gate_second_read else None  # batch 1 is read while batch 0's step waits
     if gate is not None:
         consumer.on_fetch[1] = gate
-    fake = FakeTransactions(gate, fail_at)
+    fake = FakeTransactions(gate, fail_at, hold_commit, fail_commit)
     monkeypatch.setattr(consumer_module, "Transaction", fake)
     agg_settings = AggregatorSettings(
         **{**settings.model_dump(), "aggregator_retry_seconds": 0.01, "aggregator_max_records": 2}
@@ -174,6 +190,24 @@ async def test_a_failed_batch_rewinds_itself_and_the_batch_read_during_it(settin
     assert fake.calls == []  # the batch read during the failed transaction was never applied
     assert fake.opened == [[2]] and fake.rolled_back == 1
     assert consumer.seeks == {P0: 0, P1: 0}  # both read again from their first offsets
+    assert consumer.commits == []
+
+
+async def test_a_commit_goes_on_beside_the_next_transactions_batch(settings, catalog, hierarchy, monkeypatch):
+    # transaction 0's commit ends only once transaction 1 is adding its batch: one after the other, this never ends
+    consumer, fake = await run(settings, catalog, hierarchy, monkeypatch, list(TWO_BATCHES), hold_commit=True)
+    assert fake.calls == [{0: 2}, {0: 3, 1: 1}]  # still committed in order
+    assert consumer.commits == [{P0: 2}, {P0: 3, P1: 1}]
+    assert consumer.seeks == {}
+
+
+async def test_a_failed_commit_fails_the_transaction_added_beside_it(settings, catalog, hierarchy, monkeypatch):
+    consumer, fake = await run(
+        settings, catalog, hierarchy, monkeypatch, list(TWO_BATCHES), hold_commit=True, fail_commit=0
+    )
+    assert fake.opened == [[2], [2]]  # transaction 1 added its batch beside the failing commit …
+    assert fake.calls == [] and fake.rolled_back == 2  # … and never committed: both rolled back
+    assert consumer.seeks == {P0: 0, P1: 0}  # from the failed transaction's first offsets
     assert consumer.commits == []
 
 
