@@ -44,27 +44,40 @@ class Judged:
 
 
 async def judge(conn: asyncpg.Connection, amendments: Iterable[tuple[int, int, Fact]]) -> Judged:
-    """Judge and store each amendment in offset order; returns what the accepted ones remove and add."""
-    out = Judged()
-    for partition, offset, fact in amendments:
+    """Judge and store each amendment in offset order; returns what the accepted ones remove and add. The events
+    they name and their own ids are read in two statements, then each is decided in memory over what the ones
+    before it accepted (a correction of a correction of the same transaction sees the first) and the writes go in
+    pipelines: one statement per amendment, five round trips each, took ~0.5 s of a 100,000-event benchmark
+    transaction."""
+    todo = list(amendments)
+    applied = await amendments_store.applied_among(conn, [(f.source, f.event_id) for _, _, f in todo])
+    rows = await amendments_store.originals(conn, [(f.source, f.amends) for _, _, f in todo if f.amends])
+    out, accepted, refusals = Judged(), list[tuple[int, int, Fact]](), list[tuple[int, int, Fact, str]]()
+    for partition, offset, fact in todo:
         assert fact.amends is not None
-        if await amendments_store.is_applied(conn, fact.source, fact.event_id):  # a replay or a resend: counted once
-            await amendments_store.refuse(conn, partition, offset, fact, "duplicate: event_id: already applied")
+        if (fact.source, fact.event_id) in applied:  # a replay or a resend: counted once
+            refusals.append((partition, offset, fact, "duplicate: event_id: already applied"))
             out.duplicates += 1
             continue
-        original = await amendments_store.original(conn, fact.source, fact.amends)
+        original = rows.get((fact.source, fact.amends))
         if original is not None and original["kafka_partition"] == partition and original["kafka_offset"] > offset:
             original = None  # of this batch, but after the amendment on its partition: not applied before it
-        error = await _missing(conn, fact) if original is None else mismatch(fact, original)
+        error = await _missing(conn, fact, applied) if original is None else mismatch(fact, original)
         if error is not None:
-            await amendments_store.refuse(conn, partition, offset, fact, error)
+            refusals.append((partition, offset, fact, error))
             out.refused.append(Refusal(partition, offset, [error]))
             continue
-        await amendments_store.accept(conn, partition, offset, fact)
+        assert original is not None
+        accepted.append((partition, offset, fact))
+        applied.add((fact.source, fact.event_id))
+        rows[(fact.source, fact.amends)] = {**original, "replaced_by": fact.event_id}
+        rows[(fact.source, fact.event_id)] = amendments_store.row_of(partition, offset, fact)
         out.applied += 1
         out.removed.append(store.fact_of_row(original))
         if fact.corrects is not None:
             out.added.append(fact)
+    await amendments_store.refuse_all(conn, refusals)
+    await amendments_store.accept_all(conn, accepted)
     return out
 
 
@@ -82,10 +95,12 @@ def mismatch(fact: Fact, original: Any) -> str | None:
     return None
 
 
-async def _missing(conn: asyncpg.Connection, fact: Fact) -> str:
+async def _missing(conn: asyncpg.Connection, fact: Fact, applied: set[tuple[str, str]]) -> str:
+    """Why no original was found: another source's event of that id (applied, or accepted just now), or none."""
     field_name = "corrects" if fact.corrects is not None else "retracts"
     assert fact.amends is not None
-    if await amendments_store.applied_elsewhere(conn, fact.amends, fact.source):
+    elsewhere = any(e == fact.amends and s != fact.source for s, e in applied)
+    if elsewhere or await amendments_store.applied_elsewhere(conn, fact.amends, fact.source):
         return (f"foreign_original: {field_name}: event {fact.amends} was sent by another source; only that source "
                 f"(or an operator with dx) may amend it")  # fmt: skip
     return f"unknown_original: {field_name}: no event {fact.amends} of source {fact.source} has been applied"

@@ -382,17 +382,23 @@ ORDER BY 3, 1, 2
 LIMIT $4
 """
 
-# Corrections and retractions (services/aggregator/amend.py): the event an amendment names, of its own source,
-# locked so that two amendments of one event are judged one after the other.
-AMENDED_EVENT = """
-SELECT event_id, indicator, unit, observed_at, numerator, denominator, value, source, received_at, period,
-       retracts, replaced_by, kafka_partition, kafka_offset
-FROM applied_events WHERE source = $1 AND event_id = $2
-FOR UPDATE
+# Corrections and retractions (services/aggregator/amend.py): the events amendments name, of their own source,
+# locked (in key order) so that two amendments of one event are judged one after the other.
+AMENDED_EVENTS = """
+SELECT a.event_id, a.indicator, a.unit, a.observed_at, a.numerator, a.denominator, a.value, a.source, a.received_at,
+       a.period, a.retracts, a.replaced_by, a.kafka_partition, a.kafka_offset
+FROM applied_events a
+JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::uuid[]) AS k (source, event_id)) k
+  ON a.source = k.source AND a.event_id = k.event_id
+ORDER BY a.source, a.event_id
+FOR UPDATE OF a
 """
 
-IS_APPLIED = """
-SELECT EXISTS (SELECT 1 FROM applied_events WHERE source = $1 AND event_id = $2)
+APPLIED_AMONG = """
+SELECT a.source, a.event_id
+FROM applied_events a
+JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::uuid[]) AS k (source, event_id)) k
+  ON a.source = k.source AND a.event_id = k.event_id
 """
 
 APPLIED_ELSEWHERE = """
