@@ -54,7 +54,7 @@ FROM current_values WHERE indicator = $1 AND unit = $2
 LISTED = f"""
 SELECT * FROM (
     SELECT {COLUMNS}, NULL::text AS reason FROM applied_events a
-    WHERE a.indicator = $1 AND a.unit = $2 AND a.received_at >= $3
+    WHERE a.series = dx_series($1, $2) AND a.indicator = $1 AND a.unit = $2 AND a.received_at >= $3
     UNION ALL
     SELECT r.source, r.event_id::text, r.indicator, r.unit, NULL, NULL, NULL, NULL, NULL, r.received_at,
            r.refused_at, r.kafka_partition, r.kafka_offset, NULL, NULL, NULL, NULL, NULL, r.reason

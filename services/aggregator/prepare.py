@@ -7,11 +7,12 @@ data), a few hundred per-series sums and the poison messages' reasons out.
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from services.aggregator.decode import Decoder, Fact
 from services.aggregator.fold import SeriesDay, SeriesSum, add_fact
-from shared.domain.timeutil import micros
+from shared.domain.timeutil import EPOCH, micros
 
 NULL = "\\N"
 
@@ -34,6 +35,38 @@ class Prepared:
     poison: list[tuple[int, int, list[str]]] = field(default_factory=list)  # (part index, record index, reasons)
     periods: dict[tuple[str, str, str], Fact] = field(default_factory=dict)  # latest per (indicator, unit, period)
     amendments: list[tuple[int, int, Fact]] = field(default_factory=list)  # (partition, offset, fact), offset order
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What crosses from the worker: the series-day sums as flat columns of numbers and strings. Pickled as
+        dataclasses with dates and datetimes, a batch of 10,000 bench events (~2,000 series-days) took ~20 ms to
+        dump and ~5 ms to load; as columns the whole batch takes ~4 ms and ~3 ms."""
+        state = dict(self.__dict__)
+        state["series"] = _columns(self.series)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["series"] = _series(state["series"])
+        self.__dict__.update(state)
+
+
+def _columns(series: dict[SeriesDay, SeriesSum]) -> tuple[list[Any], ...]:
+    keys, sums = list(series), list(series.values())
+    return (
+        [k[0] for k in keys], [k[1] for k in keys], [k[2].toordinal() for k in keys],
+        [s.numerator for s in sums], [s.denominator for s in sums], [s.events for s in sums],
+        [micros(s.observed_at) for s in sums], [s.event_id for s in sums], [s.latest_numerator for s in sums],
+        [s.latest_denominator for s in sums], [s.latest_value for s in sums],
+    )  # fmt: skip
+
+
+def _series(columns: tuple[list[Any], ...]) -> dict[SeriesDay, SeriesSum]:
+    ordinal, moment = date.fromordinal, timedelta
+    return {
+        (indicator, unit, ordinal(day)): SeriesSum(num, den, events, EPOCH + moment(microseconds=us), event_id,
+                                                   latest_num, latest_den, latest_value)
+        for indicator, unit, day, num, den, events, us, event_id, latest_num, latest_den, latest_value
+        in zip(*columns, strict=True)
+    }  # fmt: skip
 
 
 def prepare(decoder: Decoder, parts: list[Part]) -> Prepared:

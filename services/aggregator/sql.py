@@ -441,7 +441,7 @@ INSERT INTO agg_snapshot_days (indicator, unit, day, observed_at, event_id, nume
 SELECT DISTINCT ON (k.indicator, k.unit, k.day) k.indicator, k.unit, k.day, a.observed_at, a.event_id, a.numerator,
        a.denominator, a.value
 FROM unnest($1::text[], $2::text[], $3::date[]) AS k(indicator, unit, day)
-JOIN applied_events a ON a.indicator = k.indicator AND a.unit = k.unit
+JOIN applied_events a ON a.series = dx_series(k.indicator, k.unit) AND a.indicator = k.indicator AND a.unit = k.unit
  AND a.observed_at >= k.day::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
  AND a.observed_at < (k.day + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
 WHERE a.retracts IS NULL AND a.replaced_by IS NULL
@@ -459,7 +459,8 @@ INSERT INTO period_values (indicator, unit, period, observed_at, event_id, value
 SELECT DISTINCT ON (k.indicator, k.unit, k.period) k.indicator, k.unit, k.period, a.observed_at, a.event_id, a.value,
        a.numerator, a.denominator
 FROM unnest($1::text[], $2::text[], $3::text[]) AS k(indicator, unit, period)
-JOIN applied_events a ON a.indicator = k.indicator AND a.unit = k.unit AND a.period = k.period
+JOIN applied_events a ON a.series = dx_series(k.indicator, k.unit) AND a.indicator = k.indicator AND a.unit = k.unit
+ AND a.period = k.period
 WHERE a.retracts IS NULL AND a.replaced_by IS NULL
 ORDER BY k.indicator, k.unit, k.period, a.observed_at DESC, a.event_id DESC
 """
@@ -470,7 +471,8 @@ BUCKET_LAST_OF_EVENTS = """
 UPDATE agg_buckets b SET last_observed_at = x.last
 FROM (
     SELECT max(a.observed_at) AS last FROM applied_events a
-    WHERE a.indicator = $1 AND a.unit = $2 AND a.retracts IS NULL AND a.replaced_by IS NULL
+    WHERE a.series = dx_series($1, $2) AND a.indicator = $1 AND a.unit = $2 AND a.retracts IS NULL
+      AND a.replaced_by IS NULL
       AND a.observed_at >= $3::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
       AND a.observed_at < ($3::date + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
 ) x
