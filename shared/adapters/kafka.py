@@ -140,6 +140,9 @@ async def ensure_topics(
                 for message in [rest[0] if rest else ""]
                 if code not in (0, TOPIC_ALREADY_EXISTS)
             ]
+            # created meanwhile, or by a client whose creation the topic list did not show yet: verified, not created
+            existing |= {name for name, code, *_ in response.topic_errors if code == TOPIC_ALREADY_EXISTS}
+            wanted = [s for s in wanted if s.name not in existing]
         if wanted and not problems:
             problems += await _await_leaders(admin, [s.name for s in wanted], leader_timeout_s)
         problems += await _drift(admin, [s for s in specs if s.name in existing], settings.kafka_replication_factor)

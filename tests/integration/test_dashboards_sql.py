@@ -43,7 +43,7 @@ INSERT INTO current_values (indicator, unit, level, numerator, denominator, valu
 VALUES ('{INDICATOR}', '{PROVINCE}', 'province', 40, 100, 40, 2, 166, 2.0 / 166, now() - interval '3 days', NULL, 1),
        ('{INDICATOR}', '{COMMUNE}', 'commune', 40, 100, 40, NULL, NULL, NULL, now() - interval '3 days', 3, NULL);
 INSERT INTO daily_values (indicator, unit, day, value, numerator, denominator, coverage)
-SELECT '{INDICATOR}', u, current_date - d, 40 - d, 40 - d, 100, NULL
+SELECT '{INDICATOR}', u, (now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date - d, 40 - d, 40 - d, 100, NULL
 FROM unnest(ARRAY['{PROVINCE}', '{COMMUNE}']) u, generate_series(1, 3) d;
 INSERT INTO daily_values (indicator, unit, day, value, numerator, denominator, coverage)
 VALUES ('{INDICATOR}', '{PROVINCE}', '2024-06-30', 20, 20, 100, NULL),

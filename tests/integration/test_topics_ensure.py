@@ -126,3 +126,27 @@ async def test_a_topic_without_leaders_is_a_named_problem_after_the_timeout() ->
 
     problems = await _await_leaders(_LeaderlessAdmin(), ["dx.a"], timeout_s=0.3)
     assert problems == ["dx.a: no leader on every partition after 0.3 s"]
+
+
+async def test_a_topic_the_topic_list_does_not_show_yet_is_still_verified(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # seen in CI: a topic created a moment before was missing from the broker's topic list, so ensure_topics tried
+    # to create it, was answered "already exists", and never compared it with its spec
+    name = f"dxt-drift-{uuid.uuid4().hex[:8]}"
+    await _create_plain_topic(settings, name, 1)
+
+    async def not_listed_yet(self: AIOKafkaAdminClient) -> list[str]:
+        return []
+
+    monkeypatch.setattr(AIOKafkaAdminClient, "list_topics", not_listed_yet)
+    try:
+        with pytest.raises(TopicsError) as raised:
+            await ensure_topics(settings, [TopicSpec(name, 6, {"cleanup.policy": "compact"})])
+        assert raised.value.problems == [
+            f"{name}: 1 partitions, expected at least 6",
+            f"{name}: cleanup.policy=delete, expected compact",
+        ]
+    finally:
+        monkeypatch.undo()
+        await _delete(settings, name)
