@@ -149,7 +149,7 @@ class Aggregator:
                         ahead = None
                         await asyncio.sleep(self.backoff.failed(self.failure or RuntimeError("batch failed")))
                         continue
-                    await self.maybe_refresh()
+                    await self.refresh()
                 if batch is not None and current is not None and current.generation != self.generation:
                     batch = None  # read before a rebalance that sought its partitions back to the stored offsets
                 if batch is not None:
@@ -409,10 +409,8 @@ class Aggregator:
     def refresh_due(self) -> bool:
         return time.monotonic() - self.last_refresh >= self.settings.aggregator_refresh_seconds
 
-    async def maybe_refresh(self) -> None:
-        """Increment values drift as days leave the 365-day window: re-evaluate them now and then."""
-        if not self.refresh_due():
-            return
+    async def refresh(self) -> None:
+        """Increment values drift as days leave the 365-day window: re-evaluate them (when `refresh_due`)."""
         self.last_refresh = time.monotonic()
         try:
             changed = await refresh_increments(self.pool, self.catalog, self.hierarchy, self.today())

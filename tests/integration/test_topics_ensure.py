@@ -62,14 +62,19 @@ async def test_an_uncompacted_rollups_topic_with_one_partition_is_reported(setti
     name = f"dxt-drift-{uuid.uuid4().hex[:8]}"
     await _create_plain_topic(settings, name, 1)  # what an auto-creating subscriber would have made
     try:
-        with pytest.raises(TopicsError) as raised:
-            await ensure_topics(settings, [TopicSpec(name, 6, {"cleanup.policy": "compact"})])
-        assert raised.value.problems == [
-            f"{name}: 1 partitions, expected at least 6",
-            f"{name}: cleanup.policy=delete, expected compact",
-        ]
+        await _drift_reported(settings, name)
     finally:
         await _delete(settings, name)
+
+
+async def _drift_reported(settings: Settings, name: str) -> None:
+    """ensure_topics refuses a plain one-partition topic `name` where a compacted six-partition one is wanted."""
+    with pytest.raises(TopicsError) as raised:
+        await ensure_topics(settings, [TopicSpec(name, 6, {"cleanup.policy": "compact"})])
+    assert raised.value.problems == [
+        f"{name}: 1 partitions, expected at least 6",
+        f"{name}: cleanup.policy=delete, expected compact",
+    ]
 
 
 async def test_dx_topics_ensure_exits_2_with_one_line_per_problem(
@@ -141,12 +146,7 @@ async def test_a_topic_the_topic_list_does_not_show_yet_is_still_verified(
 
     monkeypatch.setattr(AIOKafkaAdminClient, "list_topics", not_listed_yet)
     try:
-        with pytest.raises(TopicsError) as raised:
-            await ensure_topics(settings, [TopicSpec(name, 6, {"cleanup.policy": "compact"})])
-        assert raised.value.problems == [
-            f"{name}: 1 partitions, expected at least 6",
-            f"{name}: cleanup.policy=delete, expected compact",
-        ]
+        await _drift_reported(settings, name)
     finally:
         monkeypatch.undo()
         await _delete(settings, name)
