@@ -144,8 +144,16 @@ async def ensure_topics(
             existing |= {name for name, code, *_ in response.topic_errors if code == TOPIC_ALREADY_EXISTS}
             wanted = [s for s in wanted if s.name not in existing]
         if wanted and not problems:
-            problems += await _await_leaders(admin, [s.name for s in wanted], leader_timeout_s)
-        problems += await _drift(admin, [s for s in specs if s.name in existing], settings.kafka_replication_factor)
+            unled = await _await_leaders(admin, [s.name for s in wanted], leader_timeout_s)
+            problems += [_no_leader(name, leader_timeout_s) for name in unled]
+        verified = [s for s in specs if s.name in existing]
+        if verified:
+            # a topic another client created a moment ago may not be described by this broker yet (CI saw it: 0
+            # partitions and no configs), so it is compared with its spec only once every partition has a leader
+            unled = await _await_leaders(admin, [s.name for s in verified], leader_timeout_s)
+            problems += [_no_leader(name, leader_timeout_s) for name in unled]
+            led = [s for s in verified if s.name not in unled]
+            problems += await _drift(admin, led, settings.kafka_replication_factor)
         if problems:
             raise TopicsError(problems)
         return [s.name for s in wanted]
@@ -154,17 +162,20 @@ async def ensure_topics(
 
 
 async def _await_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout_s: float) -> list[str]:
-    """CreateTopics answers once the controller has the topic; the broker may not lead its partitions yet, so a
-    consumer subscribing by pattern could miss it until its next metadata refresh and first sends are retried
-    (a test of the collector's ingest saw both on a loaded CI machine)."""
+    """The names among `names` still without a leader on every partition after `timeout_s`. CreateTopics answers
+    once the controller has the topic; the broker may not lead its partitions yet, so a consumer subscribing by
+    pattern could miss it until its next metadata refresh and first sends are retried (a test of the collector's
+    ingest saw both on a loaded CI machine)."""
     deadline = time.monotonic() + timeout_s
     while True:
         led = {t["topic"] for t in await admin.describe_topics(names) if _led(t)}
-        if led >= set(names):
-            return []
-        if time.monotonic() > deadline:
-            return [f"{name}: no leader on every partition after {timeout_s:g} s" for name in names if name not in led]
+        if led >= set(names) or time.monotonic() > deadline:
+            return [name for name in names if name not in led]
         await asyncio.sleep(0.1)
+
+
+def _no_leader(name: str, timeout_s: float) -> str:
+    return f"{name}: no leader on every partition after {timeout_s:g} s"
 
 
 def _led(topic: dict[str, Any]) -> bool:
