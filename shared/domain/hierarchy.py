@@ -61,6 +61,7 @@ class Hierarchy:
         self.value_specs: dict[SpecKey, ValueSpec | None] = {}  # rollup.value_spec's memo: the versions never change
         self.chains: dict[tuple[str, date], tuple[str, ...]] = {}  # rollup.chain's memo
         self.as_of_days: dict[tuple[str, date], date | None] = {}  # rollup.as_of_day's memo
+        self.scope_codes: dict[tuple[frozenset[str], date], frozenset[str]] = {}  # unitref.scope_codes' memo
         for older, newer in zip(self.versions, self.versions[1:], strict=False):
             successors: dict[str, list[str]] = {}
             for code, olds in newer.predecessors.items():

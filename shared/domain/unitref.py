@@ -15,6 +15,7 @@ from datetime import date
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.lineage import Node
 
+SCOPES_REMEMBERED = 1024  # (scope, version) pairs kept resolved
 UNIT_REF = re.compile(r"^([0-9]{2,6})(?:@([0-9]{4}-[0-9]{2}-[0-9]{2}))?$")
 
 
@@ -80,9 +81,27 @@ def same_unit_at(node: Node, day: date, hierarchy: Hierarchy) -> Node | None:
     return at
 
 
-def covers(scope_node: Node, code: str, day: date, hierarchy: Hierarchy) -> bool:
-    """True when the unit `code` names on `day` is `scope_node` as in force then, or lies under it."""
-    unit_node = same_unit_at(scope_node, day, hierarchy)
-    if unit_node is None or hierarchy.resolve(code, day) is None:
+def scope_codes(entries: frozenset[str], day: date, hierarchy: Hierarchy) -> frozenset[str]:
+    """The codes, in the version in force on `day`, of the units a scope's entries name (each entry's same unit
+    then), resolved once per scope and version: checking every entry for every event cost the collector 94 % of
+    its CPU on a `dx import` scoped to 558 communes (~600 rows/s)."""
+    version = hierarchy.version_at(day)
+    if version is None:
+        return frozenset()
+    key = (entries, version.valid_from)
+    found = hierarchy.scope_codes.get(key)
+    if found is None:
+        nodes = [n for n in (stored_node(e, hierarchy) for e in entries) if n is not None]
+        found = frozenset(at[0] for n in nodes if (at := same_unit_at(n, day, hierarchy)) is not None)
+        if len(hierarchy.scope_codes) >= SCOPES_REMEMBERED:  # each import makes a scope of its own
+            hierarchy.scope_codes.clear()
+        hierarchy.scope_codes[key] = found
+    return found
+
+
+def in_scope(entries: frozenset[str], code: str, day: date, hierarchy: Hierarchy) -> bool:
+    """True when the unit `code` names on `day` is one of the scope's units as in force then, or lies under one."""
+    if hierarchy.resolve(code, day) is None:
         return False
-    return hierarchy.is_within(code, unit_node[0], day)
+    allowed = scope_codes(entries, day, hierarchy)
+    return code in allowed or any(a.code in allowed for a in hierarchy.ancestors(code, day))

@@ -12,7 +12,7 @@ from shared.domain.catalog import Catalog, Indicator, Measure
 from shared.domain.hierarchy import Hierarchy
 from shared.domain.periods import GRANULARITY_FORMAT, parse_period, period_of
 from shared.domain.timeutil import local_date
-from shared.domain.unitref import covers, stored_node
+from shared.domain.unitref import in_scope
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,6 @@ def check_scope(event: EventV1, scope: Scope, hierarchy: Hierarchy) -> str | Non
         return f"forbidden: indicator: this source may not write {event.indicator}"
     if scope.units is not None:
         day: date = local_date(event.observed_at)
-        allowed = (stored_node(entry, hierarchy) for entry in scope.units)
-        if not any(node is not None and covers(node, event.unit, day, hierarchy) for node in allowed):
+        if not in_scope(scope.units, event.unit, day, hierarchy):
             return f"forbidden: unit: this source may not write unit {event.unit}"
     return None

@@ -1,12 +1,12 @@
 """A scope names units, not bare codes: 14758 is Phường Đông Thọ until 2025-07-01 and Phường Hàm Rồng since."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from shared.contracts.events import EventV1, reason_code
 from shared.domain.hierarchy import Hierarchy
-from shared.domain.unitref import UnitRefError, canonical, parse_ref
+from shared.domain.unitref import UnitRefError, canonical, in_scope, parse_ref, same_unit_at, stored_node
 from shared.domain.validation import Scope, check_scope
 
 NOW = date(2026, 12, 2)
@@ -76,3 +76,30 @@ def test_a_unit_that_names_nothing_is_refused_with_how_to_name_one(
 
 def test_a_stored_entry_that_names_no_unit_allows_nothing(hierarchy: Hierarchy) -> None:
     assert verdict({"14758@2019-01-01", "garbage"}, "14758", "2024-06-01", hierarchy) == "forbidden"
+
+
+def _covers_by_entry(entry: str, code: str, day: date, hierarchy: Hierarchy) -> bool:
+    """The rule stated per scope entry, as check_scope applied it to every entry of every event before the scope
+    was resolved once per version (shared/domain/unitref.py scope_codes)."""
+    node = stored_node(entry, hierarchy)
+    at = same_unit_at(node, day, hierarchy) if node is not None else None
+    return at is not None and hierarchy.resolve(code, day) is not None and hierarchy.is_within(code, at[0], day)
+
+
+def test_a_scope_resolved_once_per_version_allows_exactly_what_each_entry_allows(hierarchy: Hierarchy) -> None:
+    days = sorted({d for v in hierarchy.versions for d in (v.valid_from, v.valid_from - timedelta(days=1))})
+    codes = sorted({c for v in hierarchy.versions for c in v.units})
+    scopes = [
+        frozenset({"14758@2025-07-01"}),  # Phường Hàm Rồng, whose code was Phường Đông Thọ's
+        frozenset({"14758@2020-01-01", "380"}),  # Đông Thọ as it was, and a district
+        frozenset(codes[::7]),  # bare codes of every level, as stored before scopes named units
+        frozenset({"38", "nonsense", "99999"}),  # the province, and entries that name nothing
+    ]
+    allowed = forbidden = 0
+    for entries in scopes:
+        for day in days:
+            for code in codes:
+                expected = any(_covers_by_entry(e, code, day, hierarchy) for e in entries)
+                assert in_scope(entries, code, day, hierarchy) is expected, (sorted(entries)[:3], code, day)
+                allowed, forbidden = allowed + expected, forbidden + (not expected)
+    assert allowed > 1000 and forbidden > 1000  # both answers were exercised
