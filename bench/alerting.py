@@ -36,13 +36,23 @@ async def load_history(
 
 
 def history_messages(
-    catalog: Catalog, hierarchy: Hierarchy, start: date, now: datetime, until: datetime | None = None
-) -> list[tuple[bytes, bytes]]:
+    catalog: Catalog, hierarchy: Hierarchy, start: date, now: datetime, until: datetime | None = None,
+    received_when_observed: bool = False,
+) -> list[tuple[bytes, bytes]]:  # fmt: skip
     """The simulator's history from `start` to `until` (default `now`) in day order, as the collector writes it to
-    dx.events.v1: the event, its source and received_at (`now`), keyed indicator:unit."""
+    dx.events.v1: the event, its source and received_at, keyed indicator:unit. received_at is `now`, or with
+    `received_when_observed` a minute after the observation (a system that ran through those years: what
+    bounded storage prunes, bench/README.md)."""
     extra = {"source": "bench-history", "received_at": rfc3339(now)}
     events = Simulator(catalog, hierarchy, seed=8).history(start, until or now)
-    return [(pair_key(e["indicator"], e["unit"]), orjson.dumps({**e, **extra})) for e in events]
+    if not received_when_observed:
+        return [(pair_key(e["indicator"], e["unit"]), orjson.dumps({**e, **extra})) for e in events]
+    late = timedelta(minutes=1)
+    return [
+        (pair_key(e["indicator"], e["unit"]), orjson.dumps({**e, "source": "bench-history",
+         "received_at": rfc3339(min(now, datetime.fromisoformat(e["observed_at"]) + late))}))
+        for e in events
+    ]  # fmt: skip
 
 
 async def applied_count(settings: Settings) -> int:

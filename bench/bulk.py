@@ -6,10 +6,12 @@ six partitions, which makes the service recompute every later daily row of a ser
 """
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import orjson
 
+from dx import prune
 from services.aggregator import store
 from services.aggregator.apply import apply_batch, refresh_increments, stage
 from services.aggregator.decode import Decoder
@@ -32,9 +34,13 @@ async def bulk_apply(
     messages: Sequence[tuple[bytes, bytes]],
     batch: int = BATCH,
     on_batch: Callable[[int], None] | None = None,
-) -> None:
+    prune_horizon: timedelta | None = None,
+) -> int:
     """Apply `messages` (key, dx.events.v1 value), in the order given, then bring the increment values' daily rows up
-    to today as the service's periodic refresh does (until nothing is left to write)."""
+    to today as the service's periodic refresh does (until nothing is left to write). With `prune_horizon`, the
+    months received longer than that before each batch's last event are pruned after it (`dx events prune`, as
+    an operator running it monthly through those years would have); returns the events pruned."""
+    pruned = 0
     decoder, planner = Decoder(catalog, hierarchy), Planner(catalog, hierarchy)
     pool = await create_pool(settings, "app", max_size=2)
     try:
@@ -49,11 +55,16 @@ async def bulk_apply(
             staged = stage(prepared, now, planner, local_date(now))
             offsets = store.Offsets(GROUP, settings.topic_events, {0: start + len(values)})
             await apply_batch(pool, catalog, hierarchy, staged, offsets)
+            if prune_horizon is not None:
+                clock = datetime.fromisoformat(orjson.loads(values[-1] or b"{}")["received_at"])
+                for month, partition in await prune.candidates(settings, clock, prune_horizon):
+                    pruned += (await prune.prune_month(settings, month, partition, keep=False)).events
             if on_batch is not None:
                 on_batch(len(values))
         await settle_increments(pool, catalog, hierarchy)
     finally:
         await pool.close()
+    return pruned
 
 
 async def settle_increments(pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy) -> int:

@@ -35,7 +35,8 @@ from testing.processes import ROOT, settings_env
 HISTORY_START = date(2021, 1, 1)
 FIVE_YEARS = timedelta(days=5 * 365)
 TABLES = ("applied_events", "agg_buckets", "agg_snapshot_days", "period_values", "daily_values", "current_values",
-          "target_status", "agg_unit_lineage", "agg_increment_sources", "agg_unit_tree")  # fmt: skip
+          "agg_snapshot_floor", "period_floor", "agg_bucket_floor", "target_status", "agg_unit_lineage",
+          "agg_increment_sources", "agg_unit_tree")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,15 @@ async def run(opts: HistoryOptions) -> dict[str, Any]:
     out: dict[str, Any] = {"machine": await describe(base), "history_start": opts.start.isoformat()}
     async with isolated(base, catalog, hierarchy) as iso:
         started = time.perf_counter()
-        messages = history_messages(catalog, hierarchy, opts.start, datetime.now(UTC))
+        messages = history_messages(catalog, hierarchy, opts.start, datetime.now(UTC), received_when_observed=True)
         generated = time.perf_counter()
         progress(f"{len(messages):,} events generated in {generated - started:.1f} s; applying (bulk path)")
-        await bulk_apply(iso, catalog, hierarchy, messages, on_batch=Meter(len(messages)))
+        horizon = timedelta(days=base.events_horizon_days)
+        pruned = await bulk_apply(iso, catalog, hierarchy, messages, on_batch=Meter(len(messages)),
+                                  prune_horizon=horizon)  # fmt: skip
         loaded = time.perf_counter()
         out["history_events"] = len(messages)
+        out["pruned_events"], out["horizon_days"] = pruned, base.events_horizon_days
         out["history_generate_s"] = round(generated - started, 1)
         out["history_load_s"] = round(loaded - generated, 1)
         out["history_load_events_per_s"] = round(len(messages) / (loaded - generated))
@@ -154,7 +158,9 @@ async def table_sizes(settings: Settings) -> dict[str, dict[str, int]]:
         out = {}
         for table in TABLES:
             rows = await conn.fetchval(f"SELECT count(*) FROM {table}")
-            size = await conn.fetchval("SELECT pg_total_relation_size($1::regclass)", table)
+            size = await conn.fetchval(  # a partitioned table has no storage of its own: its partitions'
+                "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree($1::regclass)", table
+            )
             out[table] = {"rows": int(rows), "bytes": int(size)}
         return out
     finally:

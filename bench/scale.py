@@ -8,8 +8,10 @@ from typing import Any
 
 from bench import backfill, history, national
 
-DURABLE = ("applied_events", "agg_buckets", "agg_snapshot_days", "period_values", "daily_values", "current_values")
-AGGREGATES = DURABLE[1:]
+# What stays per event once its month is past the replay horizon (docs/storage.md): the aggregates and the floors
+# `dx events prune` leaves; applied_events' kept months go too in their turn.
+BEYOND_HORIZON = ("agg_buckets", "agg_snapshot_days", "period_values", "daily_values", "current_values",
+                  "agg_snapshot_floor", "period_floor", "agg_bucket_floor")  # fmt: skip
 # The national history starts later: 2021 -> now at 20 x the units (~5.4 million events) takes longer to load than
 # a session on 2 shared cores has (bench/README.md, "National size").
 NATIONAL_START = date(2026, 1, 1)  # what stays once applied_events' old rows are gone
@@ -46,14 +48,25 @@ def scale_keys(scale: dict[str, Any], aggregator_events_per_s: float | None) -> 
         ),
         "backfill_rows_per_s": rate,
         "backfill_vs_aggregator": ratio(rate, aggregator_events_per_s),
-        "durable_bytes_per_event": durable_bytes_per_event(th, DURABLE) if th else None,
-        "aggregate_bytes_per_event": durable_bytes_per_event(th, AGGREGATES) if th else None,
+        "durable_bytes_per_event": durable_bytes_per_event(th) if th else None,
+        "durable_bytes_per_event_unpruned": unpruned_bytes_per_event(th) if th else None,
     }
 
 
-def durable_bytes_per_event(result: dict[str, Any], tables: tuple[str, ...]) -> float:
-    total = sum(result["tables"][t]["bytes"] for t in tables)
+def durable_bytes_per_event(result: dict[str, Any]) -> float:
+    """Bytes of durable state per history event beyond the horizon."""
+    total = sum(result["tables"].get(t, {"bytes": 0})["bytes"] for t in BEYOND_HORIZON)
     return round(float(total) / max(1, int(result["history_events"])), 1)
+
+
+def unpruned_bytes_per_event(result: dict[str, Any]) -> float:
+    """The same had no month been pruned: the aggregates (no floors) and every event's row in applied_events, at
+    the bytes per row of the months kept."""
+    tables, events = result["tables"], max(1, int(result["history_events"]))
+    applied = tables["applied_events"]
+    per_row = applied["bytes"] / max(1, applied["rows"])
+    aggregates = sum(tables[t]["bytes"] for t in BEYOND_HORIZON if t in tables and not t.endswith("_floor"))
+    return round(float(aggregates + per_row * events) / events, 1)
 
 
 def ratio(a: float | None, b: float | None) -> float | None:

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         "status read its backlog)"
     )  # fmt: skip
 
+    events_horizon_days: int = Field(
+        45, description="replay horizon of applied_events (docs/storage.md): `dx events prune` detaches the months "
+        "received longer ago; must exceed the retention of dx.events.v1 (30 days) and dx.ingest.v1 (7 days)"
+    )  # fmt: skip
+
     # Topics (docs/events-and-topics.md); overridable so tests can isolate themselves
     topic_ingest: str = Field(topics.TOPIC_INGEST, description="raw events from source systems that speak Kafka")
     topic_events: str = Field(topics.TOPIC_EVENTS, description="validated events, key indicator:unit")

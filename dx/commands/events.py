@@ -3,23 +3,26 @@
 `show`: every source's event with that id (who sent what and when, where it sits in Kafka), its correction chain
 from the original to the one in force, what each step changed, the copies refused (duplicates, refused amendments)
 and the value of its (indicator, unit) now. `list`: the events and refusals of one (indicator, unit) received since
-a date, newest first. `--json` prints the same rows as JSON (times as RFC 3339).
+a date, newest first. `--json` prints the same rows as JSON (times as RFC 3339). `prune`: the months of events past
+the replay horizon are detached (dx/prune.py, docs/storage.md). `correct` / `retract`: an operator's amendment.
 """
 
 import argparse
 import asyncio
 import json
 import sys
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
 from rich.console import Console
 from rich.table import Table
 
-from dx import amend, events
+from dx import amend, events, prune
 from dx.context import load_context
 from dx.render import safe
+from shared.adapters.kafka import retention_ms
+from shared.domain.horizon import horizon_problem
 from shared.domain.timeutil import LOCAL_TZ
 
 DEFAULT_LIMIT = 200
@@ -40,6 +43,13 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     lst.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N", help="rows at most (default 200)")
     lst.add_argument("--json", action="store_true", help="machine-readable")
     lst.set_defaults(handler=_list)
+    prune = verbs.add_parser("prune", help="detach the months of events past the replay horizon (docs/storage.md)")
+    prune.add_argument("--horizon-days", type=int, default=None, metavar="N",
+                       help="keep the months received in the last N days (default DX_EVENTS_HORIZON_DAYS, 45); "
+                       "must exceed the Kafka retention of dx.events.v1 and dx.ingest.v1")  # fmt: skip
+    prune.add_argument("--keep", action="store_true", help="keep each detached month as a table pruned_events_pYYYYMM")
+    prune.add_argument("--dry-run", action="store_true", help="list the months that would go, change nothing")
+    prune.set_defaults(handler=_prune)
     for verb, text in (("correct", "an operator corrects a source's event (đính chính)"),
                        ("retract", "an operator retracts a source's event (rút lại)")):  # fmt: skip
         amend = verbs.add_parser(verb, help=text)
@@ -135,6 +145,34 @@ def _amend(args: argparse.Namespace) -> int:
         print(f"dx events {args.verb}: {err}", file=sys.stderr)
         return 2
     print(f"sent {args.verb}ion {sent} of {original} (source {args.source}); see: dx events show {sent}")
+    return 0
+
+
+def _prune(args: argparse.Namespace) -> int:
+    ctx = load_context()
+    days = ctx.settings.events_horizon_days if args.horizon_days is None else args.horizon_days
+    topics = [ctx.settings.topic_events, ctx.settings.topic_ingest]
+    problem = horizon_problem(days, asyncio.run(retention_ms(ctx.settings, topics)))
+    if problem is not None:
+        print(f"dx events prune: --horizon-days {days}: {problem}", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    months = asyncio.run(prune.candidates(ctx.settings, now, timedelta(days=days)))
+    kept = f"events received since {(now - timedelta(days=days)):%Y-%m-%d} stay (horizon {days} days)"
+    if not months:
+        print(f"nothing to prune: no month is past the horizon; {kept}")
+        return 0
+    for month, partition in months:
+        if args.dry_run:
+            print(f"would prune {month:%Y-%m} ({partition})")
+            continue
+        done = asyncio.run(prune.prune_month(ctx.settings, month, partition, args.keep))
+        where = f"kept as {done.kept_as}" if done.kept_as else "dropped"
+        print(
+            f"pruned {month:%Y-%m}: {done.events:,} events {where}; floors: {done.snapshot_days:,} snapshot days, "
+            f"{done.periods:,} periods, {done.bucket_days:,} bucket days; {done.refusals:,} refusals removed"
+        )
+    print(("would keep: " if args.dry_run else "kept: ") + kept)
     return 0
 
 

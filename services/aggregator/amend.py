@@ -22,6 +22,7 @@ from services.aggregator.decode import Fact
 from services.aggregator.fold import Plan, SeriesDay, SeriesSum, add_fact, plan_series
 from shared.domain.catalog import Catalog, Semantics
 from shared.domain.hierarchy import Hierarchy
+from shared.domain.horizon import beyond_horizon, month_of
 from shared.domain.rollup import chain
 
 
@@ -52,9 +53,14 @@ async def judge(conn: asyncpg.Connection, amendments: Iterable[tuple[int, int, F
     todo = list(amendments)
     applied = await amendments_store.applied_among(conn, [(f.source, f.event_id) for _, _, f in todo])
     rows = await amendments_store.originals(conn, [(f.source, f.amends) for _, _, f in todo if f.amends])
+    kept_from = await amendments_store.kept_from(conn)
     out, accepted, refusals = Judged(), list[tuple[int, int, Fact]](), list[tuple[int, int, Fact, str]]()
     for partition, offset, fact in todo:
         assert fact.amends is not None
+        if kept_from is not None and month_of(fact.received_at) < kept_from:  # as store.insert_new_events
+            refusals.append((partition, offset, fact, beyond_horizon(kept_from)))
+            out.refused.append(Refusal(partition, offset, [beyond_horizon(kept_from)]))
+            continue
         if (fact.source, fact.event_id) in applied:  # a replay or a resend: counted once
             refusals.append((partition, offset, fact, "duplicate: event_id: already applied"))
             out.duplicates += 1
@@ -103,6 +109,11 @@ async def _missing(conn: asyncpg.Connection, fact: Fact, applied: set[tuple[str,
     if elsewhere or await amendments_store.applied_elsewhere(conn, fact.amends, fact.source):
         return (f"foreign_original: {field_name}: event {fact.amends} was sent by another source; only that source "
                 f"(or an operator with dx) may amend it")  # fmt: skip
+    kept_from = await amendments_store.kept_from(conn)
+    if kept_from is not None:
+        return (f"unknown_original: {field_name}: no event {fact.amends} of source {fact.source} has been applied "
+                f"since {kept_from.isoformat()} (the events received before were pruned: they can no longer be "
+                "amended)")  # fmt: skip
     return f"unknown_original: {field_name}: no event {fact.amends} of source {fact.source} has been applied"
 
 

@@ -1,5 +1,6 @@
 """The SQL of corrections and retractions (services/aggregator/amend.py decides; this reads and writes)."""
 
+from datetime import date
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,12 @@ async def originals(conn: asyncpg.Connection, keys: list[tuple[str, str]]) -> di
 async def applied_elsewhere(conn: asyncpg.Connection, event_id: str, source: str) -> bool:
     """Whether another source than `source` has an event of this id."""
     return bool(await conn.fetchval(sql.APPLIED_ELSEWHERE, event_id, source))
+
+
+async def kept_from(conn: asyncpg.Connection) -> date | None:
+    """The first day of the events still kept when months were pruned (`dx events prune`), else None."""
+    found: date | None = await conn.fetchval(sql.KEPT_FROM)
+    return found
 
 
 def row_of(partition: int, offset: int, fact: Fact) -> dict[str, Any]:

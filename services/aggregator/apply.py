@@ -59,8 +59,11 @@ class Transaction:
     partition (it follows its amendment in the log) counts as not applied yet (amend.judge), so a transaction of
     several batches judges as its batches would one by one."""
 
-    def __init__(self, pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy, months: store.EventMonths | None = None
+    ) -> None:
         self.pool, self.catalog, self.hierarchy = pool, catalog, hierarchy
+        self.months = store.EventMonths() if months is None else months  # the service keeps one for its pool
         self.conn: asyncpg.Connection | None = None
         self.tx: Any = None
         self.todo = Plan()
@@ -80,14 +83,20 @@ class Transaction:
         return [(fact.source, fact.event_id) for _, _, fact in self.amendments]
 
     async def add(self, batch: Staged, before_insert: BeforeInsert | None = None) -> None:
-        conn = await self._open()
         prepared, result = batch.prepared, self.result
+        await self.months.ensure(self.pool, [*prepared.received, *(f.received_at for _, _, f in prepared.amendments)])
+        conn = await self._open()
         self.batches += 1
         self.today = batch.today
         if prepared.rows:
             if self.batches > 1:
                 await store.clear_stage(conn)  # the previous batch's rows
-            new = await store.insert_new_events(conn, prepared.copy, prepared.rows, before_insert)
+            try:
+                new = await store.insert_new_events(conn, prepared.copy, prepared.rows, before_insert,
+                                                    self.months.kept_from_us())  # fmt: skip
+            except asyncpg.CheckViolationError:  # "no partition of relation found for row": pruned since
+                self.months.forget()
+                raise
             if new is None:
                 applied, received, todo, periods = prepared.rows, prepared.received, batch.todo, prepared.periods
             else:  # some were applied before: the plan of the events the insert kept

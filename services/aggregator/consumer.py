@@ -119,6 +119,7 @@ class Aggregator:
     ) -> None:
         self.settings, self.catalog, self.hierarchy = settings, catalog, hierarchy
         self.pool, self.consumer, self.producer, self.metrics = pool, consumer, producer, metrics
+        self.months = store.EventMonths()  # applied_events' months known to exist
         self.last_refresh = 0.0
         self.preparer = preparer or Preparer(
             Decoder(catalog, hierarchy), settings.catalog_path, settings.units_dir, in_worker=False
@@ -212,7 +213,7 @@ class Aggregator:
     def launch(self, batch: Batch | None, commit: bool) -> None:
         """Add `batch` to the open transaction (opened if none is) in a task, then commit it if `commit` (after the
         commit going on beside it, if any)."""
-        joined = self.open or Open(Transaction(self.pool, self.catalog, self.hierarchy), time.monotonic())
+        joined = self.open or Open(Transaction(self.pool, self.catalog, self.hierarchy, self.months), time.monotonic())
         self.open = None if commit else joined
         if batch is not None:
             joined.add(batch)

@@ -14,9 +14,14 @@ CREATE TEMP TABLE IF NOT EXISTS agg_stage (
 ) ON COMMIT DELETE ROWS
 """
 
-# DISTINCT ON drops duplicates inside the batch (the first by offset wins); ON CONFLICT drops those seen before. An
-# event is identified by (source, event_id): another source's id never shadows it. The keys `source event_id` of the
-# new events come back only when some were duplicates ($1 = rows staged): the common case sends none.
+# DISTINCT ON drops duplicates inside the batch (the first by offset wins); NOT EXISTS drops those seen before, in
+# any month still kept (applied_events is partitioned by received_at, shared/migrations/0023: its key has to hold
+# received_at, so it no longer finds a resend received at another moment by itself). An event is identified by
+# (source, event_id): another source's id never shadows it. The keys `source event_id` of the new events come back
+# only when some were duplicates ($1 = rows staged): the common case sends none. $2: the first moment still kept
+# (microseconds) when months were pruned: an event received before it cannot be told from a replay
+# (docs/storage.md). The subquery is kept correlated (OFFSET 0: one probe of each month's key per staged row) so
+# that the planner never hashes the whole table.
 INSERT_EVENTS = """
 WITH new AS (
 INSERT INTO applied_events (event_id, indicator, unit, observed_at, numerator, denominator, value, source,
@@ -24,14 +29,18 @@ INSERT INTO applied_events (event_id, indicator, unit, observed_at, numerator, d
 SELECT DISTINCT ON (event_id, source) event_id, indicator, unit,
        timestamptz 'epoch' + observed_us * interval '1 microsecond', numerator, denominator, value, source,
        timestamptz 'epoch' + received_us * interval '1 microsecond', kafka_partition, kafka_offset, period
-FROM agg_stage
+FROM agg_stage s
+WHERE ($2::bigint IS NULL OR s.received_us >= $2)
+  AND NOT EXISTS (SELECT 1 FROM applied_events a WHERE a.event_id = s.event_id AND a.source = s.source OFFSET 0)
 ORDER BY event_id, source, kafka_partition, kafka_offset
-ON CONFLICT (event_id, source) DO NOTHING
 RETURNING source, event_id
 )
 SELECT count(*)::int AS n, CASE WHEN count(*) < $1 THEN array_agg(source || ' ' || event_id::text) END AS ids
 FROM new
 """
+
+# The month of applied_events that holds events received on $1 (created if missing; shared/migrations/0023).
+EVENT_PARTITION = "SELECT dx_event_partition($1::date)"
 
 # Whether the staged batch holds any of these identities (source, event_id).
 STAGES_ANY = """
@@ -57,6 +66,19 @@ SELECT s.kafka_partition, s.kafka_offset, s.source, s.event_id, s.indicator, s.u
 FROM agg_stage s
 JOIN applied_events a ON a.source = s.source AND a.event_id = s.event_id
 WHERE (a.kafka_partition, a.kafka_offset) IS DISTINCT FROM (s.kafka_partition, s.kafka_offset)
+ORDER BY s.kafka_partition, s.kafka_offset
+ON CONFLICT (kafka_partition, kafka_offset) DO NOTHING
+"""
+
+# The staged events received before $1 (microseconds), in the months pruned (dx events prune): refused with the
+# reason $2 (shared/domain/horizon.py), never counted a second time.
+REFUSE_BEYOND_HORIZON = """
+INSERT INTO event_refusals (kafka_partition, kafka_offset, source, event_id, indicator, unit, reason, received_at)
+SELECT s.kafka_partition, s.kafka_offset, s.source, s.event_id, s.indicator, s.unit,
+       $2::text,
+       timestamptz 'epoch' + s.received_us * interval '1 microsecond'
+FROM agg_stage s
+WHERE s.received_us < $1
 ORDER BY s.kafka_partition, s.kafka_offset
 ON CONFLICT (kafka_partition, kafka_offset) DO NOTHING
 """
@@ -405,6 +427,9 @@ APPLIED_ELSEWHERE = """
 SELECT EXISTS (SELECT 1 FROM applied_events WHERE event_id = $1 AND source <> $2)
 """
 
+# The first day (UTC) of the months still kept: the one after the latest pruned month (dx events prune).
+KEPT_FROM = "SELECT (max(month) + interval '1 month')::date FROM pruned_event_months"
+
 INSERT_AMENDMENT = """
 INSERT INTO applied_events (event_id, indicator, unit, observed_at, numerator, denominator, value, source,
                             received_at, kafka_partition, kafka_offset, period, corrects, retracts, operator)
@@ -438,14 +463,20 @@ WHERE d.indicator = k.indicator AND d.unit = k.unit AND d.day = k.day
 
 RECOMPUTE_SNAPSHOT_DAYS = """
 INSERT INTO agg_snapshot_days (indicator, unit, day, observed_at, event_id, numerator, denominator, value)
-SELECT DISTINCT ON (k.indicator, k.unit, k.day) k.indicator, k.unit, k.day, a.observed_at, a.event_id, a.numerator,
-       a.denominator, a.value
-FROM unnest($1::text[], $2::text[], $3::date[]) AS k(indicator, unit, day)
-JOIN applied_events a ON a.series = dx_series(k.indicator, k.unit) AND a.indicator = k.indicator AND a.unit = k.unit
- AND a.observed_at >= k.day::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
- AND a.observed_at < (k.day + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
-WHERE a.retracts IS NULL AND a.replaced_by IS NULL
-ORDER BY k.indicator, k.unit, k.day, a.observed_at DESC, a.event_id DESC
+SELECT DISTINCT ON (indicator, unit, day) * FROM (
+    SELECT k.indicator, k.unit, k.day, a.observed_at, a.event_id, a.numerator, a.denominator, a.value
+    FROM unnest($1::text[], $2::text[], $3::date[]) AS k(indicator, unit, day)
+    JOIN applied_events a ON a.series = dx_series(k.indicator, k.unit) AND a.indicator = k.indicator
+     AND a.unit = k.unit
+     AND a.observed_at >= k.day::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+     AND a.observed_at < (k.day + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+    WHERE a.retracts IS NULL AND a.replaced_by IS NULL
+    UNION ALL  -- the best of the months pruned (dx events prune)
+    SELECT f.indicator, f.unit, f.day, f.observed_at, f.event_id, f.numerator, f.denominator, f.value
+    FROM unnest($1::text[], $2::text[], $3::date[]) AS k(indicator, unit, day)
+    JOIN agg_snapshot_floor f ON f.indicator = k.indicator AND f.unit = k.unit AND f.day = k.day
+) c
+ORDER BY indicator, unit, day, observed_at DESC, event_id DESC
 """
 
 DROP_PERIOD_VALUES = """
@@ -456,13 +487,18 @@ WHERE p.indicator = k.indicator AND p.unit = k.unit AND p.period = k.period
 
 RECOMPUTE_PERIOD_VALUES = """
 INSERT INTO period_values (indicator, unit, period, observed_at, event_id, value, numerator, denominator)
-SELECT DISTINCT ON (k.indicator, k.unit, k.period) k.indicator, k.unit, k.period, a.observed_at, a.event_id, a.value,
-       a.numerator, a.denominator
-FROM unnest($1::text[], $2::text[], $3::text[]) AS k(indicator, unit, period)
-JOIN applied_events a ON a.series = dx_series(k.indicator, k.unit) AND a.indicator = k.indicator AND a.unit = k.unit
- AND a.period = k.period
-WHERE a.retracts IS NULL AND a.replaced_by IS NULL
-ORDER BY k.indicator, k.unit, k.period, a.observed_at DESC, a.event_id DESC
+SELECT DISTINCT ON (indicator, unit, period) * FROM (
+    SELECT k.indicator, k.unit, k.period, a.observed_at, a.event_id, a.value, a.numerator, a.denominator
+    FROM unnest($1::text[], $2::text[], $3::text[]) AS k(indicator, unit, period)
+    JOIN applied_events a ON a.series = dx_series(k.indicator, k.unit) AND a.indicator = k.indicator
+     AND a.unit = k.unit AND a.period = k.period
+    WHERE a.retracts IS NULL AND a.replaced_by IS NULL
+    UNION ALL  -- the best of the months pruned (dx events prune)
+    SELECT f.indicator, f.unit, f.period, f.observed_at, f.event_id, f.value, f.numerator, f.denominator
+    FROM unnest($1::text[], $2::text[], $3::text[]) AS k(indicator, unit, period)
+    JOIN period_floor f ON f.indicator = k.indicator AND f.unit = k.unit AND f.period = k.period
+) c
+ORDER BY indicator, unit, period, observed_at DESC, event_id DESC
 """
 
 # A bucket's last observation after an amendment: a reporting unit's from its events in force that day, an
@@ -470,11 +506,14 @@ ORDER BY k.indicator, k.unit, k.period, a.observed_at DESC, a.event_id DESC
 BUCKET_LAST_OF_EVENTS = """
 UPDATE agg_buckets b SET last_observed_at = x.last
 FROM (
-    SELECT max(a.observed_at) AS last FROM applied_events a
-    WHERE a.series = dx_series($1, $2) AND a.indicator = $1 AND a.unit = $2 AND a.retracts IS NULL
-      AND a.replaced_by IS NULL
-      AND a.observed_at >= $3::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
-      AND a.observed_at < ($3::date + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+    SELECT greatest(
+        (SELECT max(a.observed_at) FROM applied_events a
+         WHERE a.series = dx_series($1, $2) AND a.indicator = $1 AND a.unit = $2 AND a.retracts IS NULL
+           AND a.replaced_by IS NULL
+           AND a.observed_at >= $3::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+           AND a.observed_at < ($3::date + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'),
+        (SELECT f.last_observed_at FROM agg_bucket_floor f  -- the months pruned (dx events prune)
+         WHERE f.indicator = $1 AND f.unit = $2 AND f.day = $3)) AS last
 ) x
 WHERE b.indicator = $1 AND b.unit = $2 AND b.day = $3 AND x.last IS NOT NULL
 """

@@ -11,7 +11,7 @@ import io
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import asyncpg
@@ -21,8 +21,9 @@ from services.aggregator.decode import Fact
 from services.aggregator.fold import Bucket, SeriesDay, SeriesSum, exact
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
+from shared.domain.horizon import beyond_horizon, month_of
 from shared.domain.rollup import Computed, Sums, ValueSpec, compose, increment_rows, lineage_rows, tree_rows
-from shared.domain.timeutil import local_date, micros
+from shared.domain.timeutil import EPOCH, MICROSECOND, local_date, micros
 
 STAGE_COLUMNS = [
     "event_id", "indicator", "unit", "observed_us", "numerator", "denominator", "value",
@@ -59,21 +60,56 @@ async def increment_series(conn: asyncpg.Connection, codes: list[str]) -> list[t
     return [(r["indicator"], r["unit"]) for r in await conn.fetch(sql.INCREMENT_SERIES, codes)]
 
 
+class EventMonths:
+    """The months of applied_events this process has made sure exist (shared/migrations/0023: partitioned by the UTC
+    month of received_at), and the first day still kept when months were pruned (`dx events prune`). A month is
+    created in a short transaction of its own, before the batch's transaction inserts into it: dx_event_partition()
+    serialises creators under a lock that a long batch transaction would otherwise hold to its end, and would wait
+    for the rollup locks another instance holds. A pruned month is never created again: its events are refused."""
+
+    def __init__(self) -> None:
+        self.known: set[date] = set()
+        self.kept_from: date | None = None
+
+    async def ensure(self, pool: asyncpg.Pool, moments: Iterable[datetime]) -> None:
+        months = {month_of(m) for m in moments} - self.known
+        if not months:
+            return
+        async with pool.acquire() as conn:
+            self.kept_from = await conn.fetchval(sql.KEPT_FROM)
+            for month in sorted(months):
+                if self.kept_from is None or month >= self.kept_from:
+                    await conn.execute(sql.EVENT_PARTITION, month)
+                    self.known.add(month)
+
+    def kept_from_us(self) -> int | None:
+        """kept_from as microseconds since the epoch (agg_stage's times), or None when nothing was pruned."""
+        return None if self.kept_from is None else micros(datetime.combine(self.kept_from, time(), UTC))
+
+    def forget(self) -> None:
+        """After an insert found no partition (a month pruned since): ask again next time."""
+        self.known.clear()
+
+
 async def insert_new_events(
-    conn: asyncpg.Connection, copy: bytes, rows: int, before_insert: Callable[[Any], Awaitable[None]] | None = None
-) -> list[Fact] | None:
+    conn: asyncpg.Connection, copy: bytes, rows: int, before_insert: Callable[[Any], Awaitable[None]] | None = None,
+    kept_from_us: int | None = None,
+) -> list[Fact] | None:  # fmt: skip
     """Stage the batch (`rows` rows of STAGE_COLUMNS in COPY text format), run `before_insert` and insert the events
-    never seen before;
+    never seen before and received since `kept_from_us` (EventMonths);
     None when all were new (the usual case: the batch's own plan stands), else the facts of the events inserted now,
     read back in offset order (the first copy of each, as the insert kept); the copies not applied are recorded as
-    refused duplicates."""
+    refused duplicates, or as received before the months kept."""
     await conn.copy_to_table("agg_stage", source=io.BytesIO(copy), columns=STAGE_COLUMNS, format="text")
     if before_insert is not None:
         await before_insert(conn)
-    found = await conn.fetchrow(sql.INSERT_EVENTS, rows)
+    found = await conn.fetchrow(sql.INSERT_EVENTS, rows, kept_from_us)
     if found["n"] == rows:
         return None
     await conn.execute(sql.REFUSE_DUPLICATES)
+    if kept_from_us is not None:
+        kept_from = (EPOCH + kept_from_us * MICROSECOND).date()
+        await conn.execute(sql.REFUSE_BEYOND_HORIZON, kept_from_us, beyond_horizon(kept_from))
     identities = [identity.split(" ", 1) for identity in found["ids"] or ()]  # array_agg(no rows) is NULL
     new = await conn.fetch(sql.EVENTS_BY_IDENTITY, [s for s, _ in identities], [e for _, e in identities])
     return [fact_of_row(row) for row in new]

@@ -196,3 +196,21 @@ async def _drift(admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication
         replicas = min((len(p["replicas"]) for p in parts), default=0)
         problems += topic_drift(spec, replication, len(parts), replicas, configs.get(spec.name, {}))
     return problems
+
+
+async def retention_ms(settings: Settings, topics: list[str]) -> dict[str, int | None]:
+    """retention.ms of each topic as the broker has it (-1: kept forever; None: the topic or the config is
+    missing)."""
+    admin = AIOKafkaAdminClient(**client_kwargs(settings))
+    await admin.start()
+    try:
+        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in topics])
+    finally:
+        await admin.close()
+    found: dict[str, int | None] = dict.fromkeys(topics)
+    for response in responses:
+        for error_code, _, _, name, entries in response.resources:
+            values = {entry[0]: entry[1] for entry in entries}
+            if error_code == 0 and values.get("retention.ms") is not None:
+                found[name] = int(values["retention.ms"])
+    return found

@@ -98,7 +98,7 @@ class FakeTransactions:
         self.running = 0
         self.amendments: list[list[tuple[int, int]]] = []  # (partition, offset) of each transaction's amendments
 
-    def __call__(self, pool: Any, catalog: Any, hierarchy: Any) -> "FakeTransaction":
+    def __call__(self, pool: Any, catalog: Any, hierarchy: Any, months: Any = None) -> "FakeTransaction":
         self.opened.append([])
         return FakeTransaction(self, len(self.opened) - 1)
 

@@ -43,9 +43,12 @@ async def test_amendments_are_judged_in_order_over_those_accepted_before_them(mo
     async def accept_all(conn: Any, accepted: Any) -> None:
         writes["accepted"] = [f.event_id for _, _, f in accepted]
 
+    async def kept_from(conn: Any) -> None:
+        return None  # nothing pruned
+
     for name, function in [("applied_among", applied_among), ("originals", originals),
                            ("applied_elsewhere", applied_elsewhere), ("refuse_all", refuse_all),
-                           ("accept_all", accept_all)]:  # fmt: skip
+                           ("accept_all", accept_all), ("kept_from", kept_from)]:  # fmt: skip
         monkeypatch.setattr(amendments_store, name, function)
     judged = await amend.judge(None, [(0, 10 + i, f) for i, f in enumerate([a1, a2, a3, a4, a5])])
     assert (judged.applied, judged.duplicates) == (2, 1)
