@@ -24,6 +24,7 @@ from bench.bulk import bulk_apply
 from bench.isolate import isolated
 from bench.machine import describe
 from bench.phases import percentile
+from services.dashboards import scorecard
 from services.dashboards.build import build_all
 from shared import names
 from shared.domain.catalog import Catalog, load_catalog
@@ -33,6 +34,8 @@ from testing.dashboards import Query, expand_sql, queries, time_range
 from testing.processes import ROOT, settings_env
 
 HISTORY_START = date(2021, 1, 1)
+# the dashboards' other variables as a user opens them: the province, the 2030 milestone, every district and severity
+VARIABLES = {"unit": names.PROVINCE_CODE, "milestone": "2030", "district": scorecard.ALL, "severity": "__all"}
 FIVE_YEARS = timedelta(days=5 * 365)
 TABLES = ("applied_events", "agg_buckets", "agg_snapshot_days", "period_values", "daily_values", "current_values",
           "agg_snapshot_floor", "period_floor", "agg_bucket_floor", "target_status", "agg_unit_lineage",
@@ -128,7 +131,7 @@ async def _query_samples(
     samples = []
     for _ in range(repeats):
         for indicator in catalog.codes():
-            sql = expand_sql(q.text, {"unit": names.PROVINCE_CODE, "indicator": indicator}, start, end)
+            sql = expand_sql(q.text, {**VARIABLES, "indicator": indicator}, start, end)
             began = time.perf_counter()
             await conn.fetch(sql)
             samples.append(time.perf_counter() - began)
@@ -158,8 +161,10 @@ async def table_sizes(settings: Settings) -> dict[str, dict[str, int]]:
         out = {}
         for table in TABLES:
             rows = await conn.fetchval(f"SELECT count(*) FROM {table}")
-            size = await conn.fetchval(  # a partitioned table has no storage of its own: its partitions'
-                "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree($1::regclass)", table
+            size = await conn.fetchval(  # a partitioned table has no storage of its own: its partitions have
+                "SELECT pg_total_relation_size($1::regclass) + coalesce((SELECT sum(pg_total_relation_size(relid)) "
+                "FROM pg_partition_tree($1::regclass) WHERE relid <> $1::regclass), 0)",
+                table,
             )
             out[table] = {"rows": int(rows), "bytes": int(size)}
         return out
