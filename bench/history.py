@@ -24,6 +24,7 @@ from bench.bulk import bulk_apply
 from bench.isolate import isolated
 from bench.machine import describe
 from bench.phases import percentile
+from bench.sizes import table_sizes
 from services.dashboards import scorecard
 from services.dashboards.build import build_all
 from shared import names
@@ -38,7 +39,7 @@ HISTORY_START = date(2021, 1, 1)
 VARIABLES = {"unit": names.PROVINCE_CODE, "milestone": "2030", "district": scorecard.ALL, "severity": "__all"}
 FIVE_YEARS = timedelta(days=5 * 365)
 TABLES = ("applied_events", "agg_buckets", "agg_snapshot_days", "period_values", "daily_values", "current_values",
-          "agg_snapshot_floor", "period_floor", "agg_bucket_floor", "target_status", "agg_unit_lineage",
+          "agg_snapshot_floor", "period_floor", "target_status", "agg_unit_lineage",
           "agg_increment_sources", "agg_unit_tree")  # fmt: skip
 
 
@@ -95,7 +96,7 @@ async def run(opts: HistoryOptions) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as folder:
             report = ["report", "--year", str(date.today().year - 1), "--out", folder]
             out["dx_report_s"] = cli_seconds(iso, report, opts.cli_runs)
-        out["tables"] = await table_sizes(iso)
+        out["tables"] = await table_sizes(iso, TABLES)
         out["bytes_per_event"] = {
             t: round(s["bytes"] / max(1, out["history_events"]), 1) for t, s in out["tables"].items()
         }
@@ -152,24 +153,6 @@ def cli_seconds(settings: Settings, args: list[str], runs: int) -> float:
         if done.returncode != 0:
             raise RuntimeError(f"dx {' '.join(args)} exited {done.returncode}: {done.stderr.decode()[-2000:]}")
     return round(statistics.median(seconds), 3)
-
-
-async def table_sizes(settings: Settings) -> dict[str, dict[str, int]]:
-    """Rows and bytes (heap, indexes and TOAST) of every table the read side uses."""
-    conn = await asyncpg.connect(settings.pg_dsn("owner"))
-    try:
-        out = {}
-        for table in TABLES:
-            rows = await conn.fetchval(f"SELECT count(*) FROM {table}")
-            size = await conn.fetchval(  # a partitioned table has no storage of its own: its partitions have
-                "SELECT pg_total_relation_size($1::regclass) + coalesce((SELECT sum(pg_total_relation_size(relid)) "
-                "FROM pg_partition_tree($1::regclass) WHERE relid <> $1::regclass), 0)",
-                table,
-            )
-            out[table] = {"rows": int(rows), "bytes": int(size)}
-        return out
-    finally:
-        await conn.close()
 
 
 class Meter:

@@ -13,6 +13,7 @@ from bench.alerting import full_evaluation, load_history
 from bench.ceilings import aggregator_ceiling, naive, produce
 from bench.chain import CommitWatch, Probes, latencies, paced_load, probe_ranks
 from bench.isolate import isolated
+from bench.sizes import BEYOND_HORIZON, table_sizes
 from bench.workload import AMENDMENT_SHARE, generate
 from dx.tokens import create_source_token
 from shared.domain.catalog import Catalog
@@ -51,6 +52,8 @@ async def throughput_run(
         out["producer"] = await throughput.producer_ceiling(iso, messages[WARM_UP:])
         out["aggregator"] = await throughput.aggregator(iso, len(messages))
         out["totals_exact"] = await throughput.totals_exact(iso, workload, hierarchy)
+        sizes = await table_sizes(iso, BEYOND_HORIZON)  # what stays of these events once their month is pruned
+        out["beyond_horizon_bytes"] = sum(t["bytes"] for t in sizes.values())
         out["ceiling"] = len(messages) / await aggregator_ceiling(iso, iso.topic_events, len(messages))
         out["naive"] = opts.naive_events / await naive(iso, iso.topic_events, opts.naive_events)
         bodies = generate(hierarchy, opts.collector_events, seed + 1000).bodies(opts.per_request)

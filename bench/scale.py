@@ -7,11 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import backfill, history, national
+from bench.sizes import BEYOND_HORIZON
 
-# What stays per event once its month is past the replay horizon (docs/storage.md): the aggregates and the floors
-# `dx events prune` leaves; applied_events' kept months go too in their turn.
-BEYOND_HORIZON = ("agg_buckets", "agg_snapshot_days", "period_values", "daily_values", "current_values",
-                  "agg_snapshot_floor", "period_floor", "agg_bucket_floor")  # fmt: skip
 # The national history starts later: 2021 -> now at 20 x the units (~5.4 million events) takes longer to load than
 # a session on 2 shared cores has (bench/README.md, "National size").
 NATIONAL_START = date(2026, 1, 1)  # what stays once applied_events' old rows are gone

@@ -2,7 +2,8 @@
 
 A month goes in one transaction, as the migrations' role (DDL): it locks applied_events (the aggregator waits, it
 loses nothing), keeps the best event still in force of every series-day and series-period in the floor tables
-(what a recomputation after a later amendment would have found among them: shared/migrations/0023), removes the
+(what a recomputation after a later amendment would have found among them: shared/migrations/0023; a bucket's
+is a column of its row), removes the
 month's refusals, detaches the partition and drops it, or keeps it as a table of its own with `--keep`, and records
 the month in pruned_event_months. The aggregates (buckets, snapshot days, period values, daily and current values)
 are not touched: no value changes.
@@ -56,19 +57,22 @@ WHERE (EXCLUDED.observed_at, EXCLUDED.event_id) > (period_floor.observed_at, per
 """
 
 BUCKET_FLOOR = """
-INSERT INTO agg_bucket_floor (indicator, unit, day, last_observed_at)
-SELECT a.indicator, a.unit, (a.observed_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, max(a.observed_at)
-FROM {p} a JOIN indicators i ON i.code = a.indicator
-WHERE i.semantics = 'increment' AND a.retracts IS NULL AND a.replaced_by IS NULL
-GROUP BY 1, 2, 3
-ON CONFLICT (indicator, unit, day) DO UPDATE SET
-    last_observed_at = greatest(agg_bucket_floor.last_observed_at, EXCLUDED.last_observed_at)
+UPDATE agg_buckets b SET floor_observed_at = greatest(b.floor_observed_at, x.last)
+FROM (
+    SELECT a.indicator, a.unit, (a.observed_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day,
+           max(a.observed_at) AS last
+    FROM {p} a JOIN indicators i ON i.code = a.indicator
+    WHERE i.semantics = 'increment' AND a.retracts IS NULL AND a.replaced_by IS NULL
+    GROUP BY 1, 2, 3
+) x
+WHERE b.indicator = x.indicator AND b.unit = x.unit AND b.day = x.day
 """
 
 # the aggregator never creates a pruned month again (store.EventMonths); a partition made by hand may be pruned twice
 RECORD = """
-INSERT INTO pruned_event_months (month, events, kept_as) VALUES ($1, $2, $3)
-ON CONFLICT (month) DO UPDATE SET events = pruned_event_months.events + EXCLUDED.events, pruned_at = now(),
+INSERT INTO pruned_event_months (month, events, bytes, kept_as) VALUES ($1, $2, $3, $4)
+ON CONFLICT (month) DO UPDATE SET events = pruned_event_months.events + EXCLUDED.events,
+    bytes = pruned_event_months.bytes + EXCLUDED.bytes, pruned_at = now(),
     kept_as = coalesce(EXCLUDED.kept_as, pruned_event_months.kept_as)
 """
 
@@ -77,9 +81,10 @@ ON CONFLICT (month) DO UPDATE SET events = pruned_event_months.events + EXCLUDED
 class Pruned:
     month: date
     events: int
+    bytes: int  # the partition's, heap and indexes
     snapshot_days: int  # floor rows written or raised
     periods: int
-    bucket_days: int
+    bucket_days: int  # buckets whose floor was written or raised
     refusals: int
     kept_as: str | None
 
@@ -115,6 +120,7 @@ async def prune_month(settings: Settings, month: date, partition: str, keep: boo
             await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
             await conn.execute("LOCK TABLE applied_events IN ACCESS EXCLUSIVE MODE")
             events = int(await conn.fetchval(f"SELECT count(*) FROM {partition}"))
+            size = int(await conn.fetchval("SELECT pg_total_relation_size($1::regclass)", partition))
             counts = [_count(await conn.execute(q.format(p=partition))) for q in (SNAPSHOT_FLOOR, PERIOD_FLOOR,
                                                                                  BUCKET_FLOOR)]  # fmt: skip
             refusals = _count(await conn.execute("DELETE FROM event_refusals WHERE received_at < $1",
@@ -125,10 +131,10 @@ async def prune_month(settings: Settings, month: date, partition: str, keep: boo
                 await conn.execute(f"DROP TABLE {partition}")
             else:
                 await conn.execute(f"ALTER TABLE {partition} RENAME TO {kept_as}")
-            await conn.execute(RECORD, month, events, kept_as)
+            await conn.execute(RECORD, month, events, size, kept_as)
     finally:
         await conn.close()
-    return Pruned(month, events, counts[0], counts[1], counts[2], refusals, kept_as)
+    return Pruned(month, events, size, counts[0], counts[1], counts[2], refusals, kept_as)
 
 
 def _count(status: str) -> int:

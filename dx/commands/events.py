@@ -169,8 +169,9 @@ def _prune(args: argparse.Namespace) -> int:
         done = asyncio.run(prune.prune_month(ctx.settings, month, partition, args.keep))
         where = f"kept as {done.kept_as}" if done.kept_as else "dropped"
         print(
-            f"pruned {month:%Y-%m}: {done.events:,} events {where}; floors: {done.snapshot_days:,} snapshot days, "
-            f"{done.periods:,} periods, {done.bucket_days:,} bucket days; {done.refusals:,} refusals removed"
+            f"pruned {month:%Y-%m}: {done.events:,} events ({done.bytes / 1e6:,.1f} MB) {where}; floors: "
+            f"{done.snapshot_days:,} snapshot days, {done.periods:,} periods, {done.bucket_days:,} buckets; "
+            f"{done.refusals:,} refusals removed"
         )
     print(("would keep: " if args.dry_run else "kept: ") + kept)
     return 0

@@ -509,18 +509,15 @@ CROSS JOIN LATERAL (  -- as RECOMPUTE_SNAPSHOT_DAYS
 # A bucket's last observation after an amendment: a reporting unit's from its events in force that day, an
 # ancestor's from its direct children's buckets (updated first, nearest the reporting unit first).
 BUCKET_LAST_OF_EVENTS = """
-UPDATE agg_buckets b SET last_observed_at = x.last
+UPDATE agg_buckets b SET last_observed_at = greatest(x.last, b.floor_observed_at)  -- floor: the months pruned
 FROM (
-    SELECT greatest(
-        (SELECT max(a.observed_at) FROM applied_events a
-         WHERE a.series = dx_series($1, $2) AND a.indicator = $1 AND a.unit = $2 AND a.retracts IS NULL
-           AND a.replaced_by IS NULL
-           AND a.observed_at >= $3::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
-           AND a.observed_at < ($3::date + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'),
-        (SELECT f.last_observed_at FROM agg_bucket_floor f  -- the months pruned (dx events prune)
-         WHERE f.indicator = $1 AND f.unit = $2 AND f.day = $3)) AS last
+    SELECT max(a.observed_at) AS last FROM applied_events a
+    WHERE a.series = dx_series($1, $2) AND a.indicator = $1 AND a.unit = $2 AND a.retracts IS NULL
+      AND a.replaced_by IS NULL
+      AND a.observed_at >= $3::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
+      AND a.observed_at < ($3::date + 1)::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'
 ) x
-WHERE b.indicator = $1 AND b.unit = $2 AND b.day = $3 AND x.last IS NOT NULL
+WHERE b.indicator = $1 AND b.unit = $2 AND b.day = $3 AND (x.last IS NOT NULL OR b.floor_observed_at IS NOT NULL)
 """
 
 # One key lookup per direct child (a subquery per child): as a semi-join, the generic plan scanned every bucket of

@@ -65,7 +65,8 @@ def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[st
 TABLES = {
     "current_values": "SELECT * FROM current_values WHERE value IS NOT NULL",
     "daily_values": "SELECT * FROM daily_values ORDER BY indicator, unit, day",
-    "agg_buckets": "SELECT * FROM agg_buckets",
+    # floor_observed_at is what pruned months left (docs/storage.md), not a value
+    "agg_buckets": "SELECT indicator, unit, day, numerator, denominator, events, last_observed_at FROM agg_buckets",
     "agg_snapshot_days": "SELECT * FROM agg_snapshot_days",
     "period_values": "SELECT * FROM period_values",
 }

@@ -66,7 +66,7 @@ async def test_pruning_keeps_every_value_and_exactly_once_holds_across_the_horiz
     before = await tables(s)
     code, out, err = await dx(s, "events", "prune")
     assert code == 0, err
-    assert f"pruned {OLD:%Y-%m}: 3 events dropped" in out
+    assert f"pruned {OLD:%Y-%m}: 3 events (" in out and "MB) dropped" in out
     assert await tables(s) == before  # pruning changes no value
     assert await count(s, "SELECT count(*) FROM applied_events") == len(old) + len(new) - 3
     kept_from = (await fetch(s, "SELECT (max(month) + interval '1 month')::date FROM pruned_event_months"))[0][0]

@@ -28,7 +28,8 @@ async def test_migration_0023_moves_every_row_into_the_month_it_was_received_in(
     conn = await asyncpg.connect(db_settings.pg_dsn("owner"))
     try:
         async with conn.transaction():  # back to the schema of 0022, with rows received over three months
-            await conn.execute("DROP TABLE applied_events, agg_snapshot_floor, period_floor, agg_bucket_floor, "
+            await conn.execute("ALTER TABLE agg_buckets DROP COLUMN floor_observed_at; "
+                               "DROP TABLE applied_events, agg_snapshot_floor, period_floor, "
                                "pruned_event_months; DROP FUNCTION dx_event_partition(date)")  # fmt: skip
             await conn.execute(SHAPE_0022)
             rows = [

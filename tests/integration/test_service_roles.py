@@ -13,7 +13,7 @@ VALUES = ("daily_values", "current_values", "period_values")
 AGGREGATOR = ("applied_events", "consumer_offsets", "event_refusals", *VALUES, "agg_buckets", "agg_snapshot_days",
               "agg_snapshot_series", "agg_unit_tree", "agg_unit_lineage", "agg_increment_sources",
               "agg_rollup_pieces")  # fmt: skip
-PRUNED = ("agg_snapshot_floor", "period_floor", "agg_bucket_floor", "pruned_event_months")  # written by dx events prune
+PRUNED = ("agg_snapshot_floor", "period_floor", "pruned_event_months")  # written by dx events prune
 ALERTER = ("target_status", "alerts", "alert_history", "alerter_lease")
 PULL = ("pull_connectors", "pull_files", "pull_runs")
 SERVICES: dict[str, dict[str, frozenset[str]]] = {
