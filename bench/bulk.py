@@ -35,12 +35,12 @@ async def bulk_apply(
     batch: int = BATCH,
     on_batch: Callable[[int], None] | None = None,
     prune_horizon: timedelta | None = None,
-) -> int:
+) -> tuple[int, int]:
     """Apply `messages` (key, dx.events.v1 value), in the order given, then bring the increment values' daily rows up
     to today as the service's periodic refresh does (until nothing is left to write). With `prune_horizon`, the
     months received longer than that before each batch's last event are pruned after it (`dx events prune`, as
-    an operator running it monthly through those years would have); returns the events pruned."""
-    pruned = 0
+    an operator running it monthly through those years would have); returns the events and bytes pruned."""
+    pruned, pruned_bytes = 0, 0
     decoder, planner = Decoder(catalog, hierarchy), Planner(catalog, hierarchy)
     pool = await create_pool(settings, "app", max_size=2)
     try:
@@ -58,13 +58,14 @@ async def bulk_apply(
             if prune_horizon is not None:
                 clock = datetime.fromisoformat(orjson.loads(values[-1] or b"{}")["received_at"])
                 for month, partition in await prune.candidates(settings, clock, prune_horizon):
-                    pruned += (await prune.prune_month(settings, month, partition, keep=False)).events
+                    done = await prune.prune_month(settings, month, partition, keep=False)
+                    pruned, pruned_bytes = pruned + done.events, pruned_bytes + done.bytes
             if on_batch is not None:
                 on_batch(len(values))
         await settle_increments(pool, catalog, hierarchy)
     finally:
         await pool.close()
-    return pruned
+    return pruned, pruned_bytes
 
 
 async def settle_increments(pool: asyncpg.Pool, catalog: Catalog, hierarchy: Hierarchy) -> int:

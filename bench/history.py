@@ -76,11 +76,11 @@ async def run(opts: HistoryOptions) -> dict[str, Any]:
         generated = time.perf_counter()
         progress(f"{len(messages):,} events generated in {generated - started:.1f} s; applying (bulk path)")
         horizon = timedelta(days=base.events_horizon_days)
-        pruned = await bulk_apply(iso, catalog, hierarchy, messages, on_batch=Meter(len(messages)),
-                                  prune_horizon=horizon)  # fmt: skip
+        pruned, pruned_bytes = await bulk_apply(iso, catalog, hierarchy, messages, on_batch=Meter(len(messages)),
+                                                prune_horizon=horizon)  # fmt: skip
         loaded = time.perf_counter()
         out["history_events"] = len(messages)
-        out["pruned_events"], out["horizon_days"] = pruned, base.events_horizon_days
+        out["pruned_events"], out["pruned_bytes"], out["horizon_days"] = pruned, pruned_bytes, base.events_horizon_days
         out["history_generate_s"] = round(generated - started, 1)
         out["history_load_s"] = round(loaded - generated, 1)
         out["history_load_events_per_s"] = round(len(messages) / (loaded - generated))
@@ -180,8 +180,8 @@ def table(result: dict[str, Any]) -> str:
     lines.append("")
     for name, s in result["tables"].items():
         lines.append(f"{name:<24} {s['rows']:>12,} rows {s['bytes'] / 1e6:>10.1f} MB")
-    keys = ("history_events", "history_load_events_per_s", "targets", "alerter_full_eval_s", "dashboard_query_p95_s",
-            "dx_status_s", "dx_report_s")  # fmt: skip
+    keys = ("history_events", "pruned_events", "pruned_bytes", "history_load_events_per_s", "targets",
+            "alerter_full_eval_s", "dashboard_query_p95_s", "dx_status_s", "dx_report_s")  # fmt: skip
     lines += [""] + [f"{k:<28} {result[k]}" for k in keys]
     return "\n".join(lines)
 

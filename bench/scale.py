@@ -57,13 +57,12 @@ def durable_bytes_per_event(result: dict[str, Any]) -> float:
 
 
 def unpruned_bytes_per_event(result: dict[str, Any]) -> float:
-    """The same had no month been pruned: the aggregates (no floors) and every event's row in applied_events, at
-    the bytes per row of the months kept."""
+    """The same had no month been pruned: the aggregates without the floors, applied_events' months kept, and the
+    bytes of the months pruned as they were when detached."""
     tables, events = result["tables"], max(1, int(result["history_events"]))
-    applied = tables["applied_events"]
-    per_row = applied["bytes"] / max(1, applied["rows"])
     aggregates = sum(tables[t]["bytes"] for t in BEYOND_HORIZON if t in tables and not t.endswith("_floor"))
-    return round(float(aggregates + per_row * events) / events, 1)
+    applied = tables["applied_events"]["bytes"] + int(result.get("pruned_bytes", 0))
+    return round(float(aggregates + applied) / events, 1)
 
 
 def ratio(a: float | None, b: float | None) -> float | None:

@@ -160,9 +160,9 @@ def test_the_final_line_has_the_history_scale_keys_whichever_phases_ran() -> Non
     assert keys <= none.keys() and all(none[k] is None for k in keys)
     kept = ("agg_buckets", "agg_snapshot_days", "period_values", "daily_values", "current_values", "agg_snapshot_floor")
     tables = {t: {"rows": 1, "bytes": 1000} for t in kept}
-    tables["applied_events"] = {"rows": 10, "bytes": 2000}  # the months kept: 200 B per row
+    tables["applied_events"] = {"rows": 10, "bytes": 2000}  # the months kept
     th = {"dashboard_query_p95_s": 0.05, "alerter_full_eval_s": 1.0, "alerter_full_eval_per_target_ms": 0.5,
-          "history_events": 100, "tables": tables}  # fmt: skip
+          "history_events": 100, "tables": tables, "pruned_bytes": 18_000}  # fmt: skip
     nat = {**th, "alerter_full_eval_s": 19.0, "alerter_full_eval_per_target_ms": 0.6}
     same = {**th, "alerter_full_eval_per_target_ms": 0.4}
     phases = {"history": th, "national": nat, "history_same_start": same, "backfill": {"backfill_rows_per_s": 30_000}}
@@ -172,4 +172,4 @@ def test_the_final_line_has_the_history_scale_keys_whichever_phases_ran() -> Non
     assert got["alerter_cost_per_target_national_vs_history"] == 1.5
     assert got["backfill_rows_per_s"] == 30_000 and got["backfill_vs_aggregator"] == 0.5
     assert got["durable_bytes_per_event"] == 60.0  # 6 tables of 1,000 B over 100 events: applied_events has gone
-    assert got["durable_bytes_per_event_unpruned"] == 250.0  # 5,000 B of aggregates + 100 rows of 200 B
+    assert got["durable_bytes_per_event_unpruned"] == 250.0  # 5,000 B of aggregates, 2,000 kept and 18,000 pruned
