@@ -5,8 +5,10 @@ once). Changed: a correction of the last event of its chain, under an id derived
 """
 
 import uuid
+from datetime import date
 from typing import Any
 
+from services.aggregator import sql
 from services.collector.sources import AuthError, parse_authorization
 from shared.adapters.postgres import connect
 from shared.settings import Settings
@@ -28,6 +30,8 @@ SELECT root::text AS root, event_id::text AS event_id, retracts, numerator, deno
 FROM chain WHERE replaced_by IS NULL
 """
 
+KEPT_FROM = sql.KEPT_FROM  # the aggregator's: the month after the latest one pruned
+
 
 async def source_of_token(settings: Settings, token: str) -> str | None:
     """The name of the source a token belongs to (the collector checks the secret), or None."""
@@ -43,20 +47,25 @@ async def source_of_token(settings: Settings, token: str) -> str | None:
     return name
 
 
-async def changes(settings: Settings, source: str, events: list[dict[str, Any]]) -> list[dict[str, Any] | str]:
-    """For each event: what to send (itself, or a correction of its chain's last event), or why not (a string)."""
+async def changes(
+    settings: Settings, source: str, events: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any] | str], date | None]:
+    """For each event: what to send (itself, or a correction of its chain's last event), or why not (a string);
+    and the first day of the events still kept when months were pruned (docs/storage.md), else None. An event no
+    earlier import sent carries `unseen`: true (for the report; not sent)."""
     conn = await connect(settings)
     try:
         rows = await conn.fetch(HEADS, source, [e["event_id"] for e in events])
+        kept_from: date | None = await conn.fetchval(KEPT_FROM)
     finally:
         await conn.close()
     heads = {r["root"]: dict(r) for r in rows}
-    return [decide(e, heads.get(str(uuid.UUID(e["event_id"])))) for e in events]
+    return [decide(e, heads.get(str(uuid.UUID(e["event_id"])))) for e in events], kept_from
 
 
 def decide(event: dict[str, Any], head: dict[str, Any] | None) -> dict[str, Any] | str:
     if head is None:
-        return event
+        return {**event, "unseen": True}
     if head["retracts"] is not None:
         return (f"retracted: event_id: event {event['event_id']} was retracted by {head['event_id']}; give the row "
                 "a new event_id to send it again")  # fmt: skip

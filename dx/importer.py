@@ -233,6 +233,10 @@ class ImportReport:
     duplicates: int = 0  # rows repeating an earlier row's event (sent once)
     corrections: int = 0  # rows whose figures changed since the last import: sent as corrections
     errors: list[RowError] = field(default_factory=list)
+    # rows sent as new events although events received before `pruned_before` are no longer kept (docs/storage.md):
+    # if an earlier import sent them before that day, they count again
+    unknown_since_pruned: int = 0
+    pruned_before: date | None = None
 
     @property
     def rejected_rows(self) -> int:
@@ -289,13 +293,16 @@ async def as_corrections(
     """The rows to send: a row whose figures changed since its last import becomes a correction; a row whose event
     was retracted is reported."""
     out = []
-    for row, decided in zip(rows, await changes(settings, source, [r.event for r in rows]), strict=True):
+    decisions, report.pruned_before = await changes(settings, source, [r.event for r in rows])
+    for row, decided in zip(rows, decisions, strict=True):
         if isinstance(decided, str):
             report.errors.append(error_for_row(row.row, decided))
             continue
         if "corrects" in decided:
             report.corrections += 1
-        out.append(ParsedRow(row.row, decided, row.derived_id))
+        elif report.pruned_before is not None and decided.get("unseen"):
+            report.unknown_since_pruned += 1
+        out.append(ParsedRow(row.row, {k: v for k, v in decided.items() if k != "unseen"}, row.derived_id))
     report.errors.sort(key=lambda e: e.row)
     return out
 

@@ -100,3 +100,9 @@ def _print(console: Console, path: Path, report: ImportReport) -> None:
         f"{report.rows} rows: {report.accepted} accepted, {report.rejected_rows} rejected, "
         f"{report.duplicates} duplicate rows sent once, {report.corrections} changed rows sent as corrections"
     )
+    if report.unknown_since_pruned and report.pruned_before is not None:
+        console.print(
+            f"[yellow]note: {report.unknown_since_pruned} rows were sent as new events; events received before "
+            f"{report.pruned_before.isoformat()} are no longer kept, so a row an earlier import sent before that "
+            "day counts again (docs/storage.md)"
+        )

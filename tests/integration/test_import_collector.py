@@ -18,6 +18,7 @@ from shared import names
 from shared.adapters.postgres import create_pool
 from shared.settings import Settings
 from testing.processes import ROOT, ServiceProcess, free_port, settings_env
+from tests.integration.test_cli_listings import dx
 from tests.support.env import eventually
 
 CSV = """\
@@ -165,3 +166,25 @@ async def _equals(check: Callable[[], Awaitable[int]], expected: int) -> bool:
 
 async def _at_least(value: Awaitable[float], minimum: float) -> bool:
     return await value >= minimum
+
+
+async def test_an_import_after_months_were_pruned_says_which_rows_may_count_again(
+    isolated: Settings, services: tuple[str, str], tmp_path: Path
+) -> None:
+    """Beyond the replay horizon an event's id is forgotten (docs/storage.md): `dx import` cannot tell a row an
+    import sent before the pruned months from a new one, and says how many rows it sent as new."""
+    collector_url, _ = services
+    owner = await asyncpg.connect(isolated.pg_dsn("owner"))
+    try:  # a month of events received long ago, then pruned
+        await owner.execute("SELECT dx_event_partition('2026-01-01')")
+    finally:
+        await owner.close()
+    code, out, err = await dx(isolated, "events", "prune")
+    assert code == 0 and "pruned 2026-01: 0 events" in out, out + err
+    path, errors = tmp_path / "backfill.csv", tmp_path / "errors.csv"
+    path.write_text(CSV, encoding="utf-8")
+    first = _import(isolated, collector_url, await _token(isolated), path, errors)
+    # the five rows valid here (the sixth is refused locally), the collector's refusal of one included
+    assert "note: 5 rows were sent as new events; events received before 2026-02-01 are no longer kept" in " ".join(
+        first.stdout.split()
+    ), first.stdout + first.stderr
