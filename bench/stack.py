@@ -1,6 +1,7 @@
 """The three services as real processes on isolated settings, their counters, and a stand-in Alertmanager."""
 
 import asyncio
+import os
 
 import httpx
 
@@ -13,8 +14,11 @@ LOG_DIR = ROOT / ".run" / "logs" / "bench"
 
 
 def aggregator(settings: Settings, group: str) -> ServiceProcess:
+    """The aggregator; its own settings (DX_AGGREGATOR_*) may be given in the bench's environment, e.g.
+    DX_AGGREGATOR_TRANSACTION_SERIES_DAYS (settings_env passes only the shared settings)."""
     port = free_port()
-    env = {"DX_AGGREGATOR_METRICS_PORT": str(port), "DX_AGGREGATOR_GROUP": group}
+    own = {k: v for k, v in os.environ.items() if k.startswith("DX_AGGREGATOR_")}
+    env = {**own, "DX_AGGREGATOR_METRICS_PORT": str(port), "DX_AGGREGATOR_GROUP": group}
     return ServiceProcess("aggregator", settings, f"http://127.0.0.1:{port}/healthz", env, log_dir=LOG_DIR)
 
 
