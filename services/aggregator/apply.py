@@ -1,7 +1,7 @@
 """Apply batches of events in one PostgreSQL transaction, together with the consumer offsets they reach."""
 
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -69,6 +69,7 @@ class Transaction:
         self.todo = Plan()
         self.periods: dict[tuple[str, str, str], Fact] = {}
         self.amendments: list[tuple[int, int, Fact]] = []
+        self.ids: list[Iterable[int]] = []  # each batch's prepare.id_key values
         self.result = Applied()
         self.batches = 0
         self.today: date | None = None
@@ -81,6 +82,11 @@ class Transaction:
     def amendment_keys(self) -> list[tuple[str, str]]:
         """(source, event_id) of the corrections and retractions added so far."""
         return [(fact.source, fact.event_id) for _, _, fact in self.amendments]
+
+    def shares_ids(self, ids: Iterable[int]) -> bool:
+        """Whether any of these prepare.id_key values is one of the events added so far."""
+        mine = set(ids)
+        return bool(mine) and any(not mine.isdisjoint(batch) for batch in self.ids)
 
     async def add(self, batch: Staged, before_insert: BeforeInsert | None = None) -> None:
         prepared, result = batch.prepared, self.result
@@ -114,6 +120,7 @@ class Transaction:
                 for fact in periods.values():
                     add_period(self.periods, fact)
         self.amendments += prepared.amendments
+        self.ids.append(prepared.ids)
 
     async def commit(self, offsets: Offsets, refuse: Refuse | None = None) -> Applied:
         """Fold, amend, store `offsets` and commit; `refuse` dead-letters the refused amendments first."""

@@ -294,7 +294,8 @@ class Aggregator:
                 if batch.poison:
                     await self.deadletter(batch.poison, batch.staged.now)
                 self.metrics.batch_size.observe(batch.staged.prepared.rows + len(batch.poison))
-                await joined.tx.add(batch.staged, before_insert=self.unless_amended_there(before))
+                hook = self.unless_amended_there(before, batch.staged.prepared.ids)
+                await joined.tx.add(batch.staged, before_insert=hook)
             if not commit:
                 return
             if before is not None:
@@ -352,13 +353,23 @@ class Aggregator:
             self.metrics.deadlettered.labels(reason=code_of(errors)).inc()
 
     @staticmethod
-    def unless_amended_there(before: InFlight | None) -> BeforeInsert | None:
+    def unless_amended_there(before: InFlight | None, ids: Iterable[int] = ()) -> BeforeInsert | None:
         """For a batch added beside the previous transaction's commit: if it holds an event whose (source,
         event_id) is one of that commit's corrections or retractions, wait for the commit before inserting it (the
         commit inserts the amendment's row; had this uncommitted insert taken the key first, each would wait for
-        the other). Otherwise nothing it inserts can be waited for by that commit."""
+        the other). Otherwise nothing it inserts can be waited for by that commit.
+        Likewise when it holds an event_id (`ids`, prepare.id_key) of an event that transaction inserted: its
+        uncommitted row is invisible to this insert's check (sql.INSERT_EVENTS), and a copy received at another
+        moment has another key in the partitioned table, so it would be counted twice."""
         if before is None:
             return None
+        if before.open.tx.shares_ids(ids):
+
+            async def wait_for_commit(conn: Any) -> None:
+                if not before.task.done():
+                    await asyncio.wait([before.task])
+
+            return wait_for_commit
         keys = before.open.tx.amendment_keys()
         if not keys:
             return None

@@ -85,3 +85,51 @@ async def test_a_batch_holding_an_amendments_id_waits_for_the_commit_beside_it(d
     assert [tuple(r) for r in rows] == [(original["event_id"], None), (retraction["event_id"], original["event_id"])]
     assert [r["kafka_offset"] for r in refused] == [2] and refused[0]["reason"].startswith("duplicate")
     assert province is None or province["numerator"] in (None, 0)  # retracted, and the reused id never counted
+
+
+async def test_a_resend_beside_the_commit_of_its_original_waits_for_it_and_counts_once(db_settings, catalog, hierarchy):
+    """applied_events is partitioned by received_at (docs/storage.md): a resend of an event received at another
+    moment has another primary key, and the insert's check cannot see the committing transaction's rows. A batch
+    holding the event_id of an event that commit inserted waits for it, then finds the original: a duplicate."""
+    original = event()
+    resent = {**original, "received_at": "2026-11-01T02:00:09Z"}  # the source's retry, received 8 s later
+    pool = await create_pool(db_settings, "aggregator", max_size=3)
+    try:
+        await store.sync_tree(pool, hierarchy)
+        first, second = Transaction(pool, catalog, hierarchy), Transaction(pool, catalog, hierarchy)
+        await first.add(staged([original], 0, catalog, hierarchy))
+        go = asyncio.Event()
+
+        async def commit_first() -> None:
+            await go.wait()
+            await first.commit(offsets(db_settings, 1))
+
+        committing = asyncio.create_task(commit_first())
+        batch = staged([resent], 1, catalog, hierarchy)
+        before = SimpleNamespace(open=SimpleNamespace(tx=first), task=committing)
+        guard = Aggregator.unless_amended_there(before, batch.prepared.ids)  # type: ignore[arg-type]
+        assert guard is not None
+        adding = asyncio.create_task(second.add(batch, guard))
+        await asyncio.sleep(0.5)  # time for the second batch's insert, had it not waited
+        assert not adding.done()
+        go.set()
+        await asyncio.wait_for(committing, 20)
+        await asyncio.wait_for(adding, 20)
+        result = await asyncio.wait_for(second.commit(offsets(db_settings, 2)), 20)
+        async with pool.acquire() as conn:
+            rows = await conn.fetchval("SELECT count(*) FROM applied_events")
+            province = await conn.fetchrow(
+                "SELECT numerator, denominator FROM current_values WHERE indicator = $1 AND unit = '38'", SATISFACTION
+            )
+    finally:
+        pool.terminate()
+    assert (result.applied, result.duplicates) == (0, 1)
+    assert rows == 1 and (province["numerator"], province["denominator"]) == (3, 10)  # counted once
+
+
+def test_a_batch_with_none_of_the_committing_events_does_not_wait(catalog, hierarchy) -> None:
+    first = Transaction(None, catalog, hierarchy)
+    first.ids.append(staged([event()], 0, catalog, hierarchy).prepared.ids)
+    before = SimpleNamespace(open=SimpleNamespace(tx=first), task=None)
+    other = staged([event()], 1, catalog, hierarchy).prepared.ids
+    assert Aggregator.unless_amended_there(before, other) is None  # type: ignore[arg-type]

@@ -112,6 +112,9 @@ class FakeTransaction:
     def amendment_keys(self) -> list[tuple[str, str]]:
         return []
 
+    def shares_ids(self, ids: Any) -> bool:
+        return False
+
     async def add(self, batch: Staged, before_insert: Any = None) -> None:
         log = self.log
         assert log.running == 0, "two steps at once"
