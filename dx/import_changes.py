@@ -30,8 +30,6 @@ SELECT root::text AS root, event_id::text AS event_id, retracts, numerator, deno
 FROM chain WHERE replaced_by IS NULL
 """
 
-KEPT_FROM = sql.KEPT_FROM  # the aggregator's: the month after the latest one pruned
-
 
 async def source_of_token(settings: Settings, token: str) -> str | None:
     """The name of the source a token belongs to (the collector checks the secret), or None."""
@@ -56,7 +54,7 @@ async def changes(
     conn = await connect(settings)
     try:
         rows = await conn.fetch(HEADS, source, [e["event_id"] for e in events])
-        kept_from: date | None = await conn.fetchval(KEPT_FROM)
+        kept_from: date | None = await conn.fetchval(sql.KEPT_FROM)  # the aggregator's: after the latest month pruned
     finally:
         await conn.close()
     heads = {r["root"]: dict(r) for r in rows}

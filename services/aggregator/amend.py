@@ -58,8 +58,9 @@ async def judge(conn: asyncpg.Connection, amendments: Iterable[tuple[int, int, F
     for partition, offset, fact in todo:
         assert fact.amends is not None
         if kept_from is not None and month_of(fact.received_at) < kept_from:  # as store.insert_new_events
-            refusals.append((partition, offset, fact, beyond_horizon(kept_from)))
-            out.refused.append(Refusal(partition, offset, [beyond_horizon(kept_from)]))
+            reason = beyond_horizon(kept_from)
+            refusals.append((partition, offset, fact, reason))
+            out.refused.append(Refusal(partition, offset, [reason]))
             continue
         if (fact.source, fact.event_id) in applied:  # a replay or a resend: counted once
             refusals.append((partition, offset, fact, "duplicate: event_id: already applied"))
@@ -68,7 +69,7 @@ async def judge(conn: asyncpg.Connection, amendments: Iterable[tuple[int, int, F
         original = rows.get((fact.source, fact.amends))
         if original is not None and original["kafka_partition"] == partition and original["kafka_offset"] > offset:
             original = None  # of this batch, but after the amendment on its partition: not applied before it
-        error = await _missing(conn, fact, applied) if original is None else mismatch(fact, original)
+        error = await _missing(conn, fact, applied, kept_from) if original is None else mismatch(fact, original)
         if error is not None:
             refusals.append((partition, offset, fact, error))
             out.refused.append(Refusal(partition, offset, [error]))
@@ -101,7 +102,7 @@ def mismatch(fact: Fact, original: Any) -> str | None:
     return None
 
 
-async def _missing(conn: asyncpg.Connection, fact: Fact, applied: set[tuple[str, str]]) -> str:
+async def _missing(conn: asyncpg.Connection, fact: Fact, applied: set[tuple[str, str]], kept_from: date | None) -> str:
     """Why no original was found: another source's event of that id (applied, or accepted just now), or none."""
     field_name = "corrects" if fact.corrects is not None else "retracts"
     assert fact.amends is not None
@@ -109,8 +110,7 @@ async def _missing(conn: asyncpg.Connection, fact: Fact, applied: set[tuple[str,
     if elsewhere or await amendments_store.applied_elsewhere(conn, fact.amends, fact.source):
         return (f"foreign_original: {field_name}: event {fact.amends} was sent by another source; only that source "
                 f"(or an operator with dx) may amend it")  # fmt: skip
-    kept_from = await amendments_store.kept_from(conn)
-    if kept_from is not None:
+    if kept_from is not None:  # read once per judge, above
         return (f"unknown_original: {field_name}: no event {fact.amends} of source {fact.source} has been applied "
                 f"since {kept_from.isoformat()} (the events received before were pruned: they can no longer be "
                 "amended)")  # fmt: skip
