@@ -105,6 +105,7 @@ class Planner:
     def __init__(self, catalog: Catalog, hierarchy: Hierarchy, size: int = 10_000) -> None:
         self.catalog, self.hierarchy, self.size = catalog, hierarchy, size
         self.memo: dict[tuple[SeriesDay, date], SeriesPlan] = {}
+        self.currents = Currents()
 
     def __call__(self, series: dict[SeriesDay, SeriesSum], today: date) -> Plan:
         """Each distinct (indicator, unit, day) is worked out once per batch; an increment's sum is added once into
@@ -113,10 +114,11 @@ class Planner:
         daily, current, late, memo = result.daily, result.current, result.late, self.memo
         if len(memo) > self.size:
             memo.clear()
+        currents = self.currents.of(today)
         for key, total in series.items():
             planned = memo.get((key, today))
             if planned is None:
-                planned = series_plan(key, catalog, self.hierarchy, today)
+                planned = series_plan(key, catalog, self.hierarchy, today, currents)
                 if key[2] == today:
                     memo[(key, today)] = planned
             for spec_key, spec in planned.daily:
@@ -137,10 +139,32 @@ def plan_series(series: dict[SeriesDay, SeriesSum], catalog: Catalog, hierarchy:
     return Planner(catalog, hierarchy)(series, today)
 
 
-def series_plan(key: SeriesDay, catalog: Catalog, hierarchy: Hierarchy, today: date) -> SeriesPlan:
+CurrentKey = tuple[str, str, date, bool]  # indicator, unit, version_from, is_leaf
+
+
+class Currents:
+    """current_spec's results for one day: a series-day plans the current values of its chain and its heirs', the
+    same for every day of a version, so a backfill's batch (each event a series-day of its own) asked for the same few
+    thousand ~10,000 times (~30 % of its planning)."""
+
+    def __init__(self) -> None:
+        self.day: date | None = None
+        self.specs: dict[CurrentKey, ValueSpec | None] = {}
+
+    def of(self, today: date) -> dict[CurrentKey, ValueSpec | None]:
+        if today != self.day:
+            self.day, self.specs = today, {}
+        return self.specs
+
+
+def series_plan(
+    key: SeriesDay, catalog: Catalog, hierarchy: Hierarchy, today: date,
+    currents: dict[CurrentKey, ValueSpec | None] | None = None,
+) -> SeriesPlan:  # fmt: skip
+    """`currents`: current_spec's memo for `today` (Currents.of), or None."""
     code, unit, day = key
     result, buckets = Plan(), list[SeriesDay]()
-    _plan_series(result, code, unit, day, catalog, hierarchy, today, buckets)
+    _plan_series(result, code, unit, day, catalog, hierarchy, today, buckets, {} if currents is None else currents)
     return SeriesPlan(tuple(result.daily.items()), tuple(result.current.items()), tuple(result.late.items()),
                       tuple(buckets))  # fmt: skip
 
@@ -154,6 +178,7 @@ def _plan_series(
     hierarchy: Hierarchy,
     today: date,
     buckets: list[SeriesDay],
+    currents: dict[CurrentKey, ValueSpec | None],
 ) -> None:
     """The specs (daily, current, late) of a series-day, and the bucket keys of its chain."""
     indicator = catalog[code]
@@ -167,28 +192,32 @@ def _plan_series(
             result.daily[key] = spec
             if day < today:
                 result.late[key] = affected_until(spec)
-            _plan_current(result, catalog, hierarchy, code, unit, today, spec.version_from, spec.is_leaf)
+            _plan_current(result, catalog, hierarchy, code, unit, today, spec.version_from, spec.is_leaf, currents)
         if spec.increment:
             buckets.append(key)
     node = hierarchy.node_at(reporting_unit, day)
     for heir_code, heir_from in hierarchy.heirs_after(node) if node is not None else ():
-        _plan_heir(result, catalog, hierarchy, code, heir_code, heir_from, day, today)
+        _plan_heir(result, catalog, hierarchy, code, heir_code, heir_from, day, today, currents)
 
 
 def _plan_current(
     result: Plan, catalog: Catalog, hierarchy: Hierarchy, code: str, unit: str, today: date, version_from: date,
-    is_leaf: bool,
+    is_leaf: bool, currents: dict[CurrentKey, ValueSpec | None],
 ) -> None:  # fmt: skip
     if (code, unit, version_from) not in result.seen_current:
         result.seen_current.add((code, unit, version_from))
-        current = current_spec(catalog, hierarchy, code, unit, today, version_from, is_leaf)
+        key = (code, unit, version_from, is_leaf)
+        try:
+            current = currents[key]
+        except KeyError:
+            current = currents[key] = current_spec(catalog, hierarchy, code, unit, today, version_from, is_leaf)
         if current is not None:
             result.current[(code, unit)] = current
 
 
 def _plan_heir(
     result: Plan, catalog: Catalog, hierarchy: Hierarchy, code: str, heir: str, heir_from: date, day: date,
-    today: date,
+    today: date, currents: dict[CurrentKey, ValueSpec | None],
 ) -> None:  # fmt: skip
     """A later unit that carries this observation (docs/lineage.md): its current value and its chain's, its daily
     row of the day it came into being (so a history read by code starts with the carried value) and its later daily
@@ -198,7 +227,7 @@ def _plan_heir(
         spec = value_spec(hierarchy, catalog[code], unit, heir_from)
         if spec is None:
             continue
-        _plan_current(result, catalog, hierarchy, code, unit, today, heir_from, spec.is_leaf)
+        _plan_current(result, catalog, hierarchy, code, unit, today, heir_from, spec.is_leaf, currents)
         if heir_from <= today:
             result.daily.setdefault((code, unit, heir_from), spec)
         until = min(reach(day, spec.increment), version.valid_to or FOREVER)

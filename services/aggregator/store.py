@@ -209,16 +209,24 @@ SPEC_COLUMNS = ("indicator", "unit", "day", "version_from", "is_leaf", "reported
 async def snapshot_sums(
     conn: asyncpg.Connection, specs: Sequence[ValueSpec], batched: bool | None = None
 ) -> list[asyncpg.Record]:
-    """The sums of snapshot specs: the series of one day on their own day (sql.SNAPSHOT_SUMS_PER_DAY), the series of
-    several days together (sql.SNAPSHOT_SUMS, its pieces staged with statistics first). `batched` forces one form
-    for every spec (the equivalence test)."""
+    """The sums of snapshot specs: a reporting unit's on a day it has an observation of its own, that observation
+    (sql.OWN_SNAPSHOT_DAYS); the other series of one day on their own day (sql.SNAPSHOT_SUMS_PER_DAY), those of
+    several days together (sql.SNAPSHOT_SUMS, its pieces staged with statistics first). `batched` forces one of the
+    two general forms for every spec (the equivalence test)."""
+    rows: list[asyncpg.Record] = []
+    if batched is None:  # a reporting unit observed on the spec's day: that observation is its value
+        leaves = [s for s in specs if s.is_leaf]
+        if leaves:
+            rows += await conn.fetch(sql.OWN_SNAPSHOT_DAYS, *_columns(leaves, "indicator", "unit", "day"))
+            if rows:
+                own = {(r["indicator"], r["unit"], r["day"]) for r in rows}
+                specs = [s for s in specs if (s.indicator, s.unit, s.day) not in own]
     days: Counter[tuple[str, str, date]] = Counter((s.indicator, s.unit, s.version_from) for s in specs)
     if batched is None:
         several = [s for s in specs if days[(s.indicator, s.unit, s.version_from)] > 1]
         one = [s for s in specs if days[(s.indicator, s.unit, s.version_from)] == 1]
     else:
         several, one = (list(specs), []) if batched else ([], list(specs))
-    rows: list[asyncpg.Record] = []
     if one:
         rows += await conn.fetch(sql.SNAPSHOT_SUMS_PER_DAY, *_columns(one, *SPEC_COLUMNS))
     if several:

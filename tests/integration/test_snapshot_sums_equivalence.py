@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.aggregator import store
+from services.aggregator import sql, store
 from shared.adapters.postgres import create_pool
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
@@ -28,7 +28,9 @@ def _days(rng: random.Random, n: int) -> list[date]:
     return sorted({FIRST + timedelta(days=rng.randrange(span + 1)) for _ in range(n)})
 
 
-async def _seed(conn: asyncpg.Connection, catalog: Catalog, hierarchy: Hierarchy, rng: random.Random) -> int:
+async def _seed(
+    conn: asyncpg.Connection, catalog: Catalog, hierarchy: Hierarchy, rng: random.Random
+) -> list[tuple[Any, ...]]:
     rows = []
     for code in INDICATORS:
         ind = catalog[code]
@@ -52,11 +54,17 @@ async def _seed(conn: asyncpg.Connection, catalog: Catalog, hierarchy: Hierarchy
         "agg_snapshot_days", records=rows,
         columns=["indicator", "unit", "day", "observed_at", "event_id", "numerator", "denominator", "value"],
     )  # fmt: skip
-    return len(rows)
+    return rows
 
 
-def _specs(catalog: Catalog, hierarchy: Hierarchy, rng: random.Random) -> list[ValueSpec]:
+def _specs(
+    catalog: Catalog, hierarchy: Hierarchy, rng: random.Random, seeded: list[tuple[Any, ...]]
+) -> list[ValueSpec]:
     specs: dict[tuple[str, str, date], ValueSpec] = {}
+    for code, unit, day, *_ in rng.sample(seeded, 300):  # reporting units on a day of their own observation
+        spec = value_spec(hierarchy, catalog[code], unit, day)
+        if spec is not None:
+            specs[(code, unit, day)] = spec
     days = [*_days(rng, 45), date(2025, 1, 1), date(2025, 6, 30), date(2025, 7, 1), LAST]
     for code in INDICATORS:
         ind = catalog[code]
@@ -88,15 +96,18 @@ async def test_the_batched_snapshot_sums_equal_the_per_day_ones(
         await store.sync_tree(pool, hierarchy)
         async with pool.acquire() as conn:
             seeded = await _seed(conn, catalog, hierarchy, rng)
-            specs = _specs(catalog, hierarchy, rng)
+            specs = _specs(catalog, hierarchy, rng, seeded)
             batched = _rows(await store.snapshot_sums(conn, specs, batched=True))
             per_day = _rows(await store.snapshot_sums(conn, specs, batched=False))
-            routed = _rows(await store.snapshot_sums(conn, specs))  # each series by its number of days
+            routed = _rows(await store.snapshot_sums(conn, specs))  # own days looked up, each series by its days
+            leaves = [s for s in specs if s.is_leaf]
+            own_days = await conn.fetch(sql.OWN_SNAPSHOT_DAYS, *store._columns(leaves, "indicator", "unit", "day"))
             one = specs[:: max(1, len(specs) // 40)]  # and one spec at a time: a series of a single day
             singles = [r for s in one for r in _rows(await store.snapshot_sums(conn, [s], batched=True))]
     finally:
         await pool.close()
-    assert seeded > 1000 and len(specs) > 1000
+    assert len(seeded) > 1000 and len(specs) > 1000
+    assert len(own_days) > 200, "the lookup of own days is compared too"
     assert len(per_day) > len(specs) // 2, "most specs have a value: the comparison is not of empty sets"
     assert any(r[8] for r in per_day) and any(r[7] < r[6] for r in per_day), "carried values are compared too"
     assert batched == per_day
