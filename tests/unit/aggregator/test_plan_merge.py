@@ -65,6 +65,7 @@ def test_planner_memo_gives_the_plan_from_scratch_on_every_batch_and_day(catalog
             series = sums_by_series(events[start : start + 1000])
             assert comparable(planner(series, today)) == comparable(plan_series(series, catalog, hierarchy, today))
     assert planner.memo  # the memo was used
+    assert planner.currents.specs and planner.currents.day == local_date(datetime.now(UTC))  # and the day's
 
 
 def test_planner_memo_keeps_only_todays_series_days_and_is_bounded(catalog, hierarchy):
