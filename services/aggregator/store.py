@@ -214,17 +214,13 @@ async def snapshot_sums(
     several days together (sql.SNAPSHOT_SUMS, its pieces staged with statistics first). `batched` forces one of the
     two general forms for every spec (the equivalence test)."""
     rows: list[asyncpg.Record] = []
-    if batched is None:  # a reporting unit observed on the spec's day: that observation is its value
-        leaves = [s for s in specs if s.is_leaf]
-        if leaves:
-            rows += await conn.fetch(sql.OWN_SNAPSHOT_DAYS, *_columns(leaves, "indicator", "unit", "day"))
-            if rows:
-                own = {(r["indicator"], r["unit"], r["day"]) for r in rows}
-                specs = [s for s in specs if (s.indicator, s.unit, s.day) not in own]
-    days: Counter[tuple[str, str, date]] = Counter((s.indicator, s.unit, s.version_from) for s in specs)
     if batched is None:
-        several = [s for s in specs if days[(s.indicator, s.unit, s.version_from)] > 1]
-        one = [s for s in specs if days[(s.indicator, s.unit, s.version_from)] == 1]
+        rows = await own_snapshot_days(conn, [s for s in specs if s.is_leaf])
+        own = {(r["indicator"], r["unit"], r["day"]) for r in rows}
+        rest = [s for s in specs if (s.indicator, s.unit, s.day) not in own]
+        days = Counter((s.indicator, s.unit, s.version_from) for s in rest)
+        several = [s for s in rest if days[(s.indicator, s.unit, s.version_from)] > 1]
+        one = [s for s in rest if days[(s.indicator, s.unit, s.version_from)] == 1]
     else:
         several, one = (list(specs), []) if batched else ([], list(specs))
     if one:
@@ -238,6 +234,14 @@ async def snapshot_sums(
             await conn.execute("ANALYZE agg_series_pieces")
             rows += await conn.fetch(sql.SNAPSHOT_SUMS, *args)
     return rows
+
+
+async def own_snapshot_days(conn: asyncpg.Connection, leaves: Sequence[ValueSpec]) -> list[asyncpg.Record]:
+    """The sums of reporting units' specs on days they have an observation of their own (sql.OWN_SNAPSHOT_DAYS): that
+    observation, as the general forms would value it."""
+    if not leaves:
+        return []
+    return list(await conn.fetch(sql.OWN_SNAPSHOT_DAYS, *key_columns([(s.indicator, s.unit, s.day) for s in leaves])))
 
 
 async def write_daily(conn: asyncpg.Connection, values: dict[SeriesDay, Computed]) -> None:

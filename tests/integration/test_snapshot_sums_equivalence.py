@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.aggregator import sql, store
+from services.aggregator import store
 from shared.adapters.postgres import create_pool
 from shared.domain.catalog import Catalog
 from shared.domain.hierarchy import Hierarchy
@@ -100,8 +100,7 @@ async def test_the_batched_snapshot_sums_equal_the_per_day_ones(
             batched = _rows(await store.snapshot_sums(conn, specs, batched=True))
             per_day = _rows(await store.snapshot_sums(conn, specs, batched=False))
             routed = _rows(await store.snapshot_sums(conn, specs))  # own days looked up, each series by its days
-            leaves = [s for s in specs if s.is_leaf]
-            own_days = await conn.fetch(sql.OWN_SNAPSHOT_DAYS, *store._columns(leaves, "indicator", "unit", "day"))
+            own_days = await store.own_snapshot_days(conn, [s for s in specs if s.is_leaf])
             one = specs[:: max(1, len(specs) // 40)]  # and one spec at a time: a series of a single day
             singles = [r for s in one for r in _rows(await store.snapshot_sums(conn, [s], batched=True))]
     finally:
