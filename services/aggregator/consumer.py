@@ -5,7 +5,9 @@ while batch n is added to its transaction (PostgreSQL). A transaction commits wi
 more is waiting: then, within `aggregator_transaction_events`, `aggregator_transaction_series_days` and
 `aggregator_transaction_seconds`, the next batches join it, so the rollup work of a backlog is done once per
 transaction rather than once per batch (the values are those of one big batch; bench/README.md has the figures).
-Live traffic never waits: a batch that leaves less than a full batch behind commits at once.
+Live traffic never waits: a batch that leaves less than a full batch behind commits at once, unless the previous
+transaction's commit is still going on (its commit would wait for that one): then the batches read meanwhile join
+it and commit together once the previous one has (group commit, `commit_now`).
 A transaction's commit (its fold: the rollup SQL, ~a third of a backlog's time) goes on beside the next
 transaction's first batches, which only insert events on a second connection; the next commit waits for it, so
 transactions commit strictly in order and each fold sees every earlier one. When a step fails, its transaction and
@@ -52,6 +54,8 @@ log = logging.getLogger("dxmon.aggregator")
 
 
 Records = dict[TopicPartition, list[Any]]
+# The longest wait for more events while a transaction is held open (commit_now): nothing more, and it commits.
+HELD_WAIT_MS = 20
 
 
 @dataclass
@@ -135,6 +139,8 @@ class Aggregator:
 
     async def run(self, stop: asyncio.Event) -> None:
         ahead: Read | None = None  # the next batch, read and handed to the preparer while this one is staged
+        if self.refresh_due():  # at start, before any transaction: after a restart into a backlog, the first
+            await self.refresh()  # refresh came once the first one was committing and waited for it (~2 s)
         try:
             while not stop.is_set():
                 current, ahead = ahead or await self.read(), None
@@ -173,9 +179,8 @@ class Aggregator:
         """One getmany, handed to the preparer at once (decoded, staged and summed in the worker process while the
         loop goes on)."""
         s = self.settings
-        records = await self.consumer.getmany(
-            timeout_ms=s.aggregator_batch_timeout_ms, max_records=s.aggregator_max_records
-        )
+        wait = s.aggregator_batch_timeout_ms if self.open is None else min(s.aggregator_batch_timeout_ms, HELD_WAIT_MS)
+        records = await self.consumer.getmany(timeout_ms=wait, max_records=s.aggregator_max_records)
         if not records:
             return None
         tps = sorted(records, key=lambda t: t.partition)
@@ -190,16 +195,22 @@ class Aggregator:
         return Batch(read.records, stage(prepared, read.now, self.planner, self.today()), poison)
 
     def commit_now(self, batch: Batch, more: bool) -> bool:
-        """Whether the transaction commits with this batch: unless a full batch `more` is waiting (a backlog) and
-        the transaction is still within its size and age, it does."""
+        """Whether the transaction commits with this batch. It does once it reached its size or age; before that,
+        not while a full batch `more` is waiting (a backlog), nor while the previous transaction's commit is still
+        going on: its commit would wait for that one anyway, so the batches read meanwhile join it and their values
+        are folded once (a fold has a fixed cost, the province's and districts' values: ~0.4 s on the benchmark's
+        machine, bench/README.md). Otherwise (live traffic, nothing to wait for) it commits at once."""
         s, joined = self.settings, self.open
-        if not more:
-            return True
-        return joined is not None and (
+        full = joined is not None and (
             joined.events + batch.staged.prepared.rows >= s.aggregator_transaction_events
             or joined.tx.series_days + len(batch.staged.todo.daily) >= s.aggregator_transaction_series_days
             or time.monotonic() - joined.started >= s.aggregator_transaction_seconds
         )
+        return full or not (more or self.commit_going_on())
+
+    def commit_going_on(self) -> bool:
+        """Whether the previous transaction's commit is still going on beside the loop."""
+        return self.committing is not None and not self.committing.task.done()
 
     async def waiting(self) -> int:
         """Events in the partitions being consumed that were not handed out yet, up to the last stable offset (the

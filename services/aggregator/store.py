@@ -9,7 +9,7 @@ every committed contribution. Multi-row writes sort their keys so concurrent ins
 import hashlib
 import io
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -244,9 +244,13 @@ async def own_snapshot_days(conn: asyncpg.Connection, leaves: Sequence[ValueSpec
     return list(await conn.fetch(sql.OWN_SNAPSHOT_DAYS, *key_columns([(s.indicator, s.unit, s.day) for s in leaves])))
 
 
-async def write_daily(conn: asyncpg.Connection, values: dict[SeriesDay, Computed]) -> None:
-    """Daily rows of the values there are (a day without a value keeps whatever row it has)."""
-    await _upsert_daily(conn, values, sorted(k for k, v in values.items() if v.value is not None))
+async def write_daily(
+    conn: asyncpg.Connection, values: dict[SeriesDay, Computed], emptied: Collection[SeriesDay] | None = ()
+) -> None:
+    """Daily rows of the values there are (a day without a value keeps whatever row it has), and of the `emptied`
+    keys (None: every key) even without one (NULL: no data)."""
+    keep = values.keys() if emptied is None else emptied
+    await _upsert_daily(conn, values, sorted(k for k, v in values.items() if v.value is not None or k in keep))
 
 
 async def _upsert_daily(conn: asyncpg.Connection, values: dict[SeriesDay, Computed], keys: list[SeriesDay]) -> None:

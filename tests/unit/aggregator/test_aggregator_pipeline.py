@@ -1,7 +1,8 @@
 """The pipelined loop: batch n+1 is read while batch n's transaction runs, transactions stay in order, and a failed
 batch rewinds its partitions and the next batch's, which is never applied (so no later offset is stored). While a
 backlog waits, batches join one transaction (rollups folded once), batches with amendments too; a failure in it
-rewinds every batch it held; live traffic (less than a full batch waiting) commits each batch."""
+rewinds every batch it held; live traffic (less than a full batch waiting) commits each batch, unless the previous
+commit is still going on: then the batches read meanwhile join one transaction."""
 
 import asyncio
 import time
@@ -86,11 +87,11 @@ class FakeTransactions:
 
     def __init__(
         self, gate: asyncio.Event | None, fail_at: tuple[int, int] | None = None, hold_commit: bool = False,
-        fail_commit: int | None = None,
+        fail_commit: int | None = None, hold_batches: int = 1,
     ) -> None:  # fmt: skip
         self.gate, self.fail_at = gate, fail_at
-        # hold_commit: transaction 0's commit goes on until transaction 1 has begun adding its batch
-        self.hold_commit, self.fail_commit = hold_commit, fail_commit
+        # hold_commit: transaction 0's commit goes on until transaction 1 has begun adding its `hold_batches`th batch
+        self.hold_commit, self.fail_commit, self.hold_batches = hold_commit, fail_commit, hold_batches
         self.second_adding = asyncio.Event()
         self.opened: list[list[int]] = []  # rows of each batch, per transaction
         self.calls: list[dict[int, int]] = []  # offsets of each committed transaction, in order
@@ -121,7 +122,7 @@ class FakeTransaction:
         log.running += 1
         try:
             log.opened[self.index].append(batch.prepared.rows)
-            if self.index == 1:
+            if self.index == 1 and len(log.opened[1]) >= log.hold_batches:
                 log.second_adding.set()
             while len(log.amendments) <= self.index:
                 log.amendments.append([])
@@ -152,7 +153,7 @@ async def run(
     settings: Any, catalog: Any, hierarchy: Any, monkeypatch: Any, script: list[dict[TopicPartition, list[Any]]],
     fail_at: tuple[int, int] | None = None, backlog: dict[int, int] | None = None, gate_second_read: bool = True,
     rebalance_at: int | None = None, letters: list[tuple[Any, list[str]]] | None = None, hold_commit: bool = False,
-    fail_commit: int | None = None,
+    fail_commit: int | None = None, hold_batches: int = 1,
 ) -> tuple[FakeConsumer, FakeTransactions]:  # fmt: skip
     stop = asyncio.Event()
     consumer = FakeConsumer(script, stop)
@@ -160,7 +161,7 @@ async def run(
     gate = asyncio.Event() if gate_second_read else None  # batch 1 is read while batch 0's step waits
     if gate is not None:
         consumer.on_fetch[1] = gate
-    fake = FakeTransactions(gate, fail_at, hold_commit, fail_commit)
+    fake = FakeTransactions(gate, fail_at, hold_commit, fail_commit, hold_batches)
     monkeypatch.setattr(consumer_module, "Transaction", fake)
     agg_settings = AggregatorSettings(
         **{**settings.model_dump(), "aggregator_retry_seconds": 0.01, "aggregator_max_records": 2}
@@ -201,6 +202,20 @@ async def test_a_commit_goes_on_beside_the_next_transactions_batch(settings, cat
     consumer, fake = await run(settings, catalog, hierarchy, monkeypatch, list(TWO_BATCHES), hold_commit=True)
     assert fake.calls == [{0: 2}, {0: 3, 1: 1}]  # still committed in order
     assert consumer.commits == [{P0: 2}, {P0: 3, P1: 1}]
+    assert consumer.seeks == {}
+
+
+async def test_batches_read_while_a_commit_goes_on_join_one_transaction(settings, catalog, hierarchy, monkeypatch):
+    # live traffic (nothing waiting), but transaction 0's commit goes on until transaction 1 holds two batches: both
+    # join it (its commit would have waited for transaction 0's anyway) and are folded once; before, batch 1
+    # committed alone and batch 2 opened a third transaction, which transaction 0's commit never saw
+    consumer, fake = await run(
+        settings, catalog, hierarchy, monkeypatch, list(BACKLOG), hold_commit=True, hold_batches=2,
+        gate_second_read=False,
+    )  # fmt: skip
+    assert fake.opened == [[2], [2, 2]]
+    assert fake.calls == [{0: 2}, {0: 3, 1: 3}]  # in order, the second with the offsets after both its batches
+    assert consumer.commits == [{P0: 2}, {P0: 3, P1: 3}]
     assert consumer.seeks == {}
 
 
