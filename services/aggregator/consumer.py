@@ -88,6 +88,7 @@ class Open:
     first: dict[TopicPartition, int] = field(default_factory=dict)  # each partition's first offset in it
     next: dict[TopicPartition, int] = field(default_factory=dict)  # each partition's next offset after it
     events: int = 0
+    held: bool = False  # kept open by live traffic's last batch while the previous commit goes on (commit_now)
     amendments: dict[tuple[int, int], Any] = field(default_factory=dict)  # (partition, offset) → record, to refuse
 
     def add(self, batch: Batch) -> None:
@@ -162,6 +163,8 @@ class Aggregator:
                 if batch is not None:
                     more = ahead is not None or await self.waiting() >= self.settings.aggregator_max_records
                     self.launch(batch, commit=stop.is_set() or self.commit_now(batch, more))
+                    if self.open is not None:
+                        self.open.held = not more  # open only for the commit going on: the next read waits little
                 elif self.open is not None:  # nothing more came: commit what is open
                     self.launch(None, commit=True)
                 await self.update_lag()
@@ -179,7 +182,8 @@ class Aggregator:
         """One getmany, handed to the preparer at once (decoded, staged and summed in the worker process while the
         loop goes on)."""
         s = self.settings
-        wait = s.aggregator_batch_timeout_ms if self.open is None else min(s.aggregator_batch_timeout_ms, HELD_WAIT_MS)
+        held = self.open is not None and self.open.held
+        wait = min(s.aggregator_batch_timeout_ms, HELD_WAIT_MS) if held else s.aggregator_batch_timeout_ms
         records = await self.consumer.getmany(timeout_ms=wait, max_records=s.aggregator_max_records)
         if not records:
             return None
