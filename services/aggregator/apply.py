@@ -142,7 +142,7 @@ class Transaction:
                 amended = await _amend(conn, catalog, hierarchy, self.today, self.amendments, result, refuse)
                 daily.update(amended.daily)
                 current.update(amended.current)
-                emptied = {*amended.daily, *((s.indicator, s.unit, s.day) for s in amended.current.values())}
+                emptied = amended.keys()
             if daily or current:  # the events' values and the amendments' in one fold (one read of each chain)
                 result.changed = await _recompute(conn, catalog, daily, current, emptied)
             await store.save_offsets(conn, offsets)
@@ -201,6 +201,9 @@ class Amended:
     daily: dict[SeriesDay, ValueSpec]
     current: dict[tuple[str, str], ValueSpec]
 
+    def keys(self) -> set[SeriesDay]:
+        return {*self.daily, *((s.indicator, s.unit, s.day) for s in self.current.values())}
+
 
 async def _amend(
     conn: asyncpg.Connection, catalog: Catalog, hierarchy: Hierarchy, today: date,
@@ -256,7 +259,7 @@ async def _write_change_days(conn: asyncpg.Connection, catalog: Catalog, specs: 
     values = await store.compute(conn, specs, catalog)
     for key, spec in specs.items():
         values.setdefault(key, compose(catalog[spec.indicator], spec, NO_DATA))
-    await store.write_daily_gaps(conn, values)
+    await store.write_daily(conn, values, emptied=None)
 
 
 async def _recompute(

@@ -271,11 +271,6 @@ async def increment_change_days(
     return [(r["indicator"], r["unit"], r["day"]) for r in rows]
 
 
-async def write_daily_gaps(conn: asyncpg.Connection, values: dict[SeriesDay, Computed]) -> None:
-    """Daily rows including those without a value (the window held nothing that day: NULL)."""
-    await _upsert_daily(conn, values, sorted(values))
-
-
 async def write_current(
     conn: asyncpg.Connection, specs: Iterable[ValueSpec], values: dict[SeriesDay, Computed]
 ) -> list[asyncpg.Record]:
