@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     kafka_min_insync_replicas: int = Field(1, description="2 in production")
 
     kafka_group_prefix: str = Field("", description="prefix of every consumer group id (isolates test runs)")
+    kafka_fetch_max_wait_ms: int = Field(
+        50, gt=0, description="longest a consumer's fetch waits at the broker for data (aiokafka's default 500)"
+    )
     aggregator_group: str = Field(
         names.GROUP_AGGREGATOR, description="the aggregator's consumer group on dx.events.v1 (the alerter and dx "
         "status read its backlog)"

@@ -7,7 +7,9 @@ more is waiting: then, within `aggregator_transaction_events`, `aggregator_trans
 transaction rather than once per batch (the values are those of one big batch; bench/README.md has the figures).
 Live traffic never waits: a batch that leaves less than a full batch behind commits at once, unless the previous
 transaction's commit is still going on (its commit would wait for that one): then the batches read meanwhile join
-it and commit together once the previous one has (group commit, `commit_now`).
+it and commit together once the previous one has (group commit, `commit_now`; a read that finds nothing meanwhile
+keeps it open, `keep_open`). A backlog's transaction takes the events still waiting once less than a full batch is
+(`takes_tail`), so the end of a backlog is folded once.
 A transaction's commit (its fold: the rollup SQL, ~a third of a backlog's time) goes on beside the next
 transaction's first batches, which only insert events on a second connection; the next commit waits for it, so
 transactions commit strictly in order and each fold sees every earlier one. When a step fails, its transaction and
@@ -89,6 +91,8 @@ class Open:
     next: dict[TopicPartition, int] = field(default_factory=dict)  # each partition's next offset after it
     events: int = 0
     held: bool = False  # kept open by live traffic's last batch while the previous commit goes on (commit_now)
+    backlog: bool = False  # a batch joined it because a full batch more was waiting
+    tail: int | None = None  # a backlog's: the events still to join it, counted once less than a batch waited
     amendments: dict[tuple[int, int], Any] = field(default_factory=dict)  # (partition, offset) → record, to refuse
 
     def add(self, batch: Batch) -> None:
@@ -161,11 +165,14 @@ class Aggregator:
                 if batch is not None and current is not None and current.generation != self.generation:
                     batch = None  # read before a rebalance that sought its partitions back to the stored offsets
                 if batch is not None:
-                    more = ahead is not None or await self.waiting() >= self.settings.aggregator_max_records
-                    self.launch(batch, commit=stop.is_set() or self.commit_now(batch, more))
+                    waiting = 0 if ahead is not None else await self.waiting()
+                    more = ahead is not None or waiting >= self.settings.aggregator_max_records
+                    self.launch(batch, commit=stop.is_set() or self.commit_now(batch, more, waiting))
                     if self.open is not None:
                         self.open.held = not more  # open only for the commit going on: the next read waits little
-                elif self.open is not None:  # nothing more came: commit what is open
+                        if more:
+                            self.open.backlog, self.open.tail = True, None
+                elif self.open is not None and not self.keep_open():  # nothing more came: commit what is open
                     self.launch(None, commit=True)
                 await self.update_lag()
         finally:
@@ -182,7 +189,7 @@ class Aggregator:
         """One getmany, handed to the preparer at once (decoded, staged and summed in the worker process while the
         loop goes on)."""
         s = self.settings
-        held = self.open is not None and self.open.held
+        held = self.open is not None and (self.open.held or self.commit_going_on())
         wait = min(s.aggregator_batch_timeout_ms, HELD_WAIT_MS) if held else s.aggregator_batch_timeout_ms
         records = await self.consumer.getmany(timeout_ms=wait, max_records=s.aggregator_max_records)
         if not records:
@@ -198,19 +205,52 @@ class Aggregator:
         poison = [(read.records[read.tps[p]][i], errors) for p, i, errors in prepared.poison]
         return Batch(read.records, stage(prepared, read.now, self.planner, self.today()), poison)
 
-    def commit_now(self, batch: Batch, more: bool) -> bool:
+    def commit_now(self, batch: Batch, more: bool, waiting: int = 0) -> bool:
         """Whether the transaction commits with this batch. It does once it reached its size or age; before that,
         not while a full batch `more` is waiting (a backlog), nor while the previous transaction's commit is still
         going on: its commit would wait for that one anyway, so the batches read meanwhile join it and their values
         are folded once (a fold has a fixed cost, the province's and districts' values: ~0.4 s on the benchmark's
-        machine, bench/README.md). Otherwise (live traffic, nothing to wait for) it commits at once."""
+        machine, bench/README.md). Nor while a backlog's transaction has not taken the `waiting` events its backlog
+        ended with (`takes_tail`). Otherwise (live traffic, nothing to wait for) it commits at once."""
         s, joined = self.settings, self.open
         full = joined is not None and (
             joined.events + batch.staged.prepared.rows >= s.aggregator_transaction_events
             or joined.tx.series_days + len(batch.staged.todo.daily) >= s.aggregator_transaction_series_days
             or time.monotonic() - joined.started >= s.aggregator_transaction_seconds
         )
-        return full or not (more or self.commit_going_on())
+        if full:
+            return True
+        if more:
+            return False
+        return not (self.commit_going_on() or self.takes_tail(batch, waiting))
+
+    def takes_tail(self, batch: Batch, waiting: int) -> bool:
+        """Whether a backlog's transaction stays open for the events still `waiting` once less than a batch is
+        (they were there when it fell under a batch, so they join it and are folded once): at most that many more,
+        counted at that moment, so live traffic that keeps arriving never holds it. Committing at that moment left
+        the last few thousand events of a 200,000-event backlog to a transaction of their own, with the fold's
+        fixed cost (0.6-0.8 s, bench/README.md)."""
+        joined = self.open
+        if joined is None or not joined.backlog or waiting <= 0:
+            return False
+        if joined.tail is None:
+            joined.tail = waiting
+            return True
+        joined.tail -= batch.staged.prepared.rows
+        return joined.tail > 0
+
+    def keep_open(self) -> bool:
+        """Whether the open transaction stays open after a read that found nothing: while the previous commit goes
+        on, its commit would only wait for that one, and a batch that comes meanwhile still joins it (reads wait
+        HELD_WAIT_MS meanwhile, so it commits soon after that one). Committing at the first empty read left the end
+        of a backlog in three transactions, each with the fold's fixed cost (0.70 and 0.41 s after a 1.72 s one for
+        200,000 events, bench/README.md). Its age still bounds it."""
+        joined = self.open
+        return (
+            joined is not None
+            and self.commit_going_on()
+            and time.monotonic() - joined.started < self.settings.aggregator_transaction_seconds
+        )
 
     def commit_going_on(self) -> bool:
         """Whether the previous transaction's commit is still going on beside the loop."""

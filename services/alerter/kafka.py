@@ -104,6 +104,7 @@ def subscribe_rollups(broker: KafkaBroker, settings: Settings, alerter: Alerter)
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         heartbeat_interval_ms=1000,
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,  # shared/adapters/kafka.py says why
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title="alerter:rollups",
     )

@@ -71,8 +71,15 @@ def group_id(settings: Settings, group: str) -> str:
     return f"{settings.kafka_group_prefix}{group}"
 
 
+# aiokafka keeps one fetch in flight per broker, for the partitions with no records buffered when it was sent; a
+# partition drained meanwhile waits for that fetch, which the broker holds up to fetch_max_wait_ms when its own
+# partitions have nothing new (aiokafka/consumer/fetcher.py, `_fetch_requests_routine`). At the default 500 ms the
+# aggregator sat idle for up to half a second at the end of a backlog, and a rollup reached the alerter up to half a
+# second late (bench/README.md, session 13).
+
+
 def consumer_kwargs(settings: Settings, group: str) -> dict[str, Any]:
-    """Never auto-commit: offsets move only after the effect is durable."""
+    """Never auto-commit: offsets move only after the effect is durable; fetches bounded as said above."""
     return {
         **client_kwargs(settings),
         "group_id": group_id(settings, group),
@@ -80,6 +87,7 @@ def consumer_kwargs(settings: Settings, group: str) -> dict[str, Any]:
         "auto_offset_reset": "earliest",
         "isolation_level": "read_committed",
         "heartbeat_interval_ms": 1000,  # a member added, stopped or lost is noticed within a second, not three
+        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
     }
 
 

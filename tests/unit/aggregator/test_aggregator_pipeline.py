@@ -36,7 +36,7 @@ def record(partition: int, offset: int, **extra: str) -> SimpleNamespace:
 
 class FakeConsumer:
     """Hands out scripted batches; `on_fetch[i]` runs when batch i is handed out; stops the loop when done.
-    `backlog[i]`: the events said to be waiting in each partition after batch i was handed out (none by default)."""
+    `backlog[i]`: the events said to be waiting (in partition 0) after batch i was handed out (none by default)."""
 
     def __init__(self, script: list[dict[TopicPartition, list[Any]]], stop: asyncio.Event) -> None:
         self.script, self.stop = list(script), stop
@@ -69,7 +69,7 @@ class FakeConsumer:
         return set()
 
     def highwater(self, tp: TopicPartition) -> int:
-        return 1_000_000 + self.backlog.get(self.fetched - 1, 0)
+        return 1_000_000 + (self.backlog.get(self.fetched - 1, 0) if tp == P0 else 0)
 
     def last_stable_offset(self, tp: TopicPartition) -> int:
         return -1  # read_uncommitted: the high watermark counts
@@ -219,6 +219,19 @@ async def test_batches_read_while_a_commit_goes_on_join_one_transaction(settings
     assert consumer.seeks == {}
 
 
+async def test_a_read_that_finds_nothing_keeps_the_held_transaction_open(settings, catalog, hierarchy, monkeypatch):
+    # as above, with a read that finds nothing between the two batches: transaction 1 stays open while transaction
+    # 0's commit goes on, and batch 2 still joins it; before, the empty read committed it alone (its commit waiting
+    # for transaction 0's) and batch 2 opened a third transaction: a fold more at the end of every backlog
+    consumer, fake = await run(
+        settings, catalog, hierarchy, monkeypatch, [BACKLOG[0], BACKLOG[1], {}, BACKLOG[2]], hold_commit=True,
+        hold_batches=2, gate_second_read=False,
+    )  # fmt: skip
+    assert fake.opened == [[2], [2, 2]]
+    assert fake.calls == [{0: 2}, {0: 3, 1: 3}]
+    assert consumer.commits == [{P0: 2}, {P0: 3, P1: 3}]
+
+
 async def test_a_failed_commit_fails_the_transaction_added_beside_it(settings, catalog, hierarchy, monkeypatch):
     consumer, fake = await run(
         settings, catalog, hierarchy, monkeypatch, list(TWO_BATCHES), hold_commit=True, fail_commit=0
@@ -244,6 +257,19 @@ async def test_a_backlog_joins_batches_in_one_transaction(settings, catalog, hie
     assert fake.opened == [[2, 2, 2]]
     assert fake.calls == [{0: 3, 1: 3}]  # one commit, with the offsets after every batch it holds
     assert consumer.commits == [{P0: 3, P1: 3}]
+    assert consumer.seeks == {}
+
+
+async def test_a_backlog_takes_the_events_it_ended_with(settings, catalog, hierarchy, monkeypatch):
+    # after batch 1 less than a full batch (2) waits, but one event still does: it joins the backlog's transaction
+    # (folded once) and the transaction commits once that many joined; before, batch 1 committed the transaction
+    # and batch 2 went alone, with the fold's fixed cost a second time
+    consumer, fake = await run(
+        settings, catalog, hierarchy, monkeypatch, [*BACKLOG, BACKLOG[0]], backlog={0: 4, 1: 1, 2: 1, 3: 0},
+        gate_second_read=False,
+    )  # fmt: skip
+    assert fake.opened == [[2, 2, 2], [2]]  # the one waiting came with batch 2; batch 3 (live) was not held for
+    assert fake.calls == [{0: 3, 1: 3}, {0: 2}]
     assert consumer.seeks == {}
 
 
