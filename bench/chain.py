@@ -4,8 +4,9 @@
   transaction that applied it. The commit time is observed by polling `consumer_offsets` (written in that same
   transaction) every 10 ms: an event at offset o of partition p is committed when next_offset[p] > o first shows.
 - Alerter reaction, per probe: a province rank event is sent alone; from the aggregator's `current_values.updated_at`
-  of that pair (its transaction start: an upper bound of the reaction) to the alerter's NOTIFY naming the pair (sent
-  when its target_status rows commit). One probe at a time, so each notification belongs to one probe.
+  of that pair (when its transaction wrote the row, just before its commit; until session 13 the transaction's
+  start, which since group commit can be a previous commit's wait earlier) to the alerter's NOTIFY naming the pair
+  (sent when its target_status rows commit). One probe at a time, so each notification belongs to one probe.
 """
 
 import asyncio

@@ -350,11 +350,14 @@ WHERE (daily_values.value, daily_values.numerator, daily_values.denominator, dai
       IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.numerator, EXCLUDED.denominator, EXCLUDED.coverage)
 """
 
+# updated_at is when the row is written (clock_timestamp(), not now(): the transaction's start, which a backlog's
+# transaction, or one that waited for the previous commit, reached seconds before its values).
 UPSERT_CURRENT = """
 INSERT INTO current_values (indicator, unit, level, numerator, denominator, value, reporting_children,
                             children_in_force, coverage, last_observed_at, carried_from, reporting_carried, updated_at)
-SELECT u.*, now() FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[],
-                              $7::int[], $8::int[], $9::float8[], $10::timestamptz[], $11::int[], $12::int[]) AS u
+SELECT u.*, clock_timestamp()
+FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[],
+            $7::int[], $8::int[], $9::float8[], $10::timestamptz[], $11::int[], $12::int[]) AS u
 ORDER BY 1, 2
 ON CONFLICT (indicator, unit) DO UPDATE SET
     level = EXCLUDED.level, numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator,
