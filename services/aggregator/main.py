@@ -14,7 +14,7 @@ from services.aggregator.rebalance import SeekToStored
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.workers import Preparer
 from shared.adapters.kafka import consumer_kwargs, group_id, producer_kwargs
-from shared.adapters.lifecycle import run_until_signalled
+from shared.adapters.lifecycle import freeze_heap, run_until_signalled
 from shared.adapters.metrics import serve_metrics
 from shared.adapters.postgres import create_pool
 from shared.domain.catalog import load_catalog
@@ -50,6 +50,7 @@ async def run(settings: AggregatorSettings, stop: asyncio.Event) -> None:
         )
         consumer.subscribe([settings.topic_events], listener=listener)
         await consumer.start()
+        freeze_heap()
         ready = True
         log.info("aggregator consuming %s as %s", settings.topic_events, settings.aggregator_group)
         await aggregator.run(stop)
