@@ -5,7 +5,7 @@ twice; an amendment within the horizon recomputes from what the pruned months le
 pruning; an amendment of a pruned event is refused with the reason; a horizon within Kafka's retention is refused."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from shared.settings import Settings
@@ -16,7 +16,9 @@ from tests.support.env import eventually
 
 DTI = "overall.dti_rank"
 NOW = datetime.now(UTC)
-OLD = NOW - timedelta(days=100)  # three months back at least: its month is past a 45-day horizon
+# 23:00 local (UTC+7) of a day three months back at least (its month is past a 45-day horizon): every observation
+# made that day at the hours below precedes its receipt (at NOW's time of day, from 17:00 UTC on they did not)
+OLD = datetime.combine((NOW + timedelta(hours=7)).date() - timedelta(days=100), time(16), UTC)
 NEW = NOW - timedelta(minutes=5)  # this month: kept
 
 
@@ -52,7 +54,7 @@ async def test_pruning_keeps_every_value_and_exactly_once_holds_across_the_horiz
     a_new = received(event(SATISFACTION, "14758", local(OLD, 16), 5, 10), NEW)
     p_old = received({**event(DTI, "38", local(OLD, 9), value=12.0), "period": "2025"}, OLD)
     p_new = received({**event(DTI, "38", local(OLD, 11), value=10.0), "period": "2025"}, NEW)
-    kept_only = received(event(SATISFACTION, "14812", local(NEW, 9), 1, 4), NEW)
+    kept_only = received(event(SATISFACTION, "14812", local(NEW, 0), 1, 4), NEW)  # 09:00 was ahead from 17:00 UTC
     old, new = [s_old, a_old, p_old, kept_only], [s_new, a_new, p_new]
     async with running(s):
         await send(s, old)

@@ -2,6 +2,7 @@
 dead-lettered with its reason, origin and authenticated source (none on the bare topic or under another source's
 name), offsets committed, and a bad message never stops its partition."""
 
+import asyncio
 import base64
 
 import orjson
@@ -99,8 +100,20 @@ async def test_a_source_added_while_the_collector_runs_is_consumed_from_its_new_
         producer = AIOKafkaProducer(**producer_kwargs(settings))
         await producer.start()
         try:
-            await producer.send_and_wait(topic, orjson.dumps(event))
+            # a topic just created may have no leader yet (CI once hung 600 s on its "NotLeader" retries): produce
+            # once every partition has one, and within a bound
+            await eventually(lambda: leaders_elected(producer, topic), timeout=30)
+            await asyncio.wait_for(producer.send_and_wait(topic, orjson.dumps(event)), 60)
         finally:
             await producer.stop()
         (record,) = await read_topic(settings, settings.topic_events, with_ids({event["event_id"]}), timeout=60)
     assert orjson.loads(record.value)["source"] == "late-office"
+
+
+async def leaders_elected(producer: AIOKafkaProducer, topic: str) -> bool:
+    await producer.client.force_metadata_update()
+    cluster = producer.client.cluster
+    partitions = cluster.partitions_for_topic(topic) or set()
+    return bool(partitions) and all(
+        (cluster.leader_for_partition(TopicPartition(topic, p)) or -1) >= 0 for p in partitions
+    )
